@@ -1,0 +1,48 @@
+import createError from '@fastify/error'
+import cassandra from 'cassandra-driver'
+
+// Every error a client can see has a stable code and an HTTP status; they are mapped to
+// responses in one place (plugins/error-handler.ts).
+
+export const InvalidUrlError = createError<[string]>('SW_INVALID_URL', '%s', 400)
+export const InvalidAliasError = createError<[string]>('SW_INVALID_ALIAS', '%s', 400)
+export const InvalidExpiryError = createError<[string]>('SW_INVALID_EXPIRY', '%s', 400)
+export const AliasTakenError = createError<[string]>('SW_ALIAS_TAKEN', 'The alias "%s" is already taken; choose another one', 409)
+export const LinkNotFoundError = createError<[string]>('SW_LINK_NOT_FOUND', 'No link with the key "%s"', 404)
+export const UnauthorizedError = createError<[string]>('SW_UNAUTHORIZED', '%s', 401)
+export const ForbiddenError = createError<[string]>('SW_FORBIDDEN', '%s', 403)
+export const UnsupportedMediaTypeError = createError<[string]>('SW_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
+/** The argument says when to retry, in words ("1 minute"); the Retry-After header says it in seconds. */
+export const RateLimitedError = createError<[string]>('SW_RATE_LIMITED', 'Too many requests; retry in %s', 429)
+
+/** A dependency (Cassandra, Redis) cannot serve the request now; the client should retry later. */
+export const DependencyUnavailableError = createError<[string, { cause: unknown }?]>('SW_DEPENDENCY_UNAVAILABLE', '%s is unavailable; retry shortly', 503)
+
+const { errors: driverErrors, types } = cassandra
+
+const unavailableCodes = new Set<number>([
+  types.responseErrorCodes.unavailableException,
+  types.responseErrorCodes.overloaded,
+  types.responseErrorCodes.isBootstrapping,
+  types.responseErrorCodes.readTimeout,
+  types.responseErrorCodes.writeTimeout,
+  types.responseErrorCodes.readFailure,
+  types.responseErrorCodes.writeFailure
+])
+
+/** True for Cassandra driver errors that mean "the cluster can't answer now", not "your query is wrong". */
+export function isCassandraUnavailable (error: unknown): boolean {
+  if (error instanceof driverErrors.NoHostAvailableError) return true
+  if (error instanceof driverErrors.OperationTimedOutError) return true
+  if (error instanceof driverErrors.BusyConnectionError) return true
+  if (error instanceof driverErrors.ResponseError) return unavailableCodes.has(error.code)
+  return false
+}
+
+/** Wraps a Cassandra failure so the error handler answers 503 + Retry-After; rethrows anything else. */
+export function cassandraUnavailable (error: unknown): never {
+  if (isCassandraUnavailable(error)) {
+    throw new DependencyUnavailableError('Cassandra', { cause: error })
+  }
+  throw error
+}

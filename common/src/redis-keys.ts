@@ -1,0 +1,33 @@
+// Every Redis key name Shortwave uses is built here, under one configurable prefix, so tests can
+// run side by side and an operator can find everything with one SCAN pattern.
+
+export function redisKeys (prefix: string) {
+  return {
+    /** SET of keys already claimed in Cassandra and not yet handed out. */
+    pool: `${prefix}pool`,
+    /** Cached link: JSON, or NEGATIVE for "no such link". */
+    link: (key: string) => `${prefix}link:${key}`,
+    /** HASH clickField(day, key, bot) → clicks not yet folded into Cassandra. */
+    clicksPending: `${prefix}clicks:pending`,
+    /** The pending hash, renamed while one key-worker folds it. */
+    clicksFolding: (worker: string) => `${prefix}clicks:folding:${worker}`,
+    clicksFoldingPattern: `${prefix}clicks:folding:*`,
+    /** Present (with a TTL) while a key-worker is alive; its folding hashes are adopted once it expires. */
+    workerHeartbeat: (worker: string) => `${prefix}worker:${worker}:heartbeat`,
+    rateLimit: `${prefix}rl:`
+  }
+}
+export type RedisKeys = ReturnType<typeof redisKeys>
+
+export const NEGATIVE = '!'
+
+/** Field of the pending-clicks hash: one per key, UTC day and audience (bots are counted apart). */
+export function clickField (day: string, key: string, bot: boolean): string {
+  return bot ? `${day}|${key}|bot` : `${day}|${key}`
+}
+
+export function parseClickField (field: string): { day: string, key: string, bot: boolean } | null {
+  const [day, key, audience, ...rest] = field.split('|')
+  if (!day || !key || rest.length > 0 || (audience !== undefined && audience !== 'bot')) return null
+  return { day, key, bot: audience === 'bot' }
+}

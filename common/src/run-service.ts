@@ -1,0 +1,34 @@
+import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
+import type { Static, TObject } from 'typebox'
+import { ConfigError, loadConfig, type HttpConfig } from './config.ts'
+
+/**
+ * What every server.ts does: validate the environment, build the app, drain on SIGTERM/SIGINT,
+ * listen. A configuration error stops the process with one line naming the variable.
+ */
+export async function runService<S extends TObject> (
+  schema: S,
+  build: (config: Readonly<Static<S>>) => Promise<FastifyInstance>,
+  env: Record<string, string | undefined> = process.env
+): Promise<void> {
+  let config: Readonly<Static<S>>
+  let app: FastifyInstance
+  try {
+    config = loadConfig(schema, env)
+    // build may reject settings a schema cannot express (one variable compared with another).
+    app = await build(config)
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`${error.message}\n`)
+    process.exitCode = 78 // EX_CONFIG
+    return
+  }
+  const http = config as unknown as HttpConfig
+  closeWithGrace({ delay: http.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after an error')
+    else app.log.info({ signal }, 'shutting down: draining requests')
+    await app.close()
+  })
+  await app.listen({ host: http.HOST, port: http.PORT })
+}

@@ -1,0 +1,91 @@
+// Test support: every test file gets its own Cassandra keyspace and Redis key prefix on the real
+// servers `npm test` starts, so files can run in parallel without seeing each other's data.
+import cassandra from 'cassandra-driver'
+import type { Redis } from 'ioredis'
+import { randomBytes } from 'node:crypto'
+import { migrate } from '../cassandra/migrate.ts'
+import { createCassandraClient } from '../plugins/cassandra.ts'
+import { createRedisClient, connectRedis } from '../plugins/redis.ts'
+import type { CassandraConfig, RedisConfig } from '../config.ts'
+
+export const TEST_CASSANDRA = process.env['SW_TEST_CASSANDRA'] ?? '127.0.0.1:19042'
+export const TEST_REDIS_URL = process.env['SW_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:16379'
+
+export interface TestInfra {
+  keyspace: string
+  prefix: string
+  /** Environment a service's loadConfig accepts, pointing at this file's keyspace and prefix. */
+  env: Record<string, string>
+  cassandra: cassandra.Client
+  redis: Redis
+  cassandraConfig: CassandraConfig
+  redisConfig: RedisConfig
+  close: () => Promise<void>
+}
+
+/**
+ * A fresh keyspace (dropped and migrated) and a unique Redis prefix for one test file.
+ * `name` must be a short lowercase word, unique per test file.
+ */
+export async function createTestInfra (name: string, extraEnv: Record<string, string> = {}): Promise<TestInfra> {
+  const keyspace = `t_${name}`
+  const prefix = `t:${name}:${randomBytes(3).toString('hex')}:`
+  const env: Record<string, string> = {
+    CASSANDRA_CONTACT_POINTS: TEST_CASSANDRA,
+    CASSANDRA_LOCAL_DC: 'datacenter1',
+    CASSANDRA_KEYSPACE: keyspace,
+    CASSANDRA_CONSISTENCY: 'LOCAL_QUORUM',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...extraEnv
+  }
+  const cassandraConfig: CassandraConfig = {
+    CASSANDRA_CONTACT_POINTS: TEST_CASSANDRA,
+    CASSANDRA_LOCAL_DC: 'datacenter1',
+    CASSANDRA_KEYSPACE: keyspace,
+    CASSANDRA_CONSISTENCY: 'LOCAL_QUORUM',
+    CASSANDRA_TIMEOUT_MS: 5000
+  }
+  const redisConfig: RedisConfig = { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: 1000 }
+
+  const admin = createCassandraClient(cassandraConfig, { keyspace: null })
+  await admin.connect()
+  await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`)
+  await migrate(admin, { keyspace, replication: { class: 'SimpleStrategy', replication_factor: 1 } })
+  await admin.shutdown()
+
+  const client = createCassandraClient(cassandraConfig)
+  await client.connect()
+  const redis = createRedisClient(redisConfig)
+  redis.on('error', () => {})
+  if (!await connectRedis(redis, 5000)) throw new Error(`test Redis at ${TEST_REDIS_URL} is not reachable`)
+
+  return {
+    keyspace,
+    prefix,
+    env,
+    cassandra: client,
+    redis,
+    cassandraConfig,
+    redisConfig,
+    async close () {
+      const leftovers = await redis.keys(`${prefix}*`)
+      if (leftovers.length) await redis.del(...leftovers)
+      redis.disconnect()
+      await client.shutdown()
+    }
+  }
+}
+
+/** Counts rows of the links table that hold a link (not merely a claimed key). */
+export async function countActiveLinks (client: cassandra.Client): Promise<number> {
+  let count = 0
+  const result = await client.execute('SELECT state FROM links', [], { prepare: true, fetchSize: 5000 })
+  for await (const row of result) {
+    if (row['state'] === 'active') count++
+  }
+  return count
+}

@@ -1,0 +1,111 @@
+import rateLimit from '@fastify/rate-limit'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { RateLimitedError, UnsupportedMediaTypeError } from '@shortwave/common/errors'
+import { createLinkCache } from '@shortwave/common/link-cache'
+import { createLinkRepository } from '@shortwave/common/link-repository'
+import cassandraPlugin from '@shortwave/common/plugins/cassandra'
+import errorHandler from '@shortwave/common/plugins/error-handler'
+import health from '@shortwave/common/plugins/health'
+import metrics from '@shortwave/common/plugins/metrics'
+import redisPlugin from '@shortwave/common/plugins/redis'
+import { serverOptions } from '@shortwave/common/server-options'
+import type cassandra from 'cassandra-driver'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import { listSetting, type Config } from './config.ts'
+import { createKeySource } from './key-source.ts'
+import { createLinkService } from './link-service.ts'
+import linkRoutes from './routes/links.ts'
+import { URL_MAX_LENGTH, createUrlPolicy } from './url-policy.ts'
+import { formatValidationErrors } from './validation-messages.ts'
+
+export interface AppDeps {
+  cassandra?: cassandra.Client
+  redis?: Redis
+  logger?: boolean
+}
+
+// The API takes JSON only. Any other body (text/plain included, which Fastify would otherwise
+// hand to validation as a string) is refused with 415 and a message saying what to send.
+function refuseNonJson (request: FastifyRequest, _payload: unknown, done: (err: Error) => void): void {
+  const type = String(request.headers['content-type'] ?? 'none').split(';')[0]!.trim().slice(0, 100)
+  done(new UnsupportedMediaTypeError(`Content-Type ${type} is not supported; send a JSON body with Content-Type: application/json`))
+}
+
+export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify(serverOptions(config, {
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Fastify answers 414 to path parameters over 100 characters; a key that long is simply unknown (404).
+    routerOptions: { maxParamLength: URL_MAX_LENGTH },
+    // Types are not coerced (a url of 42 is a mistake, not "42") and unknown fields are refused,
+    // not silently dropped. `verbose` hands schema descriptions to formatValidationErrors.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, verbose: true } },
+    schemaErrorFormatter: formatValidationErrors,
+    ...(deps.logger === false ? { logger: false } : {})
+  })).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.removeContentTypeParser('text/plain')
+  app.addContentTypeParser('*', refuseNonJson)
+
+  await app.register(errorHandler, { retryAfterSeconds: config.RETRY_AFTER_SECONDS })
+  await app.register(metrics, { service: 'create-service' })
+  await app.register(cassandraPlugin, { config, client: deps.cassandra })
+  await app.register(redisPlugin, { config, client: deps.redis })
+  await app.register(health, {
+    checks: {
+      cassandra: () => app.cassandra.execute('SELECT release_version FROM system.local'),
+      redis: () => app.redis.ping()
+    },
+    // Without Redis links are still created (keys claimed directly) and stored: still ready.
+    isReady: (results) => results['cassandra'] === true
+  })
+  // Registered after the Redis plugin because it counts in that client. Redis down must not
+  // block creation, so counting errors let requests through. Clients are told apart by
+  // request.ip (the default key), which trustProxy makes the address nginx forwards.
+  await app.register(rateLimit, {
+    global: false,
+    redis: app.redis,
+    nameSpace: app.redisKeys.rateLimit,
+    skipOnError: true,
+    errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
+  })
+
+  const repo = createLinkRepository(app.cassandra)
+  const keySource = createKeySource({
+    redis: app.redis,
+    keys: app.redisKeys,
+    repo,
+    registry: app.metrics,
+    log: app.log,
+    batchSize: config.POOL_FETCH_BATCH,
+    keyLength: config.KEY_LENGTH
+  })
+  const links = createLinkService({
+    repo,
+    cache: createLinkCache(app.redis, app.redisKeys, {
+      ttlSeconds: config.REDIS_CACHE_TTL_SECONDS,
+      negativeTtlSeconds: config.REDIS_NEGATIVE_TTL_SECONDS
+    }),
+    keySource,
+    checkUrl: createUrlPolicy({
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      ownHosts: listSetting(config.OWN_HOSTS),
+      blockedDomains: listSetting(config.BLOCKED_DOMAINS)
+    }),
+    maxTtlSeconds: config.MAX_TTL_SECONDS,
+    registry: app.metrics,
+    log: app.log
+  })
+
+  app.decorateRequest('owner', null)
+  // Before the Redis client closes: buffered keys go back to the pool for other replicas.
+  app.addHook('preClose', () => keySource.close())
+
+  await app.register(linkRoutes, {
+    links,
+    publicBaseUrl: new URL(config.PUBLIC_BASE_URL).origin,
+    allowAnonymous: config.ALLOW_ANONYMOUS,
+    rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS }
+  })
+  return app
+}

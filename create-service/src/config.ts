@@ -1,0 +1,42 @@
+import { CassandraEnv, HttpEnv, KeyEnv, RedisEnv, envSchema } from '@shortwave/common/config'
+import { Type, type Static } from 'typebox'
+
+// Host names as an operator writes them: names or IPv4 (optionally with a trailing dot) or a
+// bracketed IPv6 literal, comma-separated. Anything else is a typo the service should refuse to start with.
+const HOST = '(?:[A-Za-z0-9_-]+(?:\\.[A-Za-z0-9_-]+)*\\.?|\\[[0-9A-Fa-f:.]+\\])'
+const HOST_LIST = `^\\s*(?:${HOST}(?:\\s*,\\s*${HOST})*)?\\s*$`
+
+export const configSchema = envSchema({
+  ...HttpEnv,
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
+  ...CassandraEnv,
+  ...RedisEnv,
+  ...KeyEnv,
+  // What users see: short URLs and Location headers are built from it, and links to it are refused (loops).
+  PUBLIC_BASE_URL: Type.String({
+    default: 'http://localhost:8080',
+    pattern: `^[Hh][Tt][Tt][Pp][Ss]?://${HOST}(?::[0-9]{1,5})?/?$`,
+    description: 'an absolute http(s) URL without path or query, e.g. https://sw.example'
+  }),
+  // Other names the shortener answers on (a CDN name, the bare IP): links to them would loop as well.
+  OWN_HOSTS: Type.String({ default: '', pattern: HOST_LIST, description: 'comma-separated host names, e.g. sw.example,10.0.0.5' }),
+  // A host equal to, or a subdomain of, one of these is refused.
+  BLOCKED_DOMAINS: Type.String({ default: '', pattern: HOST_LIST, description: 'comma-separated domain names, e.g. evil.example,spam.test' }),
+  MAX_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3_153_600_000, default: 157_680_000 }),
+  // Until API keys exist every request is anonymous; turning this off makes creation require one.
+  ALLOW_ANONYMOUS: Type.Boolean({ default: true }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 60 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 8192 }),
+  POOL_FETCH_BATCH: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
+  REDIS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 2_592_000, default: 86_400 }),
+  REDIS_NEGATIVE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
+  RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 })
+})
+
+export type Config = Static<typeof configSchema>
+
+/** A comma-separated list setting as trimmed, non-empty entries. */
+export function listSetting (value: string): string[] {
+  return value.split(',').map((entry) => entry.trim()).filter(Boolean)
+}

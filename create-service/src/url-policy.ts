@@ -1,0 +1,109 @@
+import { InvalidUrlError } from '@shortwave/common/errors'
+
+// Which URLs may be shortened. Everything is decided on the WHATWG parse — the parser browsers
+// use when they follow the Location header — so no spelling of a host (case, trailing dot, hex IP,
+// percent-encoding, Unicode) can slip past a check and mean something else in the browser. The URL
+// is stored exactly as given, not re-serialised: re-encoding would break URLs whose bytes matter
+// (signed URLs, servers that tell %27 from '), and the browser parses the same string we checked.
+
+export const URL_MAX_LENGTH = 2048
+
+export interface UrlPolicyOptions {
+  /** The shortener's public base URL; its host (any port) is refused, links to it would loop. */
+  publicBaseUrl: string
+  /** Further host names that reach the shortener. */
+  ownHosts?: readonly string[]
+  /** A host equal to one of these, or under it, is refused. */
+  blockedDomains?: readonly string[]
+}
+
+export type UrlPolicy = (input: string) => string
+
+// Control characters, any kind of whitespace or separator, and invisible formatting characters
+// (zero-width, bidi overrides): none belongs in a URL a person will click, CR/LF least of all.
+const FORBIDDEN_CHARACTER = /[\p{Cc}\p{Cf}\p{Z}\s]/u
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/
+const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/
+const TLD = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/
+// ::1, ::, and IPv4-mapped / IPv4-compatible loopback as the WHATWG parser writes them.
+const IPV6_LOOPBACK = /^\[(?:::1?|::(?:ffff:)?7f[0-9a-f]{2}:[0-9a-f]{1,4})\]$/
+
+/** A host name as the WHATWG parser normalises it, without trailing dots; null when it does not parse. */
+export function canonicalHost (host: string): string | null {
+  try {
+    return new URL(`http://${host.trim()}/`).hostname.replace(/\.+$/, '')
+  } catch {
+    return null
+  }
+}
+
+function isLoopback (host: string): boolean {
+  if (IPV4.test(host)) return host.startsWith('127.') || host === '0.0.0.0'
+  return host === 'localhost' || host.endsWith('.localhost') || IPV6_LOOPBACK.test(host)
+}
+
+function describeCharacter (char: string): string {
+  const code = char.codePointAt(0)!
+  const names: Record<number, string> = { 0x09: 'a tab', 0x0a: 'a line feed', 0x0d: 'a carriage return', 0x20: 'a space', 0x00: 'a NUL character' }
+  return names[code] ?? `the character U+${code.toString(16).toUpperCase().padStart(4, '0')}`
+}
+
+function hostProblem (host: string): string | null {
+  if (host.startsWith('[') || IPV4.test(host)) return null
+  if (host.length > 253) return 'is longer than 253 characters'
+  const labels = host.split('.')
+  if (labels.length < 2) return 'is not a public host name; use a full domain name such as example.com'
+  if (!labels.every((label) => LABEL.test(label))) return 'is not a valid host name'
+  if (!TLD.test(labels.at(-1)!)) return 'does not end in a valid top-level domain'
+  return null
+}
+
+function hostSet (hosts: readonly string[], setting: string): Set<string> {
+  return new Set(hosts.map((host) => {
+    const canonical = canonicalHost(host)
+    if (!canonical) throw new RangeError(`${setting}: "${host}" is not a host name`)
+    return canonical
+  }))
+}
+
+export function createUrlPolicy (opts: UrlPolicyOptions): UrlPolicy {
+  const base = new URL(opts.publicBaseUrl)
+  const ownHosts = hostSet([base.hostname, ...opts.ownHosts ?? []], 'OWN_HOSTS')
+  // Locally the public host is localhost; its numeric spellings reach the same server.
+  if (ownHosts.has('localhost')) for (const host of ['127.0.0.1', '[::1]']) ownHosts.add(host)
+  const blocked = [...hostSet(opts.blockedDomains ?? [], 'BLOCKED_DOMAINS')]
+
+  function refuse (message: string): never {
+    throw new InvalidUrlError(message)
+  }
+
+  /** Returns the URL to store (exactly the input) or throws InvalidUrlError saying what is wrong. */
+  return function checkUrl (input: string): string {
+    if (input.length === 0) refuse('url must not be empty')
+    if (input.length > URL_MAX_LENGTH) refuse(`url is ${input.length} characters long; the limit is ${URL_MAX_LENGTH}`)
+    const forbidden = FORBIDDEN_CHARACTER.exec(input)
+    if (forbidden) refuse(`url must not contain spaces or control characters; found ${describeCharacter(forbidden[0])} at position ${forbidden.index + 1}`)
+
+    let url: URL
+    try {
+      url = new URL(input)
+    } catch {
+      return refuse('url must be an absolute URL starting with http:// or https:// and naming a host')
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      refuse(`url must use http or https; "${url.protocol.slice(0, 32)}" links are not accepted`)
+    }
+    if (url.username || url.password) refuse('url must not contain a user name or password (user:pass@); everyone who gets the link would see them')
+
+    const host = url.hostname.replace(/\.+$/, '')
+    if (!host) refuse('url must name a host')
+    if (ownHosts.has(host)) refuse(`url points at this link shortener (${host}); a short link to it would loop`)
+    if (isLoopback(host)) refuse(`url must point to a public host, not ${host}`)
+    const problem = hostProblem(host)
+    if (problem) refuse(`url host "${host.slice(0, 64)}" ${problem}`)
+    const block = blocked.find((domain) => host === domain || host.endsWith(`.${domain}`))
+    if (block) refuse(`links to ${block} are not accepted`)
+
+    return input
+  }
+}

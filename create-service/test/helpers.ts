@@ -1,0 +1,69 @@
+import { loadConfig } from '@shortwave/common/config'
+import { createKeyGenerator } from '@shortwave/common/keys'
+import { createLinkRepository } from '@shortwave/common/link-repository'
+import { redisKeys } from '@shortwave/common/redis-keys'
+import type { TestInfra } from '@shortwave/common/testing/infra'
+import cassandra from 'cassandra-driver'
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { buildApp } from '../src/app.ts'
+import { configSchema } from '../src/config.ts'
+
+/** Does what the key-worker does: claims keys in Cassandra, then offers them in the Redis pool. */
+export async function seedPool (infra: TestInfra, count = 50): Promise<string[]> {
+  const { claimed } = await createLinkRepository(infra.cassandra).claimBatch(createKeyGenerator(7).batch(count), 'test')
+  await infra.redis.sadd(redisKeys(infra.prefix).pool, ...claimed)
+  return claimed
+}
+
+export function poolSize (infra: TestInfra): Promise<number> {
+  return infra.redis.scard(redisKeys(infra.prefix).pool)
+}
+
+export async function startApp (
+  infra: TestInfra,
+  env: Record<string, string> = {},
+  deps: { cassandra?: cassandra.Client, redis?: Redis } = {}
+): Promise<FastifyInstance> {
+  const config = loadConfig(configSchema, { RATE_LIMIT_MAX: '100000', ...infra.env, ...env })
+  const app = await buildApp(config, { cassandra: infra.cassandra, redis: infra.redis, logger: false, ...deps })
+  await app.ready()
+  return app
+}
+
+export function createLink (app: FastifyInstance, body: unknown, headers: Record<string, string> = {}, remoteAddress?: string) {
+  return app.inject({ method: 'POST', url: '/api/v1/links', payload: body as object, headers, ...(remoteAddress ? { remoteAddress } : {}) })
+}
+
+/**
+ * The shared Cassandra client seen through a window: counts concurrent executions of matching
+ * statements, and can make every query fail as if no node were reachable.
+ */
+export function observedCassandra (client: cassandra.Client, match: (query: string) => boolean = () => true) {
+  const state = { inFlight: 0, maxInFlight: 0, down: false }
+  const execute = async (query: string, ...rest: unknown[]) => {
+    if (state.down) throw new cassandra.errors.NoHostAvailableError({})
+    const counted = match(query)
+    if (counted) state.maxInFlight = Math.max(state.maxInFlight, ++state.inFlight)
+    try {
+      return await (client.execute as (...args: unknown[]) => Promise<unknown>)(query, ...rest)
+    } finally {
+      if (counted) state.inFlight--
+    }
+  }
+  const proxy = new Proxy(client, {
+    get (target, property) {
+      if (property === 'execute') return execute
+      const value = Reflect.get(target, property, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+  return { client: proxy, state }
+}
+
+/** The value of one sample in Prometheus text, or 0 when absent. */
+export async function metricValue (app: FastifyInstance, name: string, label: string): Promise<number> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label))
+  return line ? Number(line.split(' ').at(-1)) : 0
+}

@@ -1,0 +1,45 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { createKeyGenerator, type KeyGenerator } from '@shortwave/common/keys'
+import cassandraPlugin from '@shortwave/common/plugins/cassandra'
+import errorHandler from '@shortwave/common/plugins/error-handler'
+import healthPlugin from '@shortwave/common/plugins/health'
+import metricsPlugin from '@shortwave/common/plugins/metrics'
+import redisPlugin from '@shortwave/common/plugins/redis'
+import { serverOptions } from '@shortwave/common/server-options'
+import type cassandra from 'cassandra-driver'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { checkConfig, type Config } from './config.ts'
+import workerPlugin from './worker-plugin.ts'
+
+export interface AppDeps {
+  cassandra?: cassandra.Client
+  redis?: Redis
+  logger?: boolean
+  /** Where claimed keys come from; tests inject one to force collisions. */
+  generator?: Pick<KeyGenerator, 'batch'>
+}
+
+export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  checkConfig(config)
+  const app = Fastify(serverOptions(config, deps.logger === false ? { logger: false } : {}))
+    .withTypeProvider<TypeBoxTypeProvider>()
+
+  app.register(errorHandler, { retryAfterSeconds: 1 })
+  app.register(metricsPlugin, { service: 'key-worker' })
+  app.register(cassandraPlugin, { config, client: deps.cassandra })
+  app.register(redisPlugin, { config, client: deps.redis })
+  app.register(healthPlugin, {
+    checks: {
+      cassandra: () => app.cassandra.execute('SELECT release_version FROM system.local'),
+      redis: () => app.redis.ping(),
+      // Ready means create-service can take keys from the pool without bypassing it.
+      pool: async () => {
+        const depth = await app.redis.scard(app.redisKeys.pool)
+        if (depth < config.POOL_LOW_WATER) throw new Error(`pool depth ${depth} is below ${config.POOL_LOW_WATER}`)
+      }
+    }
+  })
+  app.register(workerPlugin, { config, generator: deps.generator ?? createKeyGenerator(config.KEY_LENGTH) })
+  return app
+}

@@ -1,0 +1,39 @@
+import { CassandraEnv, ConfigError, envSchema, HttpEnv, KeyEnv, loadConfig, RedisEnv } from '@shortwave/common/config'
+import { hostname } from 'node:os'
+import { Type, type Static } from 'typebox'
+
+// Redis key names and SCAN patterns are built from the worker id, so it stays a plain word.
+const WORKER_ID_PATTERN = '^[A-Za-z0-9_.-]{1,100}$'
+
+/** Unique per process on one host; a container's hostname makes it unique across hosts. */
+export function defaultWorkerId (): string {
+  return `${hostname().replace(/[^A-Za-z0-9_.-]/g, '-')}-${process.pid}`
+}
+
+export const configSchema = envSchema({
+  ...HttpEnv,
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3004 }),
+  ...CassandraEnv,
+  ...RedisEnv,
+  ...KeyEnv,
+  POOL_LOW_WATER: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 5000 }),
+  POOL_HIGH_WATER: Type.Integer({ minimum: 2, maximum: 10_000_000, default: 20_000 }),
+  CLAIM_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  CLAIM_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+  REFILL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 250 }),
+  CLICK_FOLD_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
+  WORKER_ID: Type.String({ pattern: WORKER_ID_PATTERN, default: defaultWorkerId() })
+})
+export type Config = Static<typeof configSchema>
+
+/** The rules one variable's schema cannot express; throws a ConfigError naming the variables. */
+export function checkConfig<C extends Config> (config: C): C {
+  if (config.POOL_HIGH_WATER <= config.POOL_LOW_WATER) {
+    throw new ConfigError(`Invalid configuration: POOL_HIGH_WATER=${config.POOL_HIGH_WATER} must be greater than POOL_LOW_WATER=${config.POOL_LOW_WATER}`)
+  }
+  return config
+}
+
+export function loadWorkerConfig (env: Record<string, string | undefined>): Readonly<Config> {
+  return checkConfig(loadConfig(configSchema, env))
+}

@@ -1,0 +1,40 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+
+export function createWorkerMetrics (registry: Registry, poolDepth: () => Promise<number>) {
+  const registers = [registry]
+  const metrics = {
+    poolDepth: new Gauge({
+      name: 'shortwave_key_pool_depth',
+      help: 'Unused keys in the Redis pool',
+      registers,
+      async collect () {
+        // With Redis down the last known depth is still the best answer; a scrape must not fail.
+        try {
+          this.set(await poolDepth())
+        } catch {}
+      }
+    }),
+    claimed: new Counter({ name: 'shortwave_keys_claimed_total', help: 'Keys claimed in Cassandra by this worker', registers }),
+    conflicts: new Counter({ name: 'shortwave_key_claim_conflicts_total', help: 'Generated keys that already existed (an alias or another claim)', registers }),
+    batches: new Counter({ name: 'shortwave_key_claim_batches_total', help: 'Conditional claim batches Cassandra answered', registers }),
+    batchDuration: new Histogram({
+      name: 'shortwave_key_claim_batch_duration_seconds',
+      help: 'Time to claim one batch of keys, retries for conflicts included',
+      buckets: [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers
+    }),
+    refillErrors: new Counter({ name: 'shortwave_key_refill_errors_total', help: 'Refill passes that failed (Redis or Cassandra unavailable)', registers }),
+    clicksFolded: new Counter({
+      name: 'shortwave_clicks_folded_total',
+      help: 'Clicks moved from Redis into Cassandra counters',
+      labelNames: ['audience'] as const,
+      registers
+    }),
+    foldErrors: new Counter({ name: 'shortwave_click_fold_errors_total', help: 'Fold passes that failed (retried next tick); malformed fields dropped', labelNames: ['reason'] as const, registers })
+  }
+  // Every series exists from the start at 0, so rate() and alerts see the first increment.
+  for (const audience of ['people', 'bot']) metrics.clicksFolded.inc({ audience }, 0)
+  for (const reason of ['pass', 'malformed_field']) metrics.foldErrors.inc({ reason }, 0)
+  return metrics
+}
+export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>

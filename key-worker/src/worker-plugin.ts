@@ -1,0 +1,104 @@
+import type { KeyGenerator } from '@shortwave/common/keys'
+import { createLinkRepository, type ClaimResult } from '@shortwave/common/link-repository'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { createClickFolder } from './click-folder.ts'
+import type { Config } from './config.ts'
+import { runLoop } from './loop.ts'
+import { createWorkerMetrics } from './metrics.ts'
+import { refillPool } from './pool-refiller.ts'
+
+export interface WorkerPluginOptions {
+  config: Config
+  generator: Pick<KeyGenerator, 'batch'>
+}
+
+/**
+ * The key-worker's background work: the refill and click-fold loops. They start once the app is
+ * ready and stop before the Redis and Cassandra clients close, finishing the pass in progress
+ * and folding the clicks recorded meanwhile one last time.
+ */
+async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): Promise<void> {
+  const { config } = opts
+  const redis = app.redis
+  const keys = app.redisKeys
+  const repo = createLinkRepository(app.cassandra)
+  const metrics = createWorkerMetrics(app.metrics, () => redis.scard(keys.pool))
+  // A worker that stops heartbeating for this long is presumed dead and its clicks adopted.
+  const heartbeatTtlMs = Math.max(15_000, 5 * config.CLICK_FOLD_INTERVAL_MS)
+
+  const refillDeps = {
+    redis,
+    keys,
+    repo,
+    generator: opts.generator,
+    onBatch: (result: ClaimResult, seconds: number) => {
+      metrics.batches.inc()
+      metrics.claimed.inc(result.claimed.length)
+      metrics.conflicts.inc(result.conflicts.length)
+      metrics.batchDuration.observe(seconds)
+    }
+  }
+  const refillSettings = {
+    workerId: config.WORKER_ID,
+    highWater: config.POOL_HIGH_WATER,
+    batchSize: config.CLAIM_BATCH_SIZE,
+    concurrency: config.CLAIM_CONCURRENCY
+  }
+
+  const folder = createClickFolder({
+    redis,
+    keys,
+    repo,
+    workerId: config.WORKER_ID,
+    heartbeatTtlMs,
+    onFolded: (group) => {
+      if (group.clicks > 0) metrics.clicksFolded.inc({ audience: 'people' }, group.clicks)
+      if (group.botClicks > 0) metrics.clicksFolded.inc({ audience: 'bot' }, group.botClicks)
+    },
+    onRejected: (fields) => {
+      metrics.foldErrors.inc({ reason: 'malformed_field' }, fields.length)
+      app.log.warn({ fields: fields.slice(0, 10), count: fields.length }, 'dropped malformed click fields')
+    }
+  })
+
+  // Our own leftovers are folded on the first pass, other workers' once their heartbeat is gone.
+  let nextLeftoverScan = 0
+  async function foldPass (): Promise<void> {
+    if (Date.now() >= nextLeftoverScan) {
+      await folder.foldLeftovers()
+      nextLeftoverScan = Date.now() + heartbeatTtlMs
+    }
+    await folder.foldPending()
+  }
+
+  const controller = new AbortController()
+  let loops: Promise<unknown> | undefined
+
+  app.addHook('onReady', async () => {
+    const signal = controller.signal
+    loops = Promise.all([
+      runLoop('refill', (s) => refillPool(refillDeps, refillSettings, s), {
+        intervalMs: config.REFILL_INTERVAL_MS, signal, log: app.log, onError: () => metrics.refillErrors.inc()
+      }),
+      runLoop('click fold', foldPass, {
+        intervalMs: config.CLICK_FOLD_INTERVAL_MS, signal, log: app.log, onError: () => metrics.foldErrors.inc({ reason: 'pass' })
+      })
+    ])
+  })
+
+  app.addHook('preClose', async () => {
+    controller.abort()
+    if (!loops) return
+    await loops
+    try {
+      await folder.foldPending()
+      await folder.stopHeartbeat()
+    } catch (err) {
+      metrics.foldErrors.inc({ reason: 'pass' })
+      app.log.error({ err }, 'final click fold failed; another worker adopts the clicks once our heartbeat expires')
+    }
+  })
+}
+
+export default fp(workerPlugin, { name: 'sw-key-worker', fastify: '5.x', dependencies: ['sw-redis', 'sw-cassandra', 'sw-metrics'] })

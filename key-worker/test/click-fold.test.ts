@@ -1,0 +1,135 @@
+import { createLinkRepository, type LinkRepository } from '@shortwave/common/link-repository'
+import { clickField, redisKeys, type RedisKeys } from '@shortwave/common/redis-keys'
+import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createClickFolder, groupClicks, type ClickFolderDeps } from '../src/click-folder.ts'
+import { buildWorker, metricValue, waitFor } from './helpers.ts'
+
+describe('grouping click fields', () => {
+  it('combines people and bot clicks of one key and day into one update', () => {
+    const { groups, rejected } = groupClicks([
+      [clickField('2025-01-02', 'abcdefg', false), '3'],
+      [clickField('2025-01-02', 'abcdefg', true), '2'],
+      [clickField('2025-01-03', 'abcdefg', false), '1'],
+      [clickField('2025-01-02', 'my-alias', true), '7']
+    ])
+    expect(rejected).toEqual([])
+    expect(groups).toEqual([
+      { key: 'abcdefg', day: '2025-01-02', clicks: 3, botClicks: 2, fields: ['2025-01-02|abcdefg', '2025-01-02|abcdefg|bot'] },
+      { key: 'abcdefg', day: '2025-01-03', clicks: 1, botClicks: 0, fields: ['2025-01-03|abcdefg'] },
+      { key: 'my-alias', day: '2025-01-02', clicks: 0, botClicks: 7, fields: ['2025-01-02|my-alias|bot'] }
+    ])
+  })
+
+  it('sets apart fields that would fail every counter update', () => {
+    const { groups, rejected } = groupClicks([
+      ['2025-02-30|abcdefg', '1'],
+      ['yesterday|abcdefg', '1'],
+      ['2025-01-02|a b', '1'],
+      ['2025-01-02|abcdefg|robot', '1'],
+      ['2025-01-02|abcdefg', 'many'],
+      ['2025-01-02|abcdefg', '-4'],
+      ['2025-01-02|abcdefg', '5']
+    ])
+    expect(rejected).toHaveLength(6)
+    expect(groups).toEqual([{ key: 'abcdefg', day: '2025-01-02', clicks: 5, botClicks: 0, fields: ['2025-01-02|abcdefg'] }])
+  })
+})
+
+describe('folding clicks into Cassandra', () => {
+  let infra: TestInfra
+  let repo: LinkRepository
+  let keys: RedisKeys
+
+  beforeAll(async () => {
+    infra = await createTestInfra('kw_clicks')
+    repo = createLinkRepository(infra.cassandra)
+    keys = redisKeys(infra.prefix)
+  })
+  afterAll(async () => { await infra?.close() })
+
+  function folder (workerId: string, extra: Partial<ClickFolderDeps> = {}) {
+    return createClickFolder({ redis: infra.redis, keys, repo, workerId, heartbeatTtlMs: 15_000, ...extra })
+  }
+
+  async function counters (key: string) {
+    const days = await repo.dailyClicks(key)
+    return Object.fromEntries(days.map((d) => [d.day, [d.clicks, d.botClicks]]))
+  }
+
+  it('adds the pending clicks to the daily counters, people and bots apart, and empties the hash', async () => {
+    await repo.addClicks('fold001', '2025-03-01', 10, 1)
+    await infra.redis.hset(keys.clicksPending, {
+      [clickField('2025-03-01', 'fold001', false)]: '5',
+      [clickField('2025-03-01', 'fold001', true)]: '2',
+      [clickField('2025-03-02', 'fold001', false)]: '1',
+      [clickField('2025-03-02', 'fold002', true)]: '4',
+      'not a click field': '9'
+    })
+    const rejected: string[] = []
+    const folded = await folder('fold-a', { onRejected: (fields) => rejected.push(...fields) }).foldPending()
+
+    expect(folded).toBe(12)
+    expect(rejected).toEqual(['not a click field'])
+    expect(await counters('fold001')).toEqual({ '2025-03-01': [15, 3], '2025-03-02': [1, 0] })
+    expect(await counters('fold002')).toEqual({ '2025-03-02': [0, 4] })
+    expect(await infra.redis.exists(keys.clicksPending)).toBe(0)
+    expect(await infra.redis.keys(keys.clicksFoldingPattern)).toEqual([])
+  })
+
+  it('folds a large backlog completely, each field once', async () => {
+    const fields: Record<string, string> = {}
+    for (let i = 0; i < 3000; i++) fields[clickField('2025-04-01', `big${i % 1500}`, i >= 1500)] = String(1 + (i % 3))
+    await infra.redis.hset(keys.clicksPending, fields)
+    const expected = Object.values(fields).reduce((sum, v) => sum + Number(v), 0)
+
+    expect(await folder('fold-b').foldPending()).toBe(expected)
+    expect(await counters('big7')).toEqual({ '2025-04-01': [1 + (7 % 3), 1 + (1507 % 3)] })
+  })
+
+  it('does nothing when no clicks are pending', async () => {
+    expect(await folder('fold-c').foldPending()).toBe(0)
+  })
+
+  it('adopts the folding hash of a worker without a heartbeat and folds it exactly once', async () => {
+    const orphan = keys.clicksFolding('dead-worker:1700000000000')
+    await infra.redis.hset(orphan, { [clickField('2025-05-01', 'orphan1', false)]: '6', [clickField('2025-05-01', 'orphan1', true)]: '1' })
+    // Two live workers look for leftovers at the same time; only one may get the hash.
+    const results = await Promise.all([folder('live-a').foldLeftovers(), folder('live-b').foldLeftovers()])
+
+    expect(results.sort()).toEqual([0, 7])
+    expect(await counters('orphan1')).toEqual({ '2025-05-01': [6, 1] })
+    expect(await infra.redis.exists(orphan)).toBe(0)
+  })
+
+  it('leaves the folding hash of a worker whose heartbeat is alive to that worker', async () => {
+    const busy = folder('busy-worker')
+    await busy.heartbeat()
+    const theirs = keys.clicksFolding('busy-worker:1700000000001')
+    await infra.redis.hset(theirs, clickField('2025-05-02', 'busy1', false), '3')
+
+    expect(await folder('live-c').foldLeftovers()).toBe(0)
+    expect(await infra.redis.hget(theirs, clickField('2025-05-02', 'busy1', false))).toBe('3')
+    expect(await counters('busy1')).toEqual({})
+
+    // Its own leftovers are what the worker folds when it starts again.
+    expect(await busy.foldLeftovers()).toBe(3)
+    expect(await counters('busy1')).toEqual({ '2025-05-02': [3, 0] })
+  })
+
+  it('folds pending clicks in the background and once more on shutdown', async () => {
+    await infra.redis.hset(keys.clicksPending, clickField('2025-06-01', 'bg00001', false), '2')
+    const app = await buildWorker(infra, { WORKER_ID: 'bg-worker', CLICK_FOLD_INTERVAL_MS: '60000', POOL_LOW_WATER: '1', POOL_HIGH_WATER: '2' })
+    try {
+      await app.ready()
+      // The first pass has folded the sentinel; the next pass is a minute away.
+      await waitFor('the first fold', async () => (await counters('bg00001'))['2025-06-01']?.[0] === 2)
+      await infra.redis.hincrby(keys.clicksPending, clickField('2025-06-01', 'bg00002', true), 5)
+    } finally {
+      await app.close()
+    }
+    expect(await counters('bg00002')).toEqual({ '2025-06-01': [0, 5] })
+    expect(await metricValue(app, 'shortwave_clicks_folded_total')).toBe(7)
+    expect(await infra.redis.exists(keys.workerHeartbeat('bg-worker'))).toBe(0)
+  })
+})

@@ -1,0 +1,64 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { createLinkCache } from '@shortwave/common/link-cache'
+import { createLinkRepository } from '@shortwave/common/link-repository'
+import cassandraPlugin from '@shortwave/common/plugins/cassandra'
+import errorHandler from '@shortwave/common/plugins/error-handler'
+import health from '@shortwave/common/plugins/health'
+import metricsPlugin from '@shortwave/common/plugins/metrics'
+import redisPlugin from '@shortwave/common/plugins/redis'
+import { serverOptions } from '@shortwave/common/server-options'
+import type cassandra from 'cassandra-driver'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { Config } from './config.ts'
+import { createLinkResolver } from './link-resolver.ts'
+import { exposeCounter, exposeLabelledCounter } from './metrics.ts'
+import clicksPlugin from './plugins/clicks.ts'
+import { redirectRoutes } from './routes/redirect.ts'
+
+export interface AppDeps {
+  cassandra?: cassandra.Client
+  redis?: Redis
+  logger?: boolean
+}
+
+export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify(serverOptions(config, {
+    // One access-log pair per redirect costs more than the redirect; errors and 5xx are still
+    // logged, with reqId, by the error handler.
+    logController: new LogController({ disableRequestLogging: !config.LOG_REQUESTS, requestIdLogLabel: 'reqId' }),
+    ...(deps.logger === false ? { logger: false } : {})
+  })).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(errorHandler, { retryAfterSeconds: 2 })
+  await app.register(metricsPlugin, { service: 'redirect-service' })
+  await app.register(cassandraPlugin, { config, client: deps.cassandra })
+  await app.register(redisPlugin, { config, client: deps.redis })
+  await app.register(health, {
+    checks: {
+      cassandra: () => app.cassandra.execute('SELECT release_version FROM system.local'),
+      redis: () => app.redis.ping()
+    },
+    // Either store can serve redirects, so one being down must not take every replica out.
+    isReady: (results) => results['cassandra'] === true || results['redis'] === true
+  })
+  await app.register(clicksPlugin, { flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS, maxFields: config.CLICK_BUFFER_MAX_KEYS })
+
+  const resolver = createLinkResolver({
+    cache: createLinkCache(app.redis, app.redisKeys, {
+      ttlSeconds: config.REDIS_CACHE_TTL_SECONDS,
+      negativeTtlSeconds: config.REDIS_NEGATIVE_TTL_SECONDS
+    }),
+    repository: createLinkRepository(app.cassandra),
+    localMax: config.LOCAL_CACHE_MAX,
+    localTtlMs: config.LOCAL_CACHE_TTL_MS,
+    localNegativeTtlMs: config.LOCAL_NEGATIVE_TTL_MS
+  })
+  const { stats } = resolver
+  exposeLabelledCounter(app.metrics, 'shortwave_link_lookups_total', 'Link lookups by the layer that answered', 'source',
+    () => ({ local: stats.local, redis: stats.redis, cassandra: stats.cassandra }))
+  exposeCounter(app.metrics, 'shortwave_link_cache_errors_total', 'Redis cache reads and writes that failed (lookups carried on without Redis)', () => stats.cacheErrors)
+
+  await app.register(redirectRoutes, { resolver, status: config.REDIRECT_STATUS, permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS })
+  return app
+}

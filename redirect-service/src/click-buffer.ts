@@ -1,0 +1,128 @@
+import type { Redis } from 'ioredis'
+import { clickField } from '@shortwave/common/redis-keys'
+
+// Clicks are counted in memory and added to Redis in one pipeline per interval, so a redirect
+// never waits on Redis for them. The key-worker folds the Redis hash into Cassandra counters.
+
+export interface ClickBufferOptions {
+  redis: Redis
+  /** The pending-clicks hash (keys.clicksPending). */
+  hashKey: string
+  /** Fields held before a flush starts early; while a flush is in flight, new fields beyond it are dropped. */
+  maxFields: number
+  now?: () => number
+}
+
+export interface ClickStats {
+  recorded: number
+  flushed: number
+  flushErrors: number
+  dropped: number
+}
+
+export interface FlushResult {
+  flushed: number
+  failed: number
+  error?: unknown
+}
+
+const DAY_MS = 86_400_000
+
+export function createClickBuffer (opts: ClickBufferOptions) {
+  const now = opts.now ?? Date.now
+  const stats: ClickStats = { recorded: 0, flushed: 0, flushErrors: 0, dropped: 0 }
+  let counts = new Map<string, number>()
+  let inFlight: Promise<FlushResult> | null = null
+  let day = ''
+  let dayEndsAt = 0
+
+  // The UTC day changes once a day; formatting a date on every click would not be O(1)-cheap.
+  function today (): string {
+    const t = now()
+    if (t >= dayEndsAt) {
+      day = new Date(t).toISOString().slice(0, 10)
+      dayEndsAt = (Math.floor(t / DAY_MS) + 1) * DAY_MS
+    }
+    return day
+  }
+
+  /** Puts counts back after a failed flush, within the same bound as record(). */
+  function restore (field: string, count: number): void {
+    const current = counts.get(field)
+    if (current !== undefined) counts.set(field, current + count)
+    else if (counts.size < opts.maxFields) counts.set(field, count)
+    else stats.dropped += count
+  }
+
+  async function send (batch: Map<string, number>): Promise<FlushResult> {
+    const pipeline = opts.redis.pipeline()
+    for (const [field, count] of batch) pipeline.hincrby(opts.hashKey, field, count)
+    // Either one [error, reply] per HINCRBY, or one error for the whole pipeline.
+    const outcome = await pipeline.exec().then((replies) => replies ?? new Error('pipeline discarded'), (error: unknown) => error)
+    let flushed = 0
+    let failed = 0
+    let firstError: unknown
+    let i = 0
+    for (const [field, count] of batch) {
+      const error = Array.isArray(outcome) ? outcome[i++]?.[0] : outcome
+      if (error) {
+        // A timed-out HINCRBY may still have been applied: retrying can over-count a little,
+        // which beats losing the clicks of a whole interval.
+        restore(field, count)
+        failed++
+        firstError ??= error
+      } else {
+        flushed += count
+      }
+    }
+    stats.flushed += flushed
+    if (failed === 0) return { flushed, failed }
+    stats.flushErrors++
+    return { flushed, failed, error: firstError }
+  }
+
+  function flush (): Promise<FlushResult> {
+    if (inFlight !== null) return inFlight
+    if (counts.size === 0) return Promise.resolve({ flushed: 0, failed: 0 })
+    const batch = counts
+    counts = new Map()
+    inFlight = send(batch).finally(() => { inFlight = null })
+    return inFlight
+  }
+
+  return {
+    stats,
+
+    /** Counts one click; synchronous and O(1), never touches Redis. */
+    record (key: string, bot: boolean): void {
+      stats.recorded++
+      const field = clickField(today(), key, bot)
+      const current = counts.get(field)
+      if (current !== undefined) {
+        counts.set(field, current + 1)
+        return
+      }
+      if (counts.size >= opts.maxFields) {
+        if (inFlight !== null) {
+          stats.dropped++
+          return
+        }
+        flush() // never rejects: failures are counted and the clicks kept
+      }
+      counts.set(field, 1)
+    },
+
+    flush,
+
+    /** Waits for a flush in flight, then flushes what is left once (for shutdown). */
+    async drain (): Promise<FlushResult> {
+      if (inFlight !== null) await inFlight
+      return flush()
+    },
+
+    get bufferedFields (): number {
+      return counts.size
+    }
+  }
+}
+export type ClickBuffer = ReturnType<typeof createClickBuffer>

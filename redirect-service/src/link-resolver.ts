@@ -1,0 +1,116 @@
+import { cassandraUnavailable } from '@shortwave/common/errors'
+import type { CacheLookup, LinkCache } from '@shortwave/common/link-cache'
+import { isLive, type LinkRepository } from '@shortwave/common/link-repository'
+import { LRUCache } from 'lru-cache'
+import { toLocationHeader } from './location.ts'
+
+// Where a redirect finds its link: this process's LRU, then Redis, then Cassandra. Every layer
+// caches misses briefly too, and no cached entry ever outlives the link it holds.
+
+export interface ResolvedLink {
+  url: string
+  /** Epoch milliseconds, or null for a link that never expires. */
+  expiresAt: number | null
+  /** The Location header value, computed once per cache fill rather than per redirect. */
+  location: string
+}
+
+export interface LinkResolverOptions {
+  cache: Pick<LinkCache, 'get' | 'set' | 'setNegative'>
+  repository: Pick<LinkRepository, 'find'>
+  localMax: number
+  localTtlMs: number
+  localNegativeTtlMs: number
+  now?: () => number
+}
+
+export interface LookupStats {
+  /** Answers by source; negative answers included. */
+  local: number
+  redis: number
+  cassandra: number
+  /** Redis reads and writes that failed or timed out (the lookup carried on without Redis). */
+  cacheErrors: number
+}
+
+// lru-cache stores no null, so "known not to exist" is this marker.
+const ABSENT: unique symbol = Symbol('absent')
+type LocalEntry = ResolvedLink | typeof ABSENT
+
+export function createLinkResolver (opts: LinkResolverOptions) {
+  const now = opts.now ?? Date.now
+  const stats: LookupStats = { local: 0, redis: 0, cassandra: 0, cacheErrors: 0 }
+  const local = new LRUCache<string, LocalEntry>({ max: opts.localMax })
+  const inFlight = new Map<string, Promise<ResolvedLink | null>>()
+  const countCacheError = (): void => { stats.cacheErrors++ }
+
+  function remember (key: string, link: ResolvedLink | null, at: number): void {
+    // lru-cache reads a TTL of 0 as "forever", so anything under 1 ms is not cached at all.
+    const ttl = link === null
+      ? opts.localNegativeTtlMs
+      : Math.floor(Math.min(opts.localTtlMs, link.expiresAt === null ? Infinity : link.expiresAt - at))
+    if (ttl >= 1) local.set(key, link ?? ABSENT, { ttl })
+  }
+
+  function prepare (url: string, expiresAt: number | null, at: number): ResolvedLink | null {
+    if (expiresAt !== null && expiresAt <= at) return null
+    return { url, expiresAt, location: toLocationHeader(url) }
+  }
+
+  async function fromRedis (key: string): Promise<CacheLookup | null> {
+    try {
+      return await opts.cache.get(key)
+    } catch {
+      countCacheError()
+      return null
+    }
+  }
+
+  async function lookup (key: string): Promise<ResolvedLink | null> {
+    const cached = await fromRedis(key)
+    if (cached !== null && cached.kind !== 'miss') {
+      stats.redis++
+      const at = now()
+      const link = cached.kind === 'hit' ? prepare(cached.link.url, cached.link.expiresAt, at) : null
+      remember(key, link, at)
+      return link
+    }
+
+    const stored = await opts.repository.find(key).catch(cassandraUnavailable)
+    stats.cassandra++
+    const at = now()
+    const link = stored !== null && isLive(stored, at) ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, at) : null
+    remember(key, link, at)
+    // Redis just failed: writing to it again would only add load; the next miss fills it.
+    if (cached !== null) {
+      const write = link !== null && stored !== null ? opts.cache.set(stored, at) : opts.cache.setNegative(key)
+      write.catch(countCacheError)
+    }
+    return link
+  }
+
+  /** The locally cached answer: a link, null for "no such link", undefined when not cached here. */
+  function cached (key: string): ResolvedLink | null | undefined {
+    const entry = local.get(key)
+    if (entry === undefined) return undefined
+    stats.local++
+    if (entry === ABSENT) return null
+    // The entry's TTL already ends at the expiry; this guards against clock steps.
+    return entry.expiresAt !== null && entry.expiresAt <= now() ? null : entry
+  }
+
+  /** Resolves through every layer; concurrent misses for one key share one lookup. */
+  function resolve (key: string): Promise<ResolvedLink | null> {
+    const hit = cached(key)
+    if (hit !== undefined) return Promise.resolve(hit)
+    let pending = inFlight.get(key)
+    if (pending === undefined) {
+      pending = lookup(key).finally(() => inFlight.delete(key))
+      inFlight.set(key, pending)
+    }
+    return pending
+  }
+
+  return { stats, cached, resolve }
+}
+export type LinkResolver = ReturnType<typeof createLinkResolver>

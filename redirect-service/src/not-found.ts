@@ -1,0 +1,32 @@
+import type { FastifyReply } from 'fastify'
+import { Type } from 'typebox'
+
+export const ErrorBody = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+  code: Type.Optional(Type.String())
+})
+
+// Static, and never echoes the path: nothing from the request reaches the HTML.
+const PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Link not found</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem">
+<h1>Link not found</h1>
+<p>This short link does not exist, was deleted, or has expired.</p>
+</body>
+</html>
+`
+
+export const NOT_A_KEY = 'This is not a short link: keys are 3 to 64 letters, digits, "-" or "_"'
+
+/** 404 for a browser (HTML page) or an API client (JSON error); never cached, the key may appear later. */
+export function sendNotFound (reply: FastifyReply, accept: string | undefined, message: string): void {
+  reply.code(404).header('cache-control', 'no-store')
+  if (accept !== undefined && accept.includes('text/html')) {
+    reply.type('text/html; charset=utf-8').send(PAGE)
+    return
+  }
+  reply.send({ statusCode: 404, error: 'Not Found', message, code: 'SW_LINK_NOT_FOUND' })
+}

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { createClickBuffer, type ClickBuffer, type FlushResult } from '../click-buffer.ts'
+import { exposeCounter, exposeGauge } from '../metrics.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    clicks: ClickBuffer
+  }
+}
+
+export interface ClicksPluginOptions {
+  flushIntervalMs: number
+  maxFields: number
+}
+
+/**
+ * The click buffer's lifecycle: flushes on a timer from onReady, stops the timer in preClose,
+ * and flushes the rest in onClose — after in-flight requests have finished, and before the
+ * Redis plugin (registered earlier, so closed later) disconnects its client.
+ */
+async function clicksPlugin (app: FastifyInstance, opts: ClicksPluginOptions): Promise<void> {
+  const buffer = createClickBuffer({ redis: app.redis, hashKey: app.redisKeys.clicksPending, maxFields: opts.maxFields })
+  app.decorate('clicks', buffer)
+
+  const { stats } = buffer
+  exposeCounter(app.metrics, 'shortwave_clicks_recorded_total', 'Clicks counted in memory', () => stats.recorded)
+  exposeCounter(app.metrics, 'shortwave_clicks_flushed_total', 'Clicks added to the Redis pending hash', () => stats.flushed)
+  exposeCounter(app.metrics, 'shortwave_click_flush_errors_total', 'Flushes that failed in part or whole (their clicks are retried)', () => stats.flushErrors)
+  exposeCounter(app.metrics, 'shortwave_clicks_dropped_total', 'Clicks lost because the buffer was full while Redis was failing', () => stats.dropped)
+  exposeGauge(app.metrics, 'shortwave_click_buffer_fields', 'Key/day fields waiting in memory for the next flush', () => buffer.bufferedFields)
+
+  // Redis down means one failure per interval: log when flushing starts failing and when it recovers.
+  let failing = false
+  function report (result: FlushResult): void {
+    if (result.error !== undefined && !failing) {
+      failing = true
+      app.log.warn({ err: result.error, fields: result.failed }, 'click flush failed; keeping the clicks and retrying')
+    } else if (result.error === undefined && failing && result.flushed > 0) {
+      failing = false
+      app.log.info({ clicks: result.flushed }, 'click flush recovered')
+    }
+  }
+
+  let timer: NodeJS.Timeout | undefined
+  app.addHook('onReady', async () => {
+    timer = setInterval(() => { buffer.flush().then(report) }, opts.flushIntervalMs).unref()
+  })
+  app.addHook('preClose', async () => { clearInterval(timer) })
+  app.addHook('onClose', async () => {
+    const result = await buffer.drain()
+    if (result.error !== undefined) app.log.error({ err: result.error, fields: result.failed }, 'final click flush failed; these clicks are lost')
+  })
+}
+
+export default fp(clicksPlugin, { name: 'rd-clicks', fastify: '5.x', dependencies: ['sw-redis', 'sw-metrics'] })

@@ -1,0 +1,115 @@
+import { createLinkCache } from '@shortwave/common/link-cache'
+import { createLinkRepository, type LinkRepository } from '@shortwave/common/link-repository'
+import { createRedisClient } from '@shortwave/common/plugins/redis'
+import { redisKeys } from '@shortwave/common/redis-keys'
+import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import cassandra from 'cassandra-driver'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLinkResolver, type LinkResolverOptions } from '../src/link-resolver.ts'
+import { eventually, storeLink, uniqueKey } from './helpers.ts'
+
+let infra: TestInfra
+let unreachable: Redis
+
+beforeAll(async () => {
+  infra = await createTestInfra('rd_resolver')
+  unreachable = createRedisClient({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_KEY_PREFIX: '', REDIS_TIMEOUT_MS: 200 })
+  unreachable.on('error', () => {})
+})
+
+afterAll(async () => {
+  unreachable?.disconnect()
+  await infra?.close()
+})
+
+const keys = () => redisKeys(infra.prefix)
+const cacheOn = (redis: Redis) => createLinkCache(redis, keys(), { ttlSeconds: 60, negativeTtlSeconds: 60 })
+
+function resolver (overrides: Partial<LinkResolverOptions> = {}) {
+  return createLinkResolver({
+    cache: cacheOn(infra.redis),
+    repository: createLinkRepository(infra.cassandra),
+    localMax: 1000,
+    localTtlMs: 60_000,
+    localNegativeTtlMs: 60_000,
+    ...overrides
+  })
+}
+
+/** The real repository, counting its reads. */
+function countingRepository (): { repository: Pick<LinkRepository, 'find'>, reads: () => number } {
+  const real = createLinkRepository(infra.cassandra)
+  let reads = 0
+  return { repository: { find: (key) => { reads++; return real.find(key) } }, reads: () => reads }
+}
+
+describe('link resolver', () => {
+  it('shares one Cassandra read among concurrent misses for a key', async () => {
+    const key = uniqueKey()
+    await storeLink(infra.cassandra, key, 'https://example.com/shared')
+    const { repository, reads } = countingRepository()
+    const links = resolver({ repository })
+    const results = await Promise.all(Array.from({ length: 20 }, () => links.resolve(key)))
+    expect(reads()).toBe(1)
+    expect(new Set(results.map((r) => r?.url))).toEqual(new Set(['https://example.com/shared']))
+  })
+
+  it('serves a link cached in Redis without reading Cassandra, then from its own memory', async () => {
+    const key = uniqueKey()
+    await cacheOn(infra.redis).set({ key, url: 'https://example.com/from-redis', expiresAt: null })
+    const { repository, reads } = countingRepository()
+    const links = resolver({ repository })
+    expect((await links.resolve(key))?.url).toBe('https://example.com/from-redis')
+    expect((await links.resolve(key))?.url).toBe('https://example.com/from-redis')
+    expect(reads()).toBe(0)
+    expect(links.stats).toMatchObject({ local: 1, redis: 1, cassandra: 0 })
+  })
+
+  it('fills Redis after reading Cassandra, for links and for misses', async () => {
+    const key = uniqueKey()
+    const unknown = uniqueKey()
+    await storeLink(infra.cassandra, key, 'https://example.com/filled')
+    const links = resolver()
+    await links.resolve(key)
+    await links.resolve(unknown)
+    const raw = await eventually(() => infra.redis.get(keys().link(key)), (v) => v !== null, 5000)
+    expect(JSON.parse(raw!)).toEqual({ u: 'https://example.com/filled', e: null })
+    expect(await eventually(() => infra.redis.get(keys().link(unknown)), (v) => v !== null, 5000)).toBe('!')
+  })
+
+  it('drops a locally cached link when it expires, however long the local TTL', async () => {
+    const key = uniqueKey()
+    const expiresAt = Date.now() + 500
+    await storeLink(infra.cassandra, key, 'https://example.com/brief', new Date(expiresAt))
+    const links = resolver({ localTtlMs: 60_000 })
+    expect((await links.resolve(key))?.url).toBe('https://example.com/brief')
+    expect(links.cached(key)?.url).toBe('https://example.com/brief')
+    expect(await eventually(async () => links.cached(key), (v) => v === undefined, 10_000)).toBeUndefined()
+    expect(await links.resolve(key)).toBeNull()
+  })
+
+  it('never returns an expired link that Redis still holds', async () => {
+    const key = uniqueKey()
+    // As if another replica's clock ran behind: the entry outlived the link.
+    await infra.redis.set(keys().link(key), JSON.stringify({ u: 'https://example.com/stale', e: Date.now() - 1000 }), 'EX', 60)
+    expect(await resolver().resolve(key)).toBeNull()
+  })
+
+  it('reads Cassandra when Redis fails, and counts the cache error', async () => {
+    const key = uniqueKey()
+    await storeLink(infra.cassandra, key, 'https://example.com/no-redis')
+    const links = resolver({ cache: cacheOn(unreachable) })
+    expect((await links.resolve(key))?.url).toBe('https://example.com/no-redis')
+    expect(links.stats.cassandra).toBe(1)
+    expect(links.stats.cacheErrors).toBeGreaterThanOrEqual(1)
+  })
+
+  it('answers 503 when Redis fails and Cassandra cannot answer', async () => {
+    const links = resolver({
+      cache: cacheOn(unreachable),
+      repository: { find: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
+    })
+    await expect(links.resolve(uniqueKey())).rejects.toMatchObject({ statusCode: 503, code: 'SW_DEPENDENCY_UNAVAILABLE' })
+  })
+})

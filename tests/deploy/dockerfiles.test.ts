@@ -1,0 +1,165 @@
+// Each Dockerfile as BuildKit reads it (deploy-check/dockerfile): no build-check warnings, only
+// paths that exist in the build context after .dockerignore, a Node 24 base, a non-root user,
+// and a CMD that starts a file the build puts into the image.
+import { readFileSync } from 'node:fs'
+import { posix } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  BUILD_TIMEOUT_MS, dockerfile, dockerfilePaths, ensureValidators, imageEnv, nodeProgram, root,
+  type DockerCopy, type DockerfileReport
+} from './helpers.ts'
+
+const SERVICES = {
+  'create-service': 3001,
+  'redirect-service': 3002,
+  'key-worker': 3004
+} as const
+
+beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)
+
+/** Where each context file of a COPY lands in the image (absolute paths), per Docker's COPY rules. */
+function imagePaths (copy: DockerCopy): string[] {
+  const dest = posix.isAbsolute(copy.dest) ? copy.dest : posix.join(copy.workdir, copy.dest)
+  return copy.sources.flatMap((source) => {
+    const src = posix.normalize(source.path).replace(/\/$/, '')
+    const isFile = source.files.length === 1 && source.files[0] === src
+    if (isFile) return [copy.dest.endsWith('/') ? posix.join(dest, posix.basename(src)) : dest]
+    return source.files.map((f) => posix.join(dest, f.slice(src.length + 1)))
+  })
+}
+
+function finalStage (report: DockerfileReport) {
+  const stage = report.stages.at(-1)
+  if (!stage) throw new Error(`${report.file} has no stage`)
+  return stage
+}
+
+function contextCopies (report: DockerfileReport): DockerCopy[] {
+  return report.stages.flatMap((s) => s.copies).filter((c) => !c.from && !c.inline?.length)
+}
+
+describe('every Dockerfile', () => {
+  it('exists for each service and for nginx', () => {
+    expect(dockerfilePaths()).toEqual(['create-service/Dockerfile', 'key-worker/Dockerfile', 'nginx/Dockerfile', 'redirect-service/Dockerfile'])
+  })
+
+  describe.each(dockerfilePaths())('%s', (file) => {
+    it('parses and passes BuildKit\'s build checks without a warning', () => {
+      const report = dockerfile(file)
+      expect(report.error).toBeUndefined()
+      expect(report.warnings).toEqual([])
+    })
+
+    it('copies only paths that exist in the build context after .dockerignore', () => {
+      const report = dockerfile(file)
+      expect(report.dockerignore).toBe('.dockerignore')
+      const copies = contextCopies(report)
+      expect(copies.length).toBeGreaterThan(0)
+      for (const copy of copies) {
+        for (const source of copy.sources) {
+          expect(source.files, `${file}:${copy.line} ${copy.instruction} ${source.path} sends no file`).not.toEqual([])
+          expect(posix.normalize(source.path), `${file}:${copy.line} copies the whole context`).not.toBe('.')
+        }
+      }
+    })
+
+    it('copies no tests, dependencies, caches or local state into the image', () => {
+      const sent = contextCopies(dockerfile(file)).flatMap((c) => c.sources.flatMap((s) => s.files))
+      for (const f of sent) {
+        expect(f).not.toMatch(/(^|\/)(node_modules|\.git|\.cache|\.run|test|tests|testing)(\/|$)|\.test\.ts$|(^|\/)\.env/)
+      }
+    })
+
+    it('copies from build stages that are defined before the copy', () => {
+      const report = dockerfile(file)
+      report.stages.forEach((stage, index) => {
+        const earlier = new Set(report.stages.slice(0, index).map((s) => s.name).filter(Boolean))
+        for (const copy of stage.copies.filter((c) => c.from)) {
+          expect(earlier, `${file}:${copy.line} COPY --from=${copy.from}`).toContain(copy.from)
+        }
+      })
+    })
+
+    it('runs as a non-root user', () => {
+      const user = dockerfile(file).image.config.User ?? ''
+      expect(user).not.toBe('')
+      expect(user.split(':')[0]).not.toMatch(/^(root|0)$/)
+    })
+
+    it('has a HEALTHCHECK', () => {
+      expect(dockerfile(file).image.config.Healthcheck?.Test?.[0]).toBe('CMD')
+    })
+
+    it('never starts through npm (it would swallow SIGTERM)', () => {
+      const { Cmd = [], Entrypoint = [] } = dockerfile(file).image.config
+      expect([...Entrypoint, ...Cmd].join(' ')).not.toMatch(/\bnpm\b|\byarn\b|\bpnpm\b/)
+    })
+  })
+})
+
+describe.each(Object.entries(SERVICES))('%s/Dockerfile', (service, port) => {
+  const file = `${service}/Dockerfile`
+
+  it('builds on Node 24 in every stage', () => {
+    for (const stage of dockerfile(file).stages) {
+      expect(stage.base).toMatch(/^(docker\.io\/(library\/)?)?node:24(\.\d+){0,2}-(alpine|slim|bookworm|trixie)[\w.]*$|^gcr\.io\/distroless\/nodejs24-debian\d+/)
+    }
+  })
+
+  it('installs only this service\'s production dependencies with npm ci', () => {
+    const runs = dockerfile(file).stages.flatMap((s) => s.runs)
+    const install = runs.filter((r) => /\bnpm\b/.test(r))
+    expect(install).toHaveLength(1)
+    expect(install[0]).toMatch(/^npm ci /)
+    expect(install[0]).toContain('--omit=dev')
+    expect(install[0]).toContain(`--workspace=${service}`)
+    expect(install[0]).toContain('--include-workspace-root=false')
+  })
+
+  it(`starts node ${service}/src/server.ts, a file a COPY puts into the image`, () => {
+    const report = dockerfile(file)
+    const { Cmd = [], Entrypoint = [], WorkingDir = '/' } = report.image.config
+    expect(Entrypoint).toEqual([])
+    const program = nodeProgram(Cmd)
+    expect(program).toBe(`${service}/src/server.ts`)
+    const produced = finalStage(report).copies.filter((c) => !c.from).flatMap(imagePaths)
+    expect(produced).toContain(posix.join(WorkingDir, program!))
+  })
+
+  it('copies the shared package\'s sources, which the service imports', () => {
+    const produced = finalStage(dockerfile(file)).copies.filter((c) => !c.from).flatMap(imagePaths)
+    expect(produced).toContain('/app/common/src/config.ts')
+    expect(produced).toContain('/app/common/src/run-service.ts')
+  })
+
+  it(`listens on every interface on port ${port}, as the service config defaults, and exposes it`, () => {
+    const report = dockerfile(file)
+    expect(imageEnv(report)).toMatchObject({ HOST: '0.0.0.0', PORT: String(port) })
+    expect(Object.keys(report.image.config.ExposedPorts ?? {})).toEqual([`${port}/tcp`])
+    const config = readFileSync(`${root}/${service}/src/config.ts`, 'utf8')
+    expect(config).toMatch(new RegExp(`PORT: Type\\.Integer\\(\\{[^}]*default: ${port}\\b`))
+  })
+
+  it('health-checks /healthz on $PORT inside the container', () => {
+    const test = dockerfile(file).image.config.Healthcheck?.Test ?? []
+    expect(test.join(' ')).toMatch(/127\.0\.0\.1:.*process\.env\.PORT.*\/healthz/)
+  })
+})
+
+describe('nginx/Dockerfile', () => {
+  it('ships the one nginx/nginx.conf of the repository as the image\'s configuration', () => {
+    const copy = dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.find((c) => c.dest === '/etc/nginx/nginx.conf')
+    expect(copy?.sources.map((s) => s.files)).toEqual([['nginx/nginx.conf']])
+  })
+
+  it('uses a pinned nginx release, not latest', () => {
+    for (const stage of dockerfile('nginx/Dockerfile').stages) expect(stage.base).toMatch(/^nginx:1\.\d+(\.\d+)?-alpine$/)
+  })
+
+  it('stops gracefully (SIGQUIT) and runs nginx in the foreground as PID 1', () => {
+    const { StopSignal, Entrypoint = [] } = dockerfile('nginx/Dockerfile').image.config
+    expect(StopSignal).toBe('SIGQUIT')
+    const script = dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.find((c) => c.dest === Entrypoint[0])
+    expect(script?.inline?.[0]?.data).toMatch(/exec nginx .*-c \/etc\/nginx\/nginx\.conf .*daemon off;/)
+  })
+})

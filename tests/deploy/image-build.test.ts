@@ -1,0 +1,132 @@
+// Builds each service image's file tree without Docker: the Dockerfile's own steps, as BuildKit
+// parsed them, replayed into a folder (COPY from the context after .dockerignore, the RUN npm ci
+// with the host's npm and the pinned Node 24, COPY --from the deps stage), then the image's CMD is
+// started there. A missing file, a package npm ci did not install or an import of something the
+// image lacks fails when Node links the modules, before the service reads its configuration; an
+// invalid PORT then stops it with exit code 78 (EX_CONFIG), proving everything loaded.
+import { spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, posix } from 'node:path'
+import { createHash } from 'node:crypto'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { BUILD_TIMEOUT_MS, dockerfile, ensureValidators, imageEnv, nodeProgram, root, type DockerStage } from './helpers.ts'
+
+const SERVICES = ['create-service', 'redirect-service', 'key-worker'] as const
+const work = join(root, '.cache/deploy-check/images')
+const node24 = join(root, 'node_modules/.bin/node')
+
+beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)
+
+/** Where an absolute image path lives in a stage's folder. */
+const at = (stageDir: string, imagePath: string): string => join(stageDir, imagePath)
+
+function copyFromContext (stageDir: string, stage: DockerStage): void {
+  for (const copy of stage.copies.filter((c) => !c.from)) {
+    const dest = posix.isAbsolute(copy.dest) ? copy.dest : posix.join(copy.workdir, copy.dest)
+    for (const source of copy.sources) {
+      const src = posix.normalize(source.path).replace(/\/$/, '')
+      const isFile = source.files.length === 1 && source.files[0] === src
+      for (const f of source.files) {
+        const target = isFile
+          ? (copy.dest.endsWith('/') ? posix.join(dest, posix.basename(src)) : dest)
+          : posix.join(dest, f.slice(src.length + 1))
+        mkdirSync(join(at(stageDir, target), '..'), { recursive: true })
+        cpSync(join(root, f), at(stageDir, target))
+      }
+    }
+  }
+}
+
+/**
+ * Replays the deps stage; its result is kept under .cache keyed by everything it is made of
+ * (the copied files and the RUN lines), so a warm run reuses it.
+ */
+function buildDepsStage (service: string, stage: DockerStage): string {
+  const hash = createHash('sha256')
+  for (const copy of stage.copies) for (const s of copy.sources) for (const f of s.files) hash.update(f).update(readFileSync(join(root, f)))
+  for (const run of stage.runs) hash.update(run)
+  const dir = join(work, `${service}-deps-${hash.digest('hex').slice(0, 16)}`)
+  if (existsSync(join(dir, '.complete'))) return dir
+  rmSync(dir, { recursive: true, force: true })
+  copyFromContext(dir, stage)
+  const workdir = stage.copies[0]?.workdir ?? '/'
+  for (const run of stage.runs) {
+    const result = spawnSync('sh', ['-c', run], {
+      cwd: at(dir, workdir),
+      encoding: 'utf8',
+      // The pinned Node 24 runs npm; packages come from npm's cache when it has them.
+      env: { ...process.env, PATH: `${join(root, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}`, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' }
+    })
+    if (result.status !== 0) throw new Error(`${service}: RUN ${run} failed:\n${result.stdout}\n${result.stderr}`)
+  }
+  writeFileSync(join(dir, '.complete'), '')
+  return dir
+}
+
+function buildImageTree (service: string): { dir: string, workdir: string } {
+  const report = dockerfile(`${service}/Dockerfile`)
+  const stageDirs = new Map<string, string>()
+  for (const stage of report.stages.slice(0, -1)) stageDirs.set(stage.name, buildDepsStage(service, stage))
+  const final = report.stages.at(-1)!
+  const dir = join(work, `${service}-image`)
+  rmSync(dir, { recursive: true, force: true })
+  for (const copy of final.copies.filter((c) => c.from)) {
+    const from = stageDirs.get(copy.from!)
+    if (!from) throw new Error(`${service}: COPY --from=${copy.from} names no stage`)
+    const dest = posix.isAbsolute(copy.dest) ? copy.dest : posix.join(copy.workdir, copy.dest)
+    for (const source of copy.sources) {
+      // verbatimSymlinks: the workspace links (node_modules/@shortwave/common -> ../../common) stay relative.
+      cpSync(at(from, source.path), at(dir, dest), { recursive: true, verbatimSymlinks: true })
+    }
+  }
+  copyFromContext(dir, final)
+  return { dir, workdir: report.image.config.WorkingDir ?? '/' }
+}
+
+function start (cwd: string, argv: string[], env: Record<string, string>) {
+  // Only the image's environment: nothing from this machine's shell leaks into the check.
+  return spawnSync(node24, argv.slice(1), { cwd, env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 30_000 })
+}
+
+describe.each(SERVICES)('the %s image, built without Docker', (service) => {
+  let tree: { dir: string, workdir: string }
+
+  beforeAll(() => { tree = buildImageTree(service) }, 180_000)
+
+  it('holds the production dependencies of the service and nothing of the root tooling', () => {
+    const modules = join(tree.dir, tree.workdir, 'node_modules')
+    expect(existsSync(join(modules, 'fastify/package.json'))).toBe(true)
+    expect(existsSync(join(modules, 'cassandra-driver/package.json'))).toBe(true)
+    for (const devOnly of ['node', 'typescript', 'vitest', 'eslint', 'neostandard', '@types/node']) {
+      expect(existsSync(join(modules, devOnly)), `${devOnly} is in the image`).toBe(false)
+    }
+  })
+
+  it('resolves @shortwave/common to the copied sources, not to a package under node_modules', () => {
+    const link = join(tree.dir, tree.workdir, 'node_modules/@shortwave/common/src/config.ts')
+    expect(existsSync(link)).toBe(true)
+  })
+
+  it('starts its CMD: every module loads, and a bad PORT stops it with exit 78 naming PORT', () => {
+    const report = dockerfile(`${service}/Dockerfile`)
+    const cmd = report.image.config.Cmd ?? []
+    expect(nodeProgram(cmd)).toBe(`${service}/src/server.ts`)
+    const result = start(join(tree.dir, tree.workdir), cmd, { ...imageEnv(report), PORT: 'not-a-port' })
+    expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING/)
+    expect(result.stderr).toContain('PORT')
+    expect(result.status).toBe(78)
+  })
+})
+
+describe('the schema migration in the key-worker image', () => {
+  it('starts: every module loads, and a bad keyspace name stops it with exit 78', () => {
+    const tree = buildImageTree('key-worker')
+    const result = start(join(tree.dir, tree.workdir), ['node', 'common/src/cassandra/migrate-cli.ts'], {
+      ...imageEnv(dockerfile('key-worker/Dockerfile')),
+      CASSANDRA_KEYSPACE: 'Not-A-Keyspace'
+    })
+    expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/)
+    expect(result.stderr).toContain('CASSANDRA_KEYSPACE')
+    expect(result.status).toBe(78)
+  }, 180_000)
+})

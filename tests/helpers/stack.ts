@@ -1,0 +1,109 @@
+// Starts the three real services in this test process, on real listeners, against the test
+// file's own keyspace and Redis prefix (see common/src/testing/infra.ts).
+import type { FastifyInstance } from 'fastify'
+import type { Redis } from 'ioredis'
+import { loadConfig } from '@shortwave/common/config'
+import type { TestInfra } from '@shortwave/common/testing/infra'
+import { buildApp as buildCreate } from '../../create-service/src/app.ts'
+import { configSchema as createSchema } from '../../create-service/src/config.ts'
+import { buildApp as buildRedirect } from '../../redirect-service/src/app.ts'
+import { configSchema as redirectSchema } from '../../redirect-service/src/config.ts'
+import { buildApp as buildWorker } from '../../key-worker/src/app.ts'
+import { configSchema as workerSchema } from '../../key-worker/src/config.ts'
+
+export interface StackOptions {
+  workers?: number
+  env?: Record<string, string>
+  /** A Redis client for the services instead of the test's own (e.g. one pointing at a private server). */
+  redis?: Redis
+}
+
+export interface Stack {
+  createUrl: string
+  redirectUrl: string
+  apps: FastifyInstance[]
+  close: () => Promise<void>
+}
+
+async function listen (app: FastifyInstance): Promise<string> {
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  return address
+}
+
+export async function startStack (infra: TestInfra, opts: StackOptions = {}): Promise<Stack> {
+  const env = { ...infra.env, PUBLIC_BASE_URL: 'http://sw.test', RATE_LIMIT_MAX: '1000000', ...opts.env }
+  const deps = { cassandra: infra.cassandra, redis: opts.redis ?? infra.redis, logger: false }
+  const apps: FastifyInstance[] = []
+  for (let i = 0; i < (opts.workers ?? 1); i++) {
+    const worker = await buildWorker(loadConfig(workerSchema, { ...env, WORKER_ID: `test-worker-${i}` }), deps)
+    apps.push(worker)
+    await worker.ready()
+  }
+  const create = await buildCreate(loadConfig(createSchema, env), deps)
+  const redirect = await buildRedirect(loadConfig(redirectSchema, env), deps)
+  apps.push(create, redirect)
+  const [createUrl, redirectUrl] = await Promise.all([listen(create), listen(redirect)])
+  return {
+    createUrl: createUrl!,
+    redirectUrl: redirectUrl!,
+    apps,
+    async close () {
+      for (const app of apps.reverse()) await app.close()
+    }
+  }
+}
+
+/** Runs `task` over `items` with at most `concurrency` in flight. */
+export async function inParallel<T, R> (items: T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length)
+  let next = 0
+  async function lane (): Promise<void> {
+    while (next < items.length) {
+      const index = next++
+      results[index] = await task(items[index]!, index)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, lane))
+  return results
+}
+
+export interface Created {
+  status: number
+  body: Record<string, unknown>
+  headers: Headers
+}
+
+export async function createLink (createUrl: string, body: unknown, headers: Record<string, string> = {}): Promise<Created> {
+  const response = await fetch(`${createUrl}/api/v1/links`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body)
+  })
+  return { status: response.status, body: await response.json() as Record<string, unknown>, headers: response.headers }
+}
+
+/** The Location header of a redirect as raw bytes, exactly as the server wrote them. */
+export async function redirectOf (redirectUrl: string, key: string, method = 'GET'): Promise<{ status: number, location: Buffer | null }> {
+  const { request } = await import('node:http')
+  const url = new URL(`/${key}`, redirectUrl)
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, agent: false }, (res) => {
+      res.resume()
+      const index = res.rawHeaders.findIndex((h, i) => i % 2 === 0 && h.toLowerCase() === 'location')
+      const location = index >= 0 ? Buffer.from(res.rawHeaders[index + 1]!, 'latin1') : null
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+export async function waitFor<T> (what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
