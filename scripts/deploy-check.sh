@@ -42,7 +42,8 @@ package_of() {
 
 go_env() {
   if ! command -v go >/dev/null; then
-    [[ -x /usr/local/go/bin/go ]] && PATH="/usr/local/go/bin:$PATH" || die "no Go toolchain on PATH (needs go >= 1.26)"
+    [[ -x /usr/local/go/bin/go ]] || die "no Go toolchain on PATH (needs go >= 1.26)"
+    PATH="/usr/local/go/bin:$PATH"
   fi
   export GOPROXY=https://proxy.golang.org
   export GOMODCACHE="$ROOT/.cache/go/mod"
@@ -55,8 +56,9 @@ go_env() {
 
 # A stamp of everything a binary is built from: the Go version and its module's files.
 stamp_of() {
-  local dir="$ROOT/deploy-check/$(module_of "$1")"
-  { go version; cat "$dir"/go.mod "$dir"/go.sum "$dir"/*.go; } | sha256sum | cut -d' ' -f1
+  local dir
+  dir="$ROOT/deploy-check/$(module_of "$1")"
+  { go version; cat "$ROOT/scripts/deploy-check.sh" "$dir"/go.mod "$dir"/go.sum "$dir"/*.go; } | sha256sum | cut -d' ' -f1
 }
 
 build_one() {
@@ -68,7 +70,7 @@ build_one() {
   fi
   log "building $tool (deploy-check/$(module_of "$tool"))"
   local t0=$SECONDS
-  (cd "$dir" && go build -trimpath -o "$BIN/$tool.tmp" "$(package_of "$tool")") >"$BIN/$tool.log" 2>&1 || {
+  (cd "$dir" && go build -trimpath -ldflags='-s -w' -o "$BIN/$tool.tmp" "$(package_of "$tool")") >"$BIN/$tool.log" 2>&1 || {
     cat "$BIN/$tool.log" >&2
     die "go build of $tool failed"
   }
@@ -110,7 +112,7 @@ check_all() {
   log "compose-check compose.yaml"
   "$BIN/compose-check" compose.yaml >/dev/null
   log "dockerfile-check"
-  "$BIN/dockerfile-check" -context . */Dockerfile >"$out/dockerfiles.json"
+  "$BIN/dockerfile-check" -context . -- */Dockerfile >"$out/dockerfiles.json"
   log "ok (the full set of assertions is: npx vitest run tests/deploy)"
 }
 

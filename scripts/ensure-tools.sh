@@ -4,9 +4,10 @@
 #   - Debian packages: redis-server, nginx-light, JDK 17, maven, curl, iproute2 (only if missing)
 #   - Cassandra jars from Maven Central into .cache/ (only if not fetched completely before)
 #   - node_modules via npm ci (only if missing or older than package-lock.json)
+#   - Debian's chromium and a font for the browser tests (tests/browser/, only if missing)
 #
-# Usage: ensure-tools.sh [system] [cassandra] [npm]    (no argument = all three;
-# infra.sh up asks for "system cassandra" only, so the infra works without node_modules)
+# Usage: ensure-tools.sh [system] [cassandra] [npm] [browser]    (no argument = all four;
+# infra.sh up asks for "system cassandra" only, so the infra works without node_modules or a browser)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -53,6 +54,13 @@ apt_install() {
     show_tail 30 "$CACHE_DIR/apt.log"
     die "apt-get install failed (rc $rc)"
   fi
+}
+
+# The browser tests drive Debian's chromium with playwright-core (no browser download). Without
+# recommends apt brings no font at all, and a page rendered in none is no page to look at.
+missing_browser_packages() {
+  [[ -x /usr/bin/chromium ]] || echo chromium
+  [[ -d /usr/share/fonts/truetype/liberation ]] || echo fonts-liberation
 }
 
 # ---------------------------------------------------------------- Cassandra jars
@@ -103,7 +111,7 @@ npm_deps() {
 }
 
 main() {
-  (($#)) || set -- system cassandra npm
+  (($#)) || set -- system cassandra npm browser
   mkdir -p "$CACHE_DIR" "$RUN_DIR"
   local what
   for what in "$@"; do
@@ -116,7 +124,12 @@ main() {
         ;;
       cassandra) fetch_cassandra_jars ;;
       npm) npm_deps ;;
-      *) die "unknown part '$what' (expected: system cassandra npm)" ;;
+      browser)
+        local browser_pkgs
+        mapfile -t browser_pkgs < <(missing_browser_packages)
+        ((${#browser_pkgs[@]} == 0)) || apt_install "${browser_pkgs[@]}"
+        ;;
+      *) die "unknown part '$what' (expected: system cassandra npm browser)" ;;
     esac
   done
 }

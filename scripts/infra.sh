@@ -333,7 +333,8 @@ nginx_test() { # nginx_test CONF_DIR
   local out
   nginx_cmd "$1"
   if ! out=$("${NGINX_CMD[@]}" -t 2>&1); then
-    printf '%s\n' "$out" >&2
+    # Point at the files to edit, not at their copies.
+    printf '%s\n' "$out" | sed -e "s#$1/env.d/#nginx/env/#g" -e "s#$1/#nginx/#g" >&2
     die "nginx: configuration test failed (nginx/*.conf with env: $NGINX_ENV)"
   fi
 }

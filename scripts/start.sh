@@ -6,6 +6,11 @@
 #   npm start                  foreground; Ctrl-C stops what it started
 #   npm start -- --detach      return once everything is ready; `npm stop` stops it later
 #
+# Overrides for the services this run starts (already running ones are reused as they are):
+#   SW_RATE_LIMIT_MAX=N        create-service's RATE_LIMIT_MAX (load tests: all traffic comes from one address)
+#   SW_SERVICE_ENV="K=V ..."   extra environment for every service, e.g. LOCAL_CACHE_TTL_MS=0 (the
+#                              benchmark); a service ignores variables it does not know
+#
 # Anything already running and healthy is reused, never started twice. Tip: keep Cassandra warm
 # between runs with `npm run infra up`; a later npm start then reuses it and leaves it running.
 set -euo pipefail
@@ -65,6 +70,13 @@ start_service() {
   local env_args=("${SERVICE_ENV[@]}" "PORT=$port") extra_arr=()
   [[ "$extra" == - ]] || read -r -a extra_arr <<<"$extra"
   env_args+=("${extra_arr[@]}")
+  # Load tests and the benchmark (see the top of this file); last, so they win.
+  [[ -z "${SW_RATE_LIMIT_MAX:-}" ]] || env_args+=("RATE_LIMIT_MAX=$SW_RATE_LIMIT_MAX")
+  if [[ -n "${SW_SERVICE_ENV:-}" ]]; then
+    local overrides
+    read -r -a overrides <<<"$SW_SERVICE_ENV"
+    env_args+=("${overrides[@]}")
+  fi
   local t0
   t0=$(now)
   printf '\n===== %s start %s =====\n' "$name" "$(date -u +%FT%TZ)" >>"$logfile"

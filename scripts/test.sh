@@ -84,11 +84,18 @@ main() {
     skip lint "no eslint.config.js yet"
   fi
 
+  # Built before the tests so the cold Go build doesn't compete with them for the two cores.
+  step deploy-tools bash "$ROOT/scripts/deploy-check.sh" build
+
   if first_existing vitest.config.ts vitest.config.mts vitest.config.js vitest.config.mjs >/dev/null; then
     step vitest npx --no vitest run
   else
     skip vitest "no vitest config yet"
   fi
+
+  # k6 smoke scenario through nginx against the services (load-tests/, scripts/smoke.sh):
+  # thresholds on errors and checks only.
+  step smoke bash "$ROOT/scripts/smoke.sh"
 
   if [[ -f vitest.faults.config.ts ]]; then
     step vitest-faults npx --no vitest run --config vitest.faults.config.ts

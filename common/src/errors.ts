@@ -12,6 +12,11 @@ export const LinkNotFoundError = createError<[string]>('SW_LINK_NOT_FOUND', 'No 
 export const UnauthorizedError = createError<[string]>('SW_UNAUTHORIZED', '%s', 401)
 export const ForbiddenError = createError<[string]>('SW_FORBIDDEN', '%s', 403)
 export const UnsupportedMediaTypeError = createError<[string]>('SW_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
+export const InvalidCursorError = createError<[string]>('SW_INVALID_CURSOR', '%s', 400)
+export const InvalidIdempotencyKeyError = createError<[string]>('SW_INVALID_IDEMPOTENCY_KEY', '%s', 400)
+/** A request with this Idempotency-Key is still being answered; the retry should come a moment later. */
+export const IdempotencyInProgressError = createError<[string]>('SW_IDEMPOTENCY_IN_PROGRESS', '%s', 409)
+export const IdempotencyKeyReusedError = createError<[string]>('SW_IDEMPOTENCY_KEY_REUSED', '%s', 422)
 /** The argument says when to retry, in words ("1 minute"); the Retry-After header says it in seconds. */
 export const RateLimitedError = createError<[string]>('SW_RATE_LIMITED', 'Too many requests; retry in %s', 429)
 

@@ -27,11 +27,20 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
       return { kind: 'hit', link: { url: parsed.u, expiresAt: parsed.e } }
     },
 
+    /** Write-through by the creator of the link: replaces whatever is cached, a stale negative entry included. */
     async set (link: Pick<Link, 'key' | 'url' | 'expiresAt'>, now = Date.now()): Promise<void> {
-      const expiresAt = link.expiresAt ? link.expiresAt.getTime() : null
-      const ttlMs = Math.min(opts.ttlSeconds * 1000, expiresAt === null ? Infinity : expiresAt - now)
-      if (ttlMs <= 0) return
-      await redis.set(keys.link(link.key), JSON.stringify({ u: link.url, e: expiresAt }), 'PX', Math.ceil(ttlMs))
+      const entry = positive(link, now)
+      if (entry) await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs)
+    },
+
+    /**
+     * Read-through by a reader that found nothing cached: writes only into an empty slot (NX).
+     * What appeared meanwhile is newer than the reader's Cassandra read — a fresh link, or the
+     * tombstone of a delete that happened during that read, which must not be overwritten.
+     */
+    async fill (link: Pick<Link, 'key' | 'url' | 'expiresAt'>, now = Date.now()): Promise<void> {
+      const entry = positive(link, now)
+      if (entry) await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs, 'NX')
     },
 
     async setNegative (key: string): Promise<void> {
@@ -41,7 +50,22 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
 
     async delete (key: string): Promise<void> {
       await redis.del(keys.link(key))
+    },
+
+    /**
+     * Marks a deleted link as gone, replacing any cached copy. It lives as long as a positive
+     * entry may, so no reader's late fill() can bring the link back; keys are never reused, so
+     * "gone" stays true.
+     */
+    async tombstone (key: string): Promise<void> {
+      await redis.set(keys.link(key), NEGATIVE, 'EX', opts.ttlSeconds)
     }
+  }
+
+  function positive (link: Pick<Link, 'url' | 'expiresAt'>, now: number): { value: string, ttlMs: number } | null {
+    const expiresAt = link.expiresAt ? link.expiresAt.getTime() : null
+    const ttlMs = Math.min(opts.ttlSeconds * 1000, expiresAt === null ? Infinity : expiresAt - now)
+    return ttlMs > 0 ? { value: JSON.stringify({ u: link.url, e: expiresAt }), ttlMs: Math.ceil(ttlMs) } : null
   }
 }
 export type LinkCache = ReturnType<typeof createLinkCache>

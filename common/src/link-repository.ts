@@ -25,8 +25,20 @@ const Q = {
   activate: 'UPDATE links SET state = \'active\', url = ?, created_at = ?, expires_at = ?, owner = ? WHERE bucket = ? AND key = ?',
   claim: 'INSERT INTO links (bucket, key, state, claimed_at, claimed_by) VALUES (?, ?, \'pooled\', ?, ?) IF NOT EXISTS',
   clicks: 'SELECT day, clicks, bot_clicks FROM link_clicks_daily WHERE key = ?',
-  addClicks: 'UPDATE link_clicks_daily SET clicks = clicks + ?, bot_clicks = bot_clicks + ? WHERE key = ? AND day = ?'
+  addClicks: 'UPDATE link_clicks_daily SET clicks = clicks + ?, bot_clicks = bot_clicks + ? WHERE key = ? AND day = ?',
+  // The row stays (a key is handed out once, ever); only its link goes.
+  markDeleted: 'UPDATE links SET state = \'deleted\', url = null, deleted_at = ? WHERE bucket = ? AND key = ?',
+  indexOwned: 'INSERT INTO links_by_owner (owner, created_at, key) VALUES (?, ?, ?)',
+  unindexOwned: 'DELETE FROM links_by_owner WHERE owner = ? AND created_at = ? AND key = ?',
+  ownedFirst: 'SELECT created_at, key FROM links_by_owner WHERE owner = ? LIMIT ?',
+  ownedAfter: 'SELECT created_at, key FROM links_by_owner WHERE owner = ? AND (created_at, key) < (?, ?) LIMIT ?'
 } as const
+
+/** A position in one owner's links, newest first: the entries after it are older (or as old, with a smaller key). */
+export interface OwnedPosition {
+  createdAt: Date
+  key: string
+}
 
 function toLink (key: string, row: cassandra.types.Row): Link | null {
   if (row['state'] !== 'active' || row['url'] == null) return null
@@ -47,6 +59,18 @@ export interface DailyClicks {
   day: string
   clicks: number
   botClicks: number
+}
+
+export interface ClickUpdate {
+  key: string
+  /** UTC day, YYYY-MM-DD. */
+  day: string
+  clicks: number
+  botClicks: number
+}
+
+function clickParams (u: ClickUpdate): unknown[] {
+  return [cassandra.types.Long.fromNumber(u.clicks), cassandra.types.Long.fromNumber(u.botClicks), u.key, cassandra.types.LocalDate.fromString(u.day)]
 }
 
 export function createLinkRepository (client: cassandra.Client) {
@@ -112,9 +136,41 @@ export function createLinkRepository (client: cassandra.Client) {
     },
 
     async addClicks (key: string, day: string, clicks: number, botClicks: number): Promise<void> {
-      await client.execute(Q.addClicks, [
-        cassandra.types.Long.fromNumber(clicks), cassandra.types.Long.fromNumber(botClicks), key, cassandra.types.LocalDate.fromString(day)
-      ], { prepare: true })
+      await client.execute(Q.addClicks, clickParams({ key, day, clicks, botClicks }), { prepare: true })
+    },
+
+    /**
+     * Several counter updates in one unlogged counter batch: one round trip instead of one each
+     * (the key-worker folds thousands a second). Keep batches small (tens): they span partitions.
+     * Like a single update, a batch that fails may still have been applied in part.
+     */
+    async addClicksBatch (updates: ClickUpdate[]): Promise<void> {
+      if (updates.length === 0) return
+      await client.batch(updates.map((u) => ({ query: Q.addClicks, params: clickParams(u) })), { prepare: true, counter: true, logged: false })
+    },
+
+    /** Lists the link under its owner. Written before the link itself, so every stored link is listed. */
+    async indexOwned (link: Pick<Link, 'key' | 'createdAt' | 'owner'>): Promise<void> {
+      if (link.owner === null) return
+      await client.execute(Q.indexOwned, [link.owner, link.createdAt, link.key], { prepare: true })
+    },
+
+    /** Marks the link deleted and drops it from its owner's list, both or neither (a logged batch). */
+    async markDeleted (link: Pick<Link, 'key' | 'createdAt' | 'owner'>, at = new Date()): Promise<void> {
+      const mark = { query: Q.markDeleted, params: [at, bucketOf(link.key), link.key] }
+      if (link.owner === null) {
+        await client.execute(mark.query, mark.params, { prepare: true })
+        return
+      }
+      await client.batch([mark, { query: Q.unindexOwned, params: [link.owner, link.createdAt, link.key] }], { prepare: true, logged: true })
+    },
+
+    /** Up to `limit` entries of the owner's list after `after` (from the newest when null). */
+    async ownedPage (owner: string, after: OwnedPosition | null, limit: number): Promise<OwnedPosition[]> {
+      const result = after === null
+        ? await client.execute(Q.ownedFirst, [owner, limit], { prepare: true })
+        : await client.execute(Q.ownedAfter, [owner, after.createdAt, after.key, limit], { prepare: true })
+      return result.rows.map((r) => ({ createdAt: r['created_at'] as Date, key: r['key'] as string }))
     }
   }
 }

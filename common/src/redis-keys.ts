@@ -14,7 +14,9 @@ export function redisKeys (prefix: string) {
     clicksFoldingPattern: `${prefix}clicks:folding:*`,
     /** Present (with a TTL) while a key-worker is alive; its folding hashes are adopted once it expires. */
     workerHeartbeat: (worker: string) => `${prefix}worker:${worker}:heartbeat`,
-    rateLimit: `${prefix}rl:`
+    rateLimit: `${prefix}rl:`,
+    /** Pub/sub channel: create-service publishes a key it deleted; every redirect replica drops it from its memory. */
+    linkInvalidations: `${prefix}links:invalidated`
   }
 }
 export type RedisKeys = ReturnType<typeof redisKeys>

@@ -13,8 +13,14 @@ import type cassandra from 'cassandra-driver'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 import { listSetting, type Config } from './config.ts'
+import { createCreationLimit } from './creation-limit.ts'
+import { createIdempotencyStore } from './idempotency.ts'
 import { createKeySource } from './key-source.ts'
+import { createLinkInvalidator } from './link-invalidation.ts'
 import { createLinkService } from './link-service.ts'
+import authPlugin from './plugins/auth.ts'
+import openApiPlugin from './plugins/openapi.ts'
+import linkViewRoutes from './routes/link-views.ts'
 import linkRoutes from './routes/links.ts'
 import { URL_MAX_LENGTH, createUrlPolicy } from './url-policy.ts'
 import { formatValidationErrors } from './validation-messages.ts'
@@ -23,6 +29,8 @@ export interface AppDeps {
   cassandra?: cassandra.Client
   redis?: Redis
   logger?: boolean
+  /** Where JSON log lines go instead of stdout (tests read them). */
+  logStream?: NodeJS.WritableStream
 }
 
 // The API takes JSON only. Any other body (text/plain included, which Fastify would otherwise
@@ -33,6 +41,7 @@ function refuseNonJson (request: FastifyRequest, _payload: unknown, done: (err: 
 }
 
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const { logger } = serverOptions(config)
   const app = Fastify(serverOptions(config, {
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Fastify answers 414 to path parameters over 100 characters; a key that long is simply unknown (404).
@@ -41,12 +50,15 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     // not silently dropped. `verbose` hands schema descriptions to formatValidationErrors.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, verbose: true } },
     schemaErrorFormatter: formatValidationErrors,
-    ...(deps.logger === false ? { logger: false } : {})
+    ...(deps.logger === false ? { logger: false } : {}),
+    ...(deps.logStream ? { logger: { ...logger as object, stream: deps.logStream } } : {})
   })).withTypeProvider<TypeBoxTypeProvider>()
 
   app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('*', refuseNonJson)
 
+  const publicBaseUrl = new URL(config.PUBLIC_BASE_URL).origin
+  await app.register(openApiPlugin, { publicBaseUrl })
   await app.register(errorHandler, { retryAfterSeconds: config.RETRY_AFTER_SECONDS })
   await app.register(metrics, { service: 'create-service' })
   await app.register(cassandraPlugin, { config, client: deps.cassandra })
@@ -59,8 +71,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     // Without Redis links are still created (keys claimed directly) and stored: still ready.
     isReady: (results) => results['cassandra'] === true
   })
+  // Limits of the read, delete and QR routes (creation has its own budget, creation-limit.ts).
   // Registered after the Redis plugin because it counts in that client. Redis down must not
-  // block creation, so counting errors let requests through. Clients are told apart by
+  // block requests, so counting errors let them through. Clients are told apart by
   // request.ip (the default key), which trustProxy makes the address nginx forwards.
   await app.register(rateLimit, {
     global: false,
@@ -70,7 +83,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
   })
 
+  await app.register(authPlugin, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS })
+
   const repo = createLinkRepository(app.cassandra)
+  const cache = createLinkCache(app.redis, app.redisKeys, {
+    ttlSeconds: config.REDIS_CACHE_TTL_SECONDS,
+    negativeTtlSeconds: config.REDIS_NEGATIVE_TTL_SECONDS
+  })
+  const invalidator = createLinkInvalidator({ cache, redis: app.redis, channel: app.redisKeys.linkInvalidations, log: app.log })
   const keySource = createKeySource({
     redis: app.redis,
     keys: app.redisKeys,
@@ -82,11 +102,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
   const links = createLinkService({
     repo,
-    cache: createLinkCache(app.redis, app.redisKeys, {
-      ttlSeconds: config.REDIS_CACHE_TTL_SECONDS,
-      negativeTtlSeconds: config.REDIS_NEGATIVE_TTL_SECONDS
-    }),
+    cache,
     keySource,
+    invalidator,
     checkUrl: createUrlPolicy({
       publicBaseUrl: config.PUBLIC_BASE_URL,
       ownHosts: listSetting(config.OWN_HOSTS),
@@ -97,15 +115,25 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     log: app.log
   })
 
-  app.decorateRequest('owner', null)
   // Before the Redis client closes: buffered keys go back to the pool for other replicas.
   app.addHook('preClose', () => keySource.close())
+  app.addHook('preClose', async () => { invalidator.close() })
 
+  const rateLimitSettings = { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS }
   await app.register(linkRoutes, {
     links,
-    publicBaseUrl: new URL(config.PUBLIC_BASE_URL).origin,
+    publicBaseUrl,
     allowAnonymous: config.ALLOW_ANONYMOUS,
-    rateLimit: { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS }
+    rateLimit: rateLimitSettings,
+    creationLimit: createCreationLimit({
+      redis: app.redis,
+      namespace: app.redisKeys.rateLimit,
+      max: config.RATE_LIMIT_MAX,
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      log: app.log
+    }),
+    idempotency: createIdempotencyStore(app.cassandra)
   })
+  await app.register(linkViewRoutes, { links, publicBaseUrl, rateLimit: rateLimitSettings })
   return app
 }

@@ -23,8 +23,10 @@ export const configSchema = envSchema({
   // A host equal to, or a subdomain of, one of these is refused.
   BLOCKED_DOMAINS: Type.String({ default: '', pattern: HOST_LIST, description: 'comma-separated domain names, e.g. evil.example,spam.test' }),
   MAX_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3_153_600_000, default: 157_680_000 }),
-  // Until API keys exist every request is anonymous; turning this off makes creation require one.
+  // Whether links may be created without an API key (listing and deleting always need one).
   ALLOW_ANONYMOUS: Type.Boolean({ default: true }),
+  // How long an API key lookup is reused in memory: a revoked key stops working within this time.
+  API_KEY_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 5000 }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 60 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 8192 }),

@@ -32,6 +32,9 @@ export interface TakenKey {
 
 export type LinkDraft = Omit<Link, 'key'>
 
+/** Work that must be done before a link is stored under its key (listing it under its owner). */
+export type BeforeStore = (link: Link) => Promise<void>
+
 type BypassReason = 'pool_empty' | 'redis_error'
 
 export function createKeySource (opts: KeySourceOptions) {
@@ -87,9 +90,10 @@ export function createKeySource (opts: KeySourceOptions) {
     }
   }
 
-  async function claimDirectly (draft: LinkDraft): Promise<Link> {
+  async function claimDirectly (draft: LinkDraft, beforeStore: BeforeStore): Promise<Link> {
     for (let attempt = 0; attempt < BYPASS_ATTEMPTS; attempt++) {
       const link = { ...draft, key: generator.one() }
+      await beforeStore(link)
       if (await repo.insertIfAbsent(link, CLAIMED_BY)) return link
       log.info({ key: link.key }, 'generated key already taken; trying another')
     }
@@ -97,15 +101,20 @@ export function createKeySource (opts: KeySourceOptions) {
   }
 
   return {
-    /** Hands out a key nobody else will ever get. Cassandra failures of the bypass propagate. */
-    async take (draft: LinkDraft): Promise<TakenKey> {
+    /**
+     * Hands out a key nobody else will ever get. `beforeStore` runs with the link before it is
+     * written under its key (see TakenKey). Cassandra failures of the bypass propagate.
+     */
+    async take (draft: LinkDraft, beforeStore: BeforeStore = async () => {}): Promise<TakenKey> {
       const pooled = await fromPool()
       if ('key' in pooled) {
         taken.inc({ source: 'pool' })
-        return { link: { ...draft, key: pooled.key }, source: 'pool' }
+        const link = { ...draft, key: pooled.key }
+        await beforeStore(link)
+        return { link, source: 'pool' }
       }
       bypassed.inc({ reason: pooled.bypass })
-      const link = await claimDirectly(draft)
+      const link = await claimDirectly(draft, beforeStore)
       taken.inc({ source: 'bypass' })
       return { link, source: 'bypass' }
     },

@@ -1,11 +1,14 @@
-import { AliasTakenError, InvalidAliasError, LinkNotFoundError, cassandraUnavailable } from '@shortwave/common/errors'
+import { AliasTakenError, ForbiddenError, InvalidAliasError, LinkNotFoundError, cassandraUnavailable } from '@shortwave/common/errors'
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN, canBeKey, isReserved } from '@shortwave/common/keys'
 import type { LinkCache } from '@shortwave/common/link-cache'
-import { isLive, type Link, type LinkRepository } from '@shortwave/common/link-repository'
+import { isLive, type DailyClicks, type Link, type LinkRepository, type OwnedPosition } from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
 import { Counter, type Registry } from 'prom-client'
+import { mayManage, type Caller } from './caller.ts'
+import { decodeCursor, encodeCursor } from './cursor.ts'
 import { resolveExpiry } from './expiry.ts'
 import { CLAIMED_BY, type KeySource, type LinkDraft } from './key-source.ts'
+import type { LinkInvalidator } from './link-invalidation.ts'
 import type { UrlPolicy } from './url-policy.ts'
 
 export interface CreateLinkInput {
@@ -20,10 +23,29 @@ export interface LinkWithClicks extends Link {
   clicks: number
 }
 
+export interface LinkStats {
+  key: string
+  clicks: number
+  botClicks: number
+  /** Days with clicks, oldest first. */
+  daily: DailyClicks[]
+}
+
+export interface LinkPage {
+  links: Link[]
+  /** Where the next page starts; null after the last page. */
+  nextCursor: string | null
+}
+
+// A listing skips index entries whose link is gone (deleted meanwhile, expired, or never stored);
+// it reads on until the page is full, but not forever.
+const LIST_ROUNDS = 5
+
 export interface LinkServiceOptions {
   repo: LinkRepository
   cache: LinkCache
   keySource: KeySource
+  invalidator: Pick<LinkInvalidator, 'invalidate'>
   checkUrl: UrlPolicy
   maxTtlSeconds: number
   registry: Registry
@@ -48,8 +70,13 @@ export function createLinkService (opts: LinkServiceOptions) {
     labelNames: ['kind'] as const,
     registers: [opts.registry]
   })
+  const deleted = new Counter({ name: 'shortwave_links_deleted_total', help: 'Links deleted', registers: [opts.registry] })
+
+  // Listed before stored: a link that exists is always in its owner's list (see links_by_owner).
+  const listUnderOwner = (link: Link): Promise<void> => repo.indexOwned(link)
 
   async function claimAlias (link: Link): Promise<Link> {
+    await listUnderOwner(link).catch(cassandraUnavailable)
     // The one lightweight transaction decides between concurrent claimants, generated keys included.
     const applied = await repo.insertIfAbsent(link, CLAIMED_BY).catch(cassandraUnavailable)
     if (!applied) throw new AliasTakenError(link.key)
@@ -57,7 +84,7 @@ export function createLinkService (opts: LinkServiceOptions) {
   }
 
   async function storeGenerated (draft: LinkDraft): Promise<Link> {
-    const { link, source } = await keySource.take(draft).catch(cassandraUnavailable)
+    const { link, source } = await keySource.take(draft, listUnderOwner).catch(cassandraUnavailable)
     // A pooled key that fails to activate is dropped, never reused: the write may have landed.
     if (source === 'pool') await repo.activatePooled(link).catch(cassandraUnavailable)
     return link
@@ -83,14 +110,67 @@ export function createLinkService (opts: LinkServiceOptions) {
       return link
     },
 
+    /** The live link under the key; LinkNotFoundError when unknown, deleted or expired. */
+    findLink: liveLink,
+
     /** The live link under the key with its click count; LinkNotFoundError when unknown, deleted or expired. */
     async getLink (key: string): Promise<LinkWithClicks> {
-      if (!canBeKey(key)) throw new LinkNotFoundError(key.slice(0, ALIAS_MAX))
-      const link = await repo.find(key).catch(cassandraUnavailable)
-      if (!link || !isLive(link)) throw new LinkNotFoundError(key)
+      const link = await liveLink(key)
       const clicks = await repo.totalClicks(key).catch(cassandraUnavailable)
       return { ...link, clicks }
+    },
+
+    /** Total and daily (UTC) clicks of a live link, people and bots apart. */
+    async getStats (key: string): Promise<LinkStats> {
+      await liveLink(key)
+      const daily = (await repo.dailyClicks(key).catch(cassandraUnavailable)).sort((a, b) => a.day.localeCompare(b.day))
+      return {
+        key,
+        clicks: daily.reduce((sum, d) => sum + d.clicks, 0),
+        botClicks: daily.reduce((sum, d) => sum + d.botClicks, 0),
+        daily
+      }
+    },
+
+    /**
+     * Deletes the link for its owner or an admin. The row stays, marked deleted, so the key is
+     * never handed out again; then every cache is told (see link-invalidation.ts).
+     */
+    async deleteLink (key: string, caller: Caller, now = new Date()): Promise<void> {
+      const link = await liveLink(key)
+      if (!mayManage(caller, link.owner)) {
+        throw new ForbiddenError(`the link "${key}" belongs to another API key; only its owner or an admin key may delete it`)
+      }
+      await repo.markDeleted(link, now).catch(cassandraUnavailable)
+      deleted.inc()
+      await opts.invalidator.invalidate(key)
+    },
+
+    /** The owner's live links, newest first, `limit` at most, from the cursor on. */
+    async listLinks (owner: string, cursor: string | undefined, limit: number, now = Date.now()): Promise<LinkPage> {
+      let position: OwnedPosition | null = cursor === undefined ? null : decodeCursor(cursor)
+      const links: Link[] = []
+      for (let round = 0; round < LIST_ROUNDS && links.length < limit; round++) {
+        const wanted = limit - links.length
+        // One more than wanted says whether anything follows, without a request for an empty page.
+        const entries = await repo.ownedPage(owner, position, wanted + 1).catch(cassandraUnavailable)
+        const page = entries.slice(0, wanted)
+        const found = await Promise.all(page.map((entry) => repo.find(entry.key))).catch(cassandraUnavailable)
+        for (const link of found) {
+          if (link !== null && link.owner === owner && isLive(link, now)) links.push(link)
+        }
+        position = page.at(-1) ?? position
+        if (entries.length <= wanted) return { links, nextCursor: null }
+      }
+      return { links, nextCursor: position === null ? null : encodeCursor(position) }
     }
+  }
+
+  async function liveLink (key: string): Promise<Link> {
+    if (!canBeKey(key)) throw new LinkNotFoundError(key.slice(0, ALIAS_MAX))
+    const link = await repo.find(key).catch(cassandraUnavailable)
+    if (!link || !isLive(link)) throw new LinkNotFoundError(key)
+    return link
   }
 }
 export type LinkService = ReturnType<typeof createLinkService>

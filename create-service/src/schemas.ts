@@ -1,11 +1,16 @@
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN } from '@shortwave/common/keys'
 import type { Link } from '@shortwave/common/link-repository'
 import { Type, type Static } from 'typebox'
-import type { LinkWithClicks } from './link-service.ts'
+import type { LinkStats, LinkWithClicks } from './link-service.ts'
 import { URL_MAX_LENGTH } from './url-policy.ts'
 
-// Request and response shapes of the links API: validation, serialisation and documentation
-// from one source. Descriptions of patterned fields double as their error messages.
+// Request and response shapes of the links API: validation, serialisation and the OpenAPI
+// document from one source. Descriptions of patterned fields double as their error messages.
+// Every response schema carries an example; a test checks each example against its schema.
+
+export const BATCH_MAX = 100
+export const PAGE_MAX = 100
+export const PAGE_DEFAULT = 20
 
 export const CreateLinkBody = Type.Object({
   url: Type.String({ maxLength: URL_MAX_LENGTH, description: 'an absolute http or https URL' }),
@@ -15,33 +20,136 @@ export const CreateLinkBody = Type.Object({
   })),
   expiresAt: Type.Optional(Type.String({ maxLength: 64, description: 'ISO-8601 date and time with a time zone' })),
   ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds until the link expires' }))
-}, { additionalProperties: false })
+}, { additionalProperties: false, examples: [{ url: 'https://example.com/some/long/path?x=1', alias: 'spring-sale', ttlSeconds: 86_400 }] })
+
+export const BatchBody = Type.Object({
+  links: Type.Array(Type.Unknown({ description: 'a link to create: the body of POST /api/v1/links; each is checked on its own' }), {
+    minItems: 1,
+    maxItems: BATCH_MAX,
+    description: `1 to ${BATCH_MAX} links`
+  })
+}, { additionalProperties: false, examples: [{ links: [{ url: 'https://example.com/a' }, { url: 'https://example.com/b', alias: 'taken-alias' }] }] })
+
+export const CreateHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({
+    pattern: '^[\\x21-\\x7e]{1,255}$',
+    description: '1 to 255 visible ASCII characters; a retry with the same key within 24 hours gets the first answer again'
+  }))
+})
 
 // No pattern: a path that cannot be a key is simply not found (404), not a bad request.
 export const KeyParams = Type.Object({ key: Type.String() })
 
-export const LinkBody = Type.Object({
+export const ListQuery = Type.Object({
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'the nextCursor of the previous page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT, description: `links per page, 1 to ${PAGE_MAX}` }))
+}, { additionalProperties: false })
+
+export const QrQuery = Type.Object({
+  format: Type.Optional(Type.Enum(['svg', 'png'], { default: 'svg', description: 'svg (the default) or png' }))
+}, { additionalProperties: false })
+
+const exampleLink = {
+  key: 'Xk3p9Qa',
+  shortUrl: 'http://localhost:8080/Xk3p9Qa',
+  url: 'https://example.com/some/long/path?x=1',
+  createdAt: '2026-11-22T10:00:00.000Z',
+  expiresAt: null
+}
+
+const LinkFields = {
   key: Type.String(),
   shortUrl: Type.String(),
   url: Type.String(),
-  createdAt: Type.String(),
-  expiresAt: Type.Union([Type.String(), Type.Null()])
+  createdAt: Type.String({ description: 'ISO-8601, UTC' }),
+  expiresAt: Type.Union([Type.String(), Type.Null()], { description: 'ISO-8601, UTC; null when the link never expires' })
+}
+
+export const LinkBody = Type.Object(LinkFields, { examples: [exampleLink, { ...exampleLink, key: 'spring-sale', shortUrl: 'http://localhost:8080/spring-sale', expiresAt: '2026-11-23T10:00:00.000Z' }] })
+
+export const LinkWithClicksBody = Type.Object({ ...LinkFields, clicks: Type.Integer({ description: 'clicks by people, all days' }) }, {
+  examples: [{ ...exampleLink, clicks: 42 }]
 })
 
-export const LinkWithClicksBody = Type.Object({
-  ...LinkBody.properties,
-  clicks: Type.Integer()
+export const LinkPageBody = Type.Object({
+  links: Type.Array(Type.Object(LinkFields), { description: 'newest first' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as ?cursor= for the next page; null on the last page' })
+}, { examples: [{ links: [exampleLink], nextCursor: 'eyJ0IjoxNzk1MzU2ODAwMDAwLCJrIjoiWGszcDlRYSJ9' }, { links: [], nextCursor: null }] })
+
+const DailyClicksBody = Type.Object({
+  date: Type.String({ description: 'UTC day, YYYY-MM-DD' }),
+  clicks: Type.Integer(),
+  botClicks: Type.Integer()
 })
 
-/** The error shape the common error handler sends. */
-export const ErrorBody = Type.Object({
+export const StatsBody = Type.Object({
+  key: Type.String(),
+  clicks: Type.Integer({ description: 'clicks by people (GET requests from clients that are not known bots), all days' }),
+  botClicks: Type.Integer({ description: 'GET requests from known bots and link unfurlers' }),
+  daily: Type.Array(DailyClicksBody, { description: 'days with clicks, oldest first' })
+}, {
+  examples: [{
+    key: 'Xk3p9Qa',
+    clicks: 12,
+    botClicks: 3,
+    daily: [{ date: '2026-11-21', clicks: 5, botClicks: 1 }, { date: '2026-11-22', clicks: 7, botClicks: 2 }]
+  }]
+})
+
+const ErrorFields = {
   statusCode: Type.Integer(),
   error: Type.String(),
-  message: Type.String(),
-  code: Type.Optional(Type.String())
+  message: Type.String({ description: 'what was wrong, in words a person can act on' }),
+  code: Type.Optional(Type.String({ description: 'stable, e.g. SW_ALIAS_TAKEN' }))
+}
+
+/** The error shape the common error handler sends. */
+export const ErrorBody = Type.Object(ErrorFields)
+
+const ClientErrorBody = Type.Object(ErrorFields, {
+  examples: [
+    { statusCode: 400, error: 'Bad Request', message: 'url must use http or https; "javascript:" links are not accepted', code: 'SW_INVALID_URL' },
+    { statusCode: 404, error: 'Not Found', message: 'No link with the key "nope"', code: 'SW_LINK_NOT_FOUND' }
+  ]
 })
 
-export function toLinkBody (link: Link, publicBaseUrl: string): Static<typeof LinkBody> {
+const UnavailableBody = Type.Object(ErrorFields, {
+  examples: [{ statusCode: 503, error: 'Service Unavailable', message: 'Cassandra is unavailable; retry shortly', code: 'SW_DEPENDENCY_UNAVAILABLE' }]
+})
+
+/** The error answers every API route may give. */
+export const ErrorResponses = { '4xx': ClientErrorBody, 503: UnavailableBody }
+
+export const BatchItemResult = Type.Union([
+  Type.Object({ status: Type.Literal(201), link: LinkBody }),
+  Type.Object({ status: Type.Integer({ minimum: 400, maximum: 599 }), error: ErrorBody })
+])
+
+export const BatchResultBody = Type.Object({
+  results: Type.Array(BatchItemResult, { description: 'one per link sent, in the same order' })
+}, {
+  examples: [{
+    results: [
+      { status: 201, link: exampleLink },
+      { status: 409, error: { statusCode: 409, error: 'Conflict', message: 'The alias "taken-alias" is already taken; choose another one', code: 'SW_ALIAS_TAKEN' } },
+      { status: 429, error: { statusCode: 429, error: 'Too Many Requests', message: 'Too many requests; retry in 40 seconds', code: 'SW_RATE_LIMITED' } }
+    ]
+  }]
+})
+
+export const Deleted = Type.Null({ description: 'Deleted; every redirect answers 404 for the key within 5 seconds' })
+
+export const QrImage = {
+  description: 'A QR code of the short URL',
+  content: {
+    'image/svg+xml': { schema: Type.String() },
+    'image/png': { schema: Type.Unsafe<Buffer>({ type: 'string', contentEncoding: 'binary' }) }
+  }
+}
+
+export type LinkBodyT = Static<typeof LinkBody>
+
+export function toLinkBody (link: Link, publicBaseUrl: string): LinkBodyT {
   return {
     key: link.key,
     shortUrl: `${publicBaseUrl}/${link.key}`,
@@ -53,4 +161,8 @@ export function toLinkBody (link: Link, publicBaseUrl: string): Static<typeof Li
 
 export function toLinkWithClicksBody (link: LinkWithClicks, publicBaseUrl: string): Static<typeof LinkWithClicksBody> {
   return { ...toLinkBody(link, publicBaseUrl), clicks: link.clicks }
+}
+
+export function toStatsBody (stats: LinkStats): Static<typeof StatsBody> {
+  return { key: stats.key, clicks: stats.clicks, botClicks: stats.botClicks, daily: stats.daily.map((d) => ({ date: d.day, clicks: d.clicks, botClicks: d.botClicks })) }
 }

@@ -42,6 +42,9 @@ function sentence (error: SchemaError, dataVar: string): string {
     case 'minLength': return `${field} must be at least ${String(params['limit'])} characters long`
     case 'minimum': return `${field} must be at least ${String(params['limit'])}`
     case 'maximum': return `${field} must be at most ${String(params['limit'])}`
+    case 'maxItems': return `${field} must hold at most ${String(params['limit'])} items`
+    case 'minItems': return `${field} must hold at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}`
+    case 'enum': return `${field} must be one of ${(params['allowedValues'] as unknown[]).join(', ')}`
     case 'pattern': {
       const description = error.parentSchema?.description
       return description ? `${field} must be ${description}` : `${field} is not in the expected format`

@@ -6,6 +6,7 @@ import type { TestInfra } from '@shortwave/common/testing/infra'
 import cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
+import { createApiKeyRepository, type ApiKeyRole } from '../src/api-keys.ts'
 import { buildApp } from '../src/app.ts'
 import { configSchema } from '../src/config.ts'
 
@@ -66,4 +67,17 @@ export async function metricValue (app: FastifyInstance, name: string, label: st
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body
   const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label))
   return line ? Number(line.split(' ').at(-1)) : 0
+}
+
+export interface TestKey {
+  id: string
+  secret: string
+  /** The Authorization header carrying the key. */
+  auth: Record<string, string>
+}
+
+/** Creates an API key straight in Cassandra, as the CLI does. */
+export async function newApiKey (infra: TestInfra, role: ApiKeyRole = 'user', name = 'test key'): Promise<TestKey> {
+  const { key, secret } = await createApiKeyRepository(infra.cassandra).create(name, role)
+  return { id: key.id, secret, auth: { authorization: `Bearer ${secret}` } }
 }

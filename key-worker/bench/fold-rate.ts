@@ -1,5 +1,5 @@
 // How many clicks-per-key-and-day groups one key-worker folds into Cassandra counters per second.
-// Each group is one counter update followed by its HDEL, one after the other (see click-folder.ts).
+// Groups go to Cassandra in unlogged counter batches, a few batches in flight (see click-folder.ts).
 //   node key-worker/bench/fold-rate.ts            (BENCH_GROUPS=5000 by default)
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import { clickField, redisKeys } from '@shortwave/common/redis-keys'

@@ -5,7 +5,8 @@ import type { Redis } from 'ioredis'
 
 // Clicks move from Redis to Cassandra without being lost: the pending hash is taken whole by an
 // atomic rename, and each field leaves the renamed hash only after its counter update succeeded.
-// Counters are not idempotent, so a crash between the two re-counts that one update, never more.
+// Counters are not idempotent, so a crash between the two re-counts the updates in flight
+// (at most FOLD_BATCH x FOLD_CONCURRENCY), never more.
 
 export interface ClickGroup {
   key: string
@@ -50,7 +51,7 @@ function isDay (day: string): boolean {
 export interface ClickFolderDeps {
   redis: Redis
   keys: Pick<RedisKeys, 'clicksPending' | 'clicksFolding' | 'clicksFoldingPattern' | 'workerHeartbeat'>
-  repo: Pick<LinkRepository, 'addClicks'>
+  repo: Pick<LinkRepository, 'addClicksBatch'>
   workerId: string
   /** How long the heartbeat outlives its last refresh; past it, other workers adopt our hashes. */
   heartbeatTtlMs: number
@@ -58,7 +59,12 @@ export interface ClickFolderDeps {
   onRejected?: (fields: string[]) => void
 }
 
-const HSCAN_COUNT = 500
+const HSCAN_COUNT = 2000
+// One after the other, one update per round trip, a fold managed ~860 key-day groups/s: fewer
+// than the distinct links a few thousand redirects/s touch. Counter updates now go FOLD_BATCH to
+// an unlogged counter batch, FOLD_CONCURRENCY batches in flight.
+const FOLD_BATCH = 50
+const FOLD_CONCURRENCY = 8
 
 export function createClickFolder (deps: ClickFolderDeps) {
   const { redis, keys, repo, workerId } = deps
@@ -98,12 +104,14 @@ export function createClickFolder (deps: ClickFolderDeps) {
       }
       const { groups, rejected } = groupClicks(entries)
       if (rejected.length > 0) deps.onRejected?.(rejected)
-      for (const group of groups) {
-        await repo.addClicks(group.key, group.day, group.clicks, group.botClicks)
-        await redis.hdel(name, ...group.fields)
-        folded += group.clicks + group.botClicks
-        deps.onFolded?.(group)
-      }
+      await eachLimited(chunks(groups, FOLD_BATCH), FOLD_CONCURRENCY, async (batch) => {
+        await repo.addClicksBatch(batch)
+        await redis.hdel(name, ...batch.flatMap((group) => group.fields))
+        for (const group of batch) {
+          folded += group.clicks + group.botClicks
+          deps.onFolded?.(group)
+        }
+      })
     } while (cursor !== '0')
     // Only rejected fields can be left by now.
     await redis.del(name)
@@ -159,6 +167,34 @@ export function createClickFolder (deps: ClickFolderDeps) {
   }
 }
 export type ClickFolder = ReturnType<typeof createClickFolder>
+
+function chunks<T> (items: T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/**
+ * Runs `task` over the items, at most `limit` at a time. The first failure stops new tasks
+ * from starting and is thrown once the ones in flight have settled: their fields are either
+ * folded and deleted, or still in the hash for the next pass.
+ */
+async function eachLimited<T> (items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: { error: unknown } | undefined
+  async function lane (): Promise<void> {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++]!
+      try {
+        await task(item)
+      } catch (error) {
+        failure ??= { error }
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
+  if (failure !== undefined) throw failure.error
+}
 
 /** RENAMENX that treats a missing source as "someone else got there first". */
 async function renameIfExists (redis: Redis, from: string, to: string): Promise<boolean> {

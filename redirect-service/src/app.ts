@@ -14,6 +14,7 @@ import type { Config } from './config.ts'
 import { createLinkResolver } from './link-resolver.ts'
 import { exposeCounter, exposeLabelledCounter } from './metrics.ts'
 import clicksPlugin from './plugins/clicks.ts'
+import invalidationsPlugin from './plugins/invalidations.ts'
 import { redirectRoutes } from './routes/redirect.ts'
 
 export interface AppDeps {
@@ -59,6 +60,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     () => ({ local: stats.local, redis: stats.redis, cassandra: stats.cassandra }))
   exposeCounter(app.metrics, 'shortwave_link_cache_errors_total', 'Redis cache reads and writes that failed (lookups carried on without Redis)', () => stats.cacheErrors)
 
+  await app.register(invalidationsPlugin, { evict: (key) => resolver.evict(key) })
   await app.register(redirectRoutes, { resolver, status: config.REDIRECT_STATUS, permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS })
   return app
 }

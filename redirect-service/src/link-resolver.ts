@@ -16,7 +16,7 @@ export interface ResolvedLink {
 }
 
 export interface LinkResolverOptions {
-  cache: Pick<LinkCache, 'get' | 'set' | 'setNegative'>
+  cache: Pick<LinkCache, 'get' | 'fill' | 'setNegative'>
   repository: Pick<LinkRepository, 'find'>
   localMax: number
   localTtlMs: number
@@ -83,7 +83,8 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     remember(key, link, at)
     // Redis just failed: writing to it again would only add load; the next miss fills it.
     if (cached !== null) {
-      const write = link !== null && stored !== null ? opts.cache.set(stored, at) : opts.cache.setNegative(key)
+      // fill, not set: a delete's tombstone written since our Cassandra read must win.
+      const write = link !== null && stored !== null ? opts.cache.fill(stored, at) : opts.cache.setNegative(key)
       write.catch(countCacheError)
     }
     return link
@@ -111,6 +112,11 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     return pending
   }
 
-  return { stats, cached, resolve }
+  /** Forgets the key here (its link was deleted); the next request looks it up again. */
+  function evict (key: string): void {
+    local.delete(key)
+  }
+
+  return { stats, cached, resolve, evict }
 }
 export type LinkResolver = ReturnType<typeof createLinkResolver>

@@ -8,14 +8,17 @@ export const ErrorBody = Type.Object({
   code: Type.Optional(Type.String())
 })
 
-// Static, and never echoes the path: nothing from the request reaches the HTML.
+// Static, and never echoes the path: nothing from the request reaches the HTML. It borrows the
+// web page's stylesheet (served by nginx on the same host) so it looks like the rest of the site.
 const PAGE = `<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Link not found</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 36rem; margin: 4rem auto; padding: 0 1rem">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="color-scheme" content="light dark"><title>Link not found · Shortwave</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/static/app.css"></head>
+<body><main>
 <h1>Link not found</h1>
 <p>This short link does not exist, was deleted, or has expired.</p>
-</body>
+<p><a href="/">Shorten a link with Shortwave</a></p>
+</main></body>
 </html>
 `
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { posix } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
-  BUILD_TIMEOUT_MS, dockerfile, dockerfilePaths, ensureValidators, imageEnv, nodeProgram, root,
+  BUILD_TIMEOUT_MS, copiedFiles, dockerfile, dockerfilePaths, ensureValidators, imageEnv, nodeProgram, root,
   type DockerCopy, type DockerfileReport
 } from './helpers.ts'
 
@@ -17,16 +17,7 @@ const SERVICES = {
 
 beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)
 
-/** Where each context file of a COPY lands in the image (absolute paths), per Docker's COPY rules. */
-function imagePaths (copy: DockerCopy): string[] {
-  const dest = posix.isAbsolute(copy.dest) ? copy.dest : posix.join(copy.workdir, copy.dest)
-  return copy.sources.flatMap((source) => {
-    const src = posix.normalize(source.path).replace(/\/$/, '')
-    const isFile = source.files.length === 1 && source.files[0] === src
-    if (isFile) return [copy.dest.endsWith('/') ? posix.join(dest, posix.basename(src)) : dest]
-    return source.files.map((f) => posix.join(dest, f.slice(src.length + 1)))
-  })
-}
+const imagePaths = (copy: DockerCopy): string[] => copiedFiles(copy).map((c) => c.to)
 
 function finalStage (report: DockerfileReport) {
   const stage = report.stages.at(-1)
@@ -147,9 +138,18 @@ describe.each(Object.entries(SERVICES))('%s/Dockerfile', (service, port) => {
 })
 
 describe('nginx/Dockerfile', () => {
-  it('ships the one nginx/nginx.conf of the repository as the image\'s configuration', () => {
-    const copy = dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.find((c) => c.dest === '/etc/nginx/nginx.conf')
-    expect(copy?.sources.map((s) => s.files)).toEqual([['nginx/nginx.conf']])
+  const files = () => dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.flatMap(copiedFiles)
+
+  it('ships the shared nginx configuration of the repository, unchanged, and every environment-independent file', () => {
+    expect(files()).toContainEqual({ file: 'nginx/nginx.conf', to: '/etc/nginx/nginx.conf' })
+    expect(files()).toContainEqual({ file: 'nginx/shortwave.conf', to: '/etc/nginx/shortwave.conf' })
+  })
+
+  it('serves the web page from the root its environment file names', () => {
+    const env = dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.find((c) => c.dest === '/etc/nginx/env.d/container.conf')
+    const rootDir = /^\s*root\s+([^;]+);/m.exec(env?.inline?.[0]?.data ?? '')?.[1]
+    expect(rootDir).toBeDefined()
+    expect(files()).toContainEqual({ file: 'web/index.html', to: `${rootDir}/index.html` })
   })
 
   it('uses a pinned nginx release, not latest', () => {

@@ -4,7 +4,7 @@
 // accepted it. The tests then assert on what would really run, not on the YAML as written.
 import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { readdirSync, existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -90,6 +90,23 @@ export function dockerfile (file: string): DockerfileReport {
   const report = dockerfiles().find((r) => r.file === file)
   if (!report) throw new Error(`no report for ${file}`)
   return report
+}
+
+/**
+ * Where each context file of a COPY lands in the image (absolute paths), by Docker's rules: a
+ * file source goes to dest itself, or into it when dest ends with "/" or there are several
+ * sources; a directory source's contents go into dest.
+ */
+export function copiedFiles (copy: DockerCopy): Array<{ file: string, to: string }> {
+  const dest = posix.isAbsolute(copy.dest) ? copy.dest : posix.join(copy.workdir, copy.dest)
+  const intoDir = copy.dest.endsWith('/') || copy.sources.length > 1
+  return copy.sources.flatMap((source) => {
+    const src = posix.normalize(source.path).replace(/\/$/, '')
+    if (source.files.length === 1 && source.files[0] === src) {
+      return [{ file: src, to: intoDir ? posix.join(dest, posix.basename(src)) : dest }]
+    }
+    return source.files.map((file) => ({ file, to: posix.join(dest, file.slice(src.length + 1)) }))
+  })
 }
 
 /** The image's environment as a map (ENV instructions, as BuildKit computed them). */

@@ -4,12 +4,12 @@
 // started there. A missing file, a package npm ci did not install or an import of something the
 // image lacks fails when Node links the modules, before the service reads its configuration; an
 // invalid PORT then stops it with exit code 78 (EX_CONFIG), proving everything loaded.
-import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, posix } from 'node:path'
 import { createHash } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BUILD_TIMEOUT_MS, dockerfile, ensureValidators, imageEnv, nodeProgram, root, type DockerStage } from './helpers.ts'
+import { BUILD_TIMEOUT_MS, copiedFiles, dockerfile, ensureValidators, imageEnv, nodeProgram, root, type DockerStage } from './helpers.ts'
 
 const SERVICES = ['create-service', 'redirect-service', 'key-worker'] as const
 const work = join(root, '.cache/deploy-check/images')
@@ -17,22 +17,22 @@ const node24 = join(root, 'node_modules/.bin/node')
 
 beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)
 
+/** Removes the trees of earlier inputs (same prefix, other hash), so .cache does not grow. */
+function prune (prefix: string, keep: string): void {
+  if (!existsSync(work)) return
+  for (const name of readdirSync(work)) {
+    if (name.startsWith(prefix) && join(work, name) !== keep) rmSync(join(work, name), { recursive: true, force: true })
+  }
+}
+
 /** Where an absolute image path lives in a stage's folder. */
 const at = (stageDir: string, imagePath: string): string => join(stageDir, imagePath)
 
 function copyFromContext (stageDir: string, stage: DockerStage): void {
   for (const copy of stage.copies.filter((c) => !c.from)) {
-    const dest = posix.isAbsolute(copy.dest) ? copy.dest : posix.join(copy.workdir, copy.dest)
-    for (const source of copy.sources) {
-      const src = posix.normalize(source.path).replace(/\/$/, '')
-      const isFile = source.files.length === 1 && source.files[0] === src
-      for (const f of source.files) {
-        const target = isFile
-          ? (copy.dest.endsWith('/') ? posix.join(dest, posix.basename(src)) : dest)
-          : posix.join(dest, f.slice(src.length + 1))
-        mkdirSync(join(at(stageDir, target), '..'), { recursive: true })
-        cpSync(join(root, f), at(stageDir, target))
-      }
+    for (const { file, to } of copiedFiles(copy)) {
+      mkdirSync(join(at(stageDir, to), '..'), { recursive: true })
+      cpSync(join(root, file), at(stageDir, to))
     }
   }
 }
@@ -46,6 +46,7 @@ function buildDepsStage (service: string, stage: DockerStage): string {
   for (const copy of stage.copies) for (const s of copy.sources) for (const f of s.files) hash.update(f).update(readFileSync(join(root, f)))
   for (const run of stage.runs) hash.update(run)
   const dir = join(work, `${service}-deps-${hash.digest('hex').slice(0, 16)}`)
+  prune(`${service}-deps-`, dir)
   if (existsSync(join(dir, '.complete'))) return dir
   rmSync(dir, { recursive: true, force: true })
   copyFromContext(dir, stage)
@@ -63,12 +64,23 @@ function buildDepsStage (service: string, stage: DockerStage): string {
   return dir
 }
 
+const trees = new Map<string, { dir: string, workdir: string }>()
+
+/** The image's file tree, rebuilt when any of its inputs changed (kept under .cache between runs). */
 function buildImageTree (service: string): { dir: string, workdir: string } {
+  const cached = trees.get(service)
+  if (cached) return cached
   const report = dockerfile(`${service}/Dockerfile`)
   const stageDirs = new Map<string, string>()
   for (const stage of report.stages.slice(0, -1)) stageDirs.set(stage.name, buildDepsStage(service, stage))
   const final = report.stages.at(-1)!
-  const dir = join(work, `${service}-image`)
+  const hash = createHash('sha256').update(JSON.stringify(final)).update(JSON.stringify([...stageDirs]))
+  for (const copy of final.copies) for (const s of copy.sources) for (const f of s.files) hash.update(f).update(readFileSync(join(root, f)))
+  const dir = join(work, `${service}-image-${hash.digest('hex').slice(0, 16)}`)
+  const tree = { dir, workdir: report.image.config.WorkingDir ?? '/' }
+  trees.set(service, tree)
+  prune(`${service}-image-`, dir)
+  if (existsSync(join(dir, '.complete'))) return tree
   rmSync(dir, { recursive: true, force: true })
   for (const copy of final.copies.filter((c) => c.from)) {
     const from = stageDirs.get(copy.from!)
@@ -80,12 +92,20 @@ function buildImageTree (service: string): { dir: string, workdir: string } {
     }
   }
   copyFromContext(dir, final)
-  return { dir, workdir: report.image.config.WorkingDir ?? '/' }
+  writeFileSync(join(dir, '.complete'), '')
+  return tree
 }
 
-function start (cwd: string, argv: string[], env: Record<string, string>) {
-  // Only the image's environment: nothing from this machine's shell leaks into the check.
-  return spawnSync(node24, argv.slice(1), { cwd, env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 30_000 })
+/** Starts a program of the image; resolves with its exit status and stderr. */
+function start (cwd: string, argv: string[], env: Record<string, string>): Promise<{ status: number | null, stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // Only the image's environment: nothing from this machine's shell leaks into the check.
+    const child = spawn(node24, argv.slice(1), { cwd, env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stderr }))
+  })
 }
 
 describe.each(SERVICES)('the %s image, built without Docker', (service) => {
@@ -97,7 +117,7 @@ describe.each(SERVICES)('the %s image, built without Docker', (service) => {
     const modules = join(tree.dir, tree.workdir, 'node_modules')
     expect(existsSync(join(modules, 'fastify/package.json'))).toBe(true)
     expect(existsSync(join(modules, 'cassandra-driver/package.json'))).toBe(true)
-    for (const devOnly of ['node', 'typescript', 'vitest', 'eslint', 'neostandard', '@types/node']) {
+    for (const devOnly of ['node', 'typescript', 'vitest', 'eslint', 'neostandard', 'playwright-core', '@types/node']) {
       expect(existsSync(join(modules, devOnly)), `${devOnly} is in the image`).toBe(false)
     }
   })
@@ -107,11 +127,11 @@ describe.each(SERVICES)('the %s image, built without Docker', (service) => {
     expect(existsSync(link)).toBe(true)
   })
 
-  it('starts its CMD: every module loads, and a bad PORT stops it with exit 78 naming PORT', () => {
+  it('starts its CMD: every module loads, and a bad PORT stops it with exit 78 naming PORT', async () => {
     const report = dockerfile(`${service}/Dockerfile`)
     const cmd = report.image.config.Cmd ?? []
     expect(nodeProgram(cmd)).toBe(`${service}/src/server.ts`)
-    const result = start(join(tree.dir, tree.workdir), cmd, { ...imageEnv(report), PORT: 'not-a-port' })
+    const result = await start(join(tree.dir, tree.workdir), cmd, { ...imageEnv(report), PORT: 'not-a-port' })
     expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING/)
     expect(result.stderr).toContain('PORT')
     expect(result.status).toBe(78)
@@ -119,9 +139,9 @@ describe.each(SERVICES)('the %s image, built without Docker', (service) => {
 })
 
 describe('the schema migration in the key-worker image', () => {
-  it('starts: every module loads, and a bad keyspace name stops it with exit 78', () => {
+  it('starts: every module loads, and a bad keyspace name stops it with exit 78', async () => {
     const tree = buildImageTree('key-worker')
-    const result = start(join(tree.dir, tree.workdir), ['node', 'common/src/cassandra/migrate-cli.ts'], {
+    const result = await start(join(tree.dir, tree.workdir), ['node', 'common/src/cassandra/migrate-cli.ts'], {
       ...imageEnv(dockerfile('key-worker/Dockerfile')),
       CASSANDRA_KEYSPACE: 'Not-A-Keyspace'
     })

@@ -45,6 +45,37 @@ export const MIGRATIONS: readonly Migration[] = [
         revoked_at timestamp
       )`
     ]
+  },
+  {
+    id: '002-ownership-idempotency',
+    statements: [
+      // A key's id → its hash, so the CLI can revoke a key by the id it printed; the secret
+      // itself is stored nowhere.
+      `CREATE TABLE IF NOT EXISTS api_keys_by_id (
+        id text PRIMARY KEY,
+        key_hash text
+      )`,
+      // The links of one API key, newest first. Written before the link row, so a stored link is
+      // always listed; an entry whose link never got stored (a lost alias race, a failed write) is
+      // skipped when read, because the links row stays the source of truth.
+      `CREATE TABLE IF NOT EXISTS links_by_owner (
+        owner text,
+        created_at timestamp,
+        key text,
+        PRIMARY KEY ((owner), created_at, key)
+      ) WITH CLUSTERING ORDER BY (created_at DESC, key DESC)`,
+      // The first answer to a request sent with an Idempotency-Key, per caller and route (id is a
+      // hash of the three). status is null while the first request is still running. Every write
+      // to a row is a lightweight transaction, so Paxos orders them whatever the clocks say.
+      `CREATE TABLE IF NOT EXISTS idempotency_keys (
+        id text PRIMARY KEY,
+        request_hash text,
+        status int,
+        body text,
+        location text,
+        created_at timestamp
+      ) WITH default_time_to_live = 86400`
+    ]
   }
 ]
 

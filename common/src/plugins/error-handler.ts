@@ -31,16 +31,26 @@ function messageOf (error: FastifyError, status: number): string {
   return error.message
 }
 
-/** The one place where errors become HTTP answers: 4xx say what was wrong, 5xx hide details. */
+/**
+ * The answer an error becomes: 4xx say what was wrong, 5xx hide details. Exported for answers
+ * that carry several outcomes (a batch's per-item results), so each reads like a response would.
+ */
+export function errorBody (error: FastifyError): ErrorBody {
+  const status = statusOf(error)
+  const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: messageOf(error, status) }
+  if (error.code && status < 500) body.code = error.code
+  else if (status === 503) body.code = 'SW_DEPENDENCY_UNAVAILABLE'
+  return body
+}
+
+/** The one place where errors become HTTP answers. */
 async function errorHandler (app: FastifyInstance, opts: ErrorHandlerOptions): Promise<void> {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const status = statusOf(error)
+    const body = errorBody(error)
+    const status = body.statusCode
     if (status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ code: error.code, message: error.message }, 'request rejected')
     if (status === 503) reply.header('retry-after', String(opts.retryAfterSeconds))
-    const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: messageOf(error, status) }
-    if (error.code && status < 500) body.code = error.code
-    else if (status === 503) body.code = 'SW_DEPENDENCY_UNAVAILABLE'
     return reply.code(status).type('application/json; charset=utf-8').send(body)
   })
 

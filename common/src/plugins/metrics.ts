@@ -25,10 +25,21 @@ async function metricsPlugin (app: FastifyInstance, opts: MetricsOptions): Promi
     registers: [registry]
   })
   app.decorate('metrics', registry)
-  app.addHook('onResponse', async (request, reply) => {
-    // The route pattern, never the raw URL, keeps label cardinality bounded.
+  // Runs for every request, redirects included: a callback hook (no promise) and one labelled
+  // child per method, route and status, found by a string key rather than prom-client hashing
+  // a label object on every observation. The route pattern, never the raw URL, keeps the
+  // number of children bounded.
+  const children = new Map<string, { observe: (value: number) => void }>()
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched'
-    duration.observe({ method: request.method, route, status_code: reply.statusCode }, reply.elapsedTime / 1000)
+    const id = `${request.method} ${reply.statusCode} ${route}`
+    let child = children.get(id)
+    if (child === undefined) {
+      child = duration.labels({ method: request.method, route, status_code: reply.statusCode })
+      children.set(id, child)
+    }
+    child.observe(reply.elapsedTime / 1000)
+    done()
   })
   app.get('/metrics', {
     logLevel: 'warn',

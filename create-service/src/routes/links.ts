@@ -1,38 +1,159 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { authenticate } from '../caller.ts'
+import { RateLimitedError } from '@shortwave/common/errors'
+import type { FastifyError, FastifyRequest, FastifySchemaValidationError } from 'fastify'
+import type { Static } from 'typebox'
+import { createBatch } from '../batch.ts'
+import { requireCaller } from '../caller.ts'
+import { describeWait, type CreationLimit } from '../creation-limit.ts'
+import { idempotencyHooks, type IdempotencyStore } from '../idempotency.ts'
 import type { LinkService } from '../link-service.ts'
-import { CreateLinkBody, ErrorBody, KeyParams, LinkBody, LinkWithClicksBody, toLinkBody, toLinkWithClicksBody } from '../schemas.ts'
+import {
+  BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, ErrorResponses, KeyParams, LinkBody, LinkPageBody,
+  LinkWithClicksBody, ListQuery, PAGE_DEFAULT, toLinkBody, toLinkWithClicksBody
+} from '../schemas.ts'
 
 export interface LinkRoutesOptions {
   links: LinkService
   /** Without a trailing slash. */
   publicBaseUrl: string
   allowAnonymous: boolean
+  /** Limit of the read routes, per client and route (@fastify/rate-limit). */
   rateLimit: { max: number, timeWindow: number }
+  /** The creation budget shared by single and batch creates. */
+  creationLimit: CreationLimit
+  idempotency: IdempotencyStore
 }
 
-const errors = { '4xx': ErrorBody, 503: ErrorBody }
+// Links of a batch created at once: enough to hide Cassandra's latency, few enough to leave
+// room for other requests.
+const BATCH_CONCURRENCY = 8
+// How long a duplicate of an Idempotency-Key request waits for the first one's answer.
+const IDEMPOTENCY_WAIT_MS = 5000
+
+const withKey: Array<Record<string, string[]>> = [{ apiKey: [] }]
+const withOrWithoutKey: Array<Record<string, string[]>> = [{}, { apiKey: [] }]
+
+type ItemValidator = ((item: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null }
 
 const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opts) => {
   const { links, publicBaseUrl } = opts
+  const readLimit = { ...opts.rateLimit, max: opts.rateLimit.max * 10 }
+  const mayCreate = opts.allowAnonymous ? [] : [requireCaller('create links')]
+  const single = idempotencyHooks({ store: opts.idempotency, operation: 'POST /api/v1/links', waitMs: IDEMPOTENCY_WAIT_MS })
+  const batch = idempotencyHooks({ store: opts.idempotency, operation: 'POST /api/v1/links/batch', waitMs: IDEMPOTENCY_WAIT_MS })
+  const ownerOf = (request: FastifyRequest): string | null => request.caller?.id ?? null
+  const present = (link: Parameters<typeof toLinkBody>[0]) => toLinkBody(link, publicBaseUrl)
+
+  // Batch items are checked by the very validator (and messages) of a single create.
+  let validateItem: ItemValidator | undefined
+  const itemValidator = (): ItemValidator => {
+    validateItem ??= app.validatorCompiler!({ schema: CreateLinkBody, method: 'POST', url: '/api/v1/links', httpPart: 'body' }) as ItemValidator
+    return validateItem
+  }
+
+  app.decorateRequest('idempotency', null)
+  app.addHook('onRequest', app.identifyCaller)
 
   app.post('/api/v1/links', {
-    config: { rateLimit: opts.rateLimit },
-    onRequest: authenticate(opts.allowAnonymous),
-    schema: { body: CreateLinkBody, response: { 201: LinkBody, ...errors } }
+    // Counted before the body is read, so a flood costs little.
+    onRequest: [...mayCreate, opts.creationLimit.chargeOne],
+    preHandler: single.preHandler,
+    onSend: single.onSend,
+    schema: {
+      summary: 'Shorten a URL',
+      description: 'Owned by the API key when one is sent. With an Idempotency-Key, a retry gets the first answer again.',
+      tags: ['links'],
+      security: withOrWithoutKey,
+      headers: CreateHeaders,
+      body: CreateLinkBody,
+      response: { 201: LinkBody, ...ErrorResponses }
+    }
   }, async (request, reply) => {
-    const link = await links.createLink({ ...request.body, owner: request.owner })
+    const link = await links.createLink({ ...request.body, owner: ownerOf(request) })
     reply.header('location', `${publicBaseUrl}/api/v1/links/${link.key}`)
-    return reply.code(201).send(toLinkBody(link, publicBaseUrl))
+    return reply.code(201).send(present(link))
+  })
+
+  app.post('/api/v1/links/batch', {
+    onRequest: mayCreate,
+    preHandler: batch.preHandler,
+    onSend: batch.onSend,
+    schema: {
+      summary: `Shorten up to ${BATCH_MAX} URLs`,
+      description: 'One result per link, in order: 201 with the link, or the error that link alone would get. Each link counts against the rate limit.',
+      tags: ['links'],
+      security: withOrWithoutKey,
+      headers: CreateHeaders,
+      body: BatchBody,
+      response: { 200: BatchResultBody, ...ErrorResponses }
+    }
+  }, async (request, reply) => {
+    const items = request.body.links
+    const { allowed, retryAfterSeconds } = await opts.creationLimit.charge(request, reply, items.length)
+    if (allowed === 0) throw new RateLimitedError(describeWait(retryAfterSeconds))
+    const failures: FastifyError[] = []
+    const results = await createBatch(items, {
+      validate: itemValidator(),
+      create: (item) => links.createLink({ ...item as Static<typeof CreateLinkBody>, owner: ownerOf(request) }),
+      present,
+      allowed,
+      retryAfter: describeWait(retryAfterSeconds),
+      concurrency: BATCH_CONCURRENCY,
+      onFailure: (error) => { failures.push(error) }
+    })
+    // Nothing could be stored (Cassandra down): the whole request failed, and says so.
+    if (results.every((r) => r.status >= 500)) throw failures[0]
+    return { results }
+  })
+
+  app.get('/api/v1/links', {
+    onRequest: requireCaller('list your links'),
+    // Nothing else in this API coerces types, but a query string is text: limit=10 means 10.
+    preValidation: async (request) => {
+      const query = request.query as Record<string, unknown>
+      if (typeof query['limit'] === 'string' && /^[0-9]{1,9}$/.test(query['limit'])) query['limit'] = Number(query['limit'])
+    },
+    config: { rateLimit: readLimit },
+    schema: {
+      summary: 'List your links, newest first',
+      tags: ['links'],
+      security: withKey,
+      querystring: ListQuery,
+      response: { 200: LinkPageBody, ...ErrorResponses }
+    }
+  }, async (request) => {
+    const page = await links.listLinks(request.caller!.id, request.query.cursor, request.query.limit ?? PAGE_DEFAULT)
+    return { links: page.links.map(present), nextCursor: page.nextCursor }
   })
 
   app.get('/api/v1/links/:key', {
     // Reading is cheap and often scripted; it gets more room than creating.
-    config: { rateLimit: { ...opts.rateLimit, max: opts.rateLimit.max * 10 } },
-    schema: { params: KeyParams, response: { 200: LinkWithClicksBody, ...errors } }
+    config: { rateLimit: readLimit },
+    schema: {
+      summary: 'Read a link',
+      tags: ['links'],
+      params: KeyParams,
+      response: { 200: LinkWithClicksBody, ...ErrorResponses }
+    }
   }, async (request) => {
     const link = await links.getLink(request.params.key)
     return toLinkWithClicksBody(link, publicBaseUrl)
+  })
+
+  app.delete('/api/v1/links/:key', {
+    onRequest: requireCaller('delete links'),
+    config: { rateLimit: opts.rateLimit },
+    schema: {
+      summary: 'Delete a link',
+      description: 'Only the API key that created the link, or an admin key. The key is never handed out again.',
+      tags: ['links'],
+      security: withKey,
+      params: KeyParams,
+      response: { 204: Deleted, ...ErrorResponses }
+    }
+  }, async (request, reply) => {
+    await links.deleteLink(request.params.key, request.caller!)
+    return reply.code(204).send(null)
   })
 }
 

@@ -1,0 +1,104 @@
+import type cassandra from 'cassandra-driver'
+import { createHash, randomBytes } from 'node:crypto'
+
+// API keys are random secrets shown once, when they are created. Only their SHA-256 hash is
+// stored: a secret of 256 random bits needs no salt or slow hash, and a leaked table lets
+// nobody in. Keys are looked up by hash on every authenticated request, and by id (which is
+// not secret: it names the owner of links and appears in logs) to revoke them.
+
+export const API_KEY_ROLES = ['user', 'admin'] as const
+export type ApiKeyRole = typeof API_KEY_ROLES[number]
+
+export const API_KEY_NAME_MAX = 64
+
+const SECRET_PREFIX = 'sw_'
+// sw_ and 32 bytes in base64url: anything else cannot be a key, and is refused without a lookup.
+const SECRET_SHAPE = /^sw_[A-Za-z0-9_-]{43}$/
+const NAME_SHAPE = new RegExp(`^[\\x21-\\x7e](?:[\\x20-\\x7e]{0,${API_KEY_NAME_MAX - 2}}[\\x21-\\x7e])?$`)
+
+export interface ApiKey {
+  id: string
+  name: string
+  role: ApiKeyRole
+  createdAt: Date
+  revokedAt: Date | null
+}
+
+const Q = {
+  insert: 'INSERT INTO api_keys (key_hash, id, name, role, created_at) VALUES (?, ?, ?, ?, ?)',
+  insertId: 'INSERT INTO api_keys_by_id (id, key_hash) VALUES (?, ?)',
+  byHash: 'SELECT id, name, role, created_at, revoked_at FROM api_keys WHERE key_hash = ?',
+  hashOf: 'SELECT key_hash FROM api_keys_by_id WHERE id = ?',
+  // A whole-table read: there are tens or hundreds of keys, and only the CLI lists them.
+  all: 'SELECT id, name, role, created_at, revoked_at FROM api_keys',
+  revoke: 'UPDATE api_keys SET revoked_at = ? WHERE key_hash = ?'
+} as const
+
+export function hashSecret (secret: string): string {
+  return createHash('sha256').update(secret).digest('hex')
+}
+
+export function canBeSecret (candidate: string): boolean {
+  return SECRET_SHAPE.test(candidate)
+}
+
+export function isRole (value: string): value is ApiKeyRole {
+  return (API_KEY_ROLES as readonly string[]).includes(value)
+}
+
+/** Printable ASCII, 1 to 64 characters, no leading or trailing space. */
+export function isValidKeyName (name: string): boolean {
+  return NAME_SHAPE.test(name)
+}
+
+function toApiKey (row: cassandra.types.Row): ApiKey {
+  const role = row['role'] as string
+  return {
+    id: row['id'] as string,
+    name: row['name'] as string,
+    // A role this code does not know grants nothing beyond a user's rights.
+    role: isRole(role) ? role : 'user',
+    createdAt: row['created_at'] as Date,
+    revokedAt: (row['revoked_at'] as Date | null) ?? null
+  }
+}
+
+export function createApiKeyRepository (client: cassandra.Client) {
+  return {
+    /** Stores a new key and returns it with its secret, which exists nowhere else from now on. */
+    async create (name: string, role: ApiKeyRole, now = new Date()): Promise<{ key: ApiKey, secret: string }> {
+      if (!isValidKeyName(name)) throw new RangeError(`the name must be 1 to ${API_KEY_NAME_MAX} printable characters`)
+      const secret = SECRET_PREFIX + randomBytes(32).toString('base64url')
+      const hash = hashSecret(secret)
+      const id = `ak_${randomBytes(8).toString('hex')}`
+      // The id first: a key that exists can always be revoked.
+      await client.execute(Q.insertId, [id, hash], { prepare: true })
+      await client.execute(Q.insert, [hash, id, name, role, now], { prepare: true })
+      return { key: { id, name, role, createdAt: now, revokedAt: null }, secret }
+    },
+
+    async findByHash (hash: string): Promise<ApiKey | null> {
+      const row = (await client.execute(Q.byHash, [hash], { prepare: true })).first()
+      return row ? toApiKey(row) : null
+    },
+
+    /** Every key, oldest first. */
+    async list (): Promise<ApiKey[]> {
+      const keys: ApiKey[] = []
+      for await (const row of await client.execute(Q.all, [], { prepare: true, fetchSize: 1000 })) keys.push(toApiKey(row))
+      return keys.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
+    },
+
+    /** Revokes the key (keeping the first revocation time); null when there is no key with that id. */
+    async revoke (id: string, now = new Date()): Promise<ApiKey | null> {
+      const hash = (await client.execute(Q.hashOf, [id], { prepare: true })).first()?.['key_hash'] as string | undefined
+      if (hash === undefined) return null
+      const key = await this.findByHash(hash)
+      if (key === null) return null
+      if (key.revokedAt !== null) return key
+      await client.execute(Q.revoke, [now, hash], { prepare: true })
+      return { ...key, revokedAt: now }
+    }
+  }
+}
+export type ApiKeyRepository = ReturnType<typeof createApiKeyRepository>

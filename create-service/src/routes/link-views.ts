@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { LinkService } from '../link-service.ts'
+import { QR_CONTENT_TYPE, renderQr } from '../qr.ts'
+import { ErrorResponses, KeyParams, QrImage, QrQuery, StatsBody, toStatsBody } from '../schemas.ts'
+
+// Read-only views of a link: its click statistics and a QR code of its short URL. Like the
+// link's metadata, they are public to anyone who knows the key.
+
+export interface LinkViewRoutesOptions {
+  links: LinkService
+  /** Without a trailing slash. */
+  publicBaseUrl: string
+  rateLimit: { max: number, timeWindow: number }
+}
+
+const linkViewRoutes: FastifyPluginAsyncTypebox<LinkViewRoutesOptions> = async (app, opts) => {
+  const { links, publicBaseUrl } = opts
+  const readLimit = { ...opts.rateLimit, max: opts.rateLimit.max * 10 }
+
+  app.get('/api/v1/links/:key/stats', {
+    config: { rateLimit: readLimit },
+    schema: {
+      summary: 'Clicks of a link, in total and per UTC day',
+      description: 'HEAD requests are not clicks; known bots and link unfurlers are counted apart. Clicks appear within about 10 seconds.',
+      tags: ['links'],
+      params: KeyParams,
+      response: { 200: StatsBody, ...ErrorResponses }
+    }
+  }, async (request) => toStatsBody(await links.getStats(request.params.key)))
+
+  app.get('/api/v1/links/:key/qr', {
+    // Rendering costs more than a read; it gets the creation limit.
+    config: { rateLimit: opts.rateLimit },
+    schema: {
+      summary: 'QR code of the short URL',
+      tags: ['links'],
+      params: KeyParams,
+      querystring: QrQuery,
+      response: { 200: QrImage, ...ErrorResponses }
+    }
+  }, async (request, reply) => {
+    const { key } = await links.findLink(request.params.key)
+    const format = request.query.format ?? 'svg'
+    const image = await renderQr(`${publicBaseUrl}/${key}`, format)
+    // A key's short URL never changes, but the link may be deleted: cached briefly, not forever.
+    return reply.type(QR_CONTENT_TYPE[format]).header('cache-control', 'public, max-age=300').send(image)
+  })
+}
+
+export default linkViewRoutes

@@ -1,0 +1,147 @@
+// Click counting under load: every GET that got a 302 is counted exactly once, a HEAD never.
+//
+//   node load-tests/clicks.ts prepare --out FILE [--count 100]
+//       creates tracer links through the API and snapshots the click metrics of the services
+//   node load-tests/clicks.ts verify --tracers FILE --summary K6_SUMMARY.json [--out FILE]
+//       after the k6 run: waits (up to --deadline-s, 30 by default) until
+//         - the redirect replicas recorded exactly as many clicks as k6 got 302s for GETs
+//           (k6's redirect_gets_302; HEADs are counted apart and must add nothing),
+//         - they flushed all of them to Redis, dropping none,
+//         - the key-worker folded all of them into Cassandra,
+//         - each tracer link's clicks (GET /api/v1/links/{key}) add up to tracer_gets_302,
+//       and says how long after the run that took. Exit 1 when any of it does not hold.
+// Assumes nothing else sends redirects to the stack during the run.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+
+const { positionals, values: args } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'base-url': { type: 'string', default: 'http://localhost:8080' },
+    out: { type: 'string' },
+    count: { type: 'string', default: '100' },
+    tracers: { type: 'string' },
+    summary: { type: 'string' },
+    'deadline-s': { type: 'string', default: '30' },
+    // Where the services' own /metrics are (never exposed through nginx).
+    redirect: { type: 'string', default: 'http://127.0.0.1:3002,http://127.0.0.1:3003' },
+    worker: { type: 'string', default: 'http://127.0.0.1:3004' }
+  }
+})
+const baseUrl = args['base-url']!.replace(/\/$/, '')
+
+interface Counters {
+  recorded: number
+  flushed: number
+  dropped: number
+  folded: number
+}
+
+/** Sum of every sample of a metric in Prometheus text (all label sets). */
+function sample (text: string, name: string): number {
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return sum
+}
+
+async function metrics (url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`)
+  if (!res.ok) throw new Error(`${url}/metrics answered ${res.status}`)
+  return res.text()
+}
+
+async function counters (): Promise<Counters> {
+  const replicas = await Promise.all(args.redirect!.split(',').map(metrics))
+  const worker = await metrics(args.worker!)
+  const sum = (name: string): number => replicas.reduce((total, text) => total + sample(text, name), 0)
+  return {
+    recorded: sum('shortwave_clicks_recorded_total'),
+    flushed: sum('shortwave_clicks_flushed_total'),
+    dropped: sum('shortwave_clicks_dropped_total'),
+    folded: sample(worker, 'shortwave_clicks_folded_total')
+  }
+}
+
+async function clicksOf (key: string): Promise<number> {
+  const res = await fetch(`${baseUrl}/api/v1/links/${key}`)
+  if (!res.ok) throw new Error(`GET /api/v1/links/${key} answered ${res.status}`)
+  return (await res.json() as { clicks: number }).clicks
+}
+
+async function prepare (): Promise<void> {
+  const count = Number(args.count)
+  const keys: string[] = []
+  for (let i = 0; i < count; i += 10) {
+    const batch = await Promise.all(Array.from({ length: Math.min(10, count - i) }, async () => {
+      const res = await fetch(`${baseUrl}/api/v1/links`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `https://example.com/tracer/${Date.now()}-${Math.random().toString(36).slice(2)}` })
+      })
+      if (res.status !== 201) throw new Error(`creating a tracer link answered ${res.status}: ${await res.text()}`)
+      return (await res.json() as { key: string }).key
+    }))
+    keys.push(...batch)
+  }
+  writeFileSync(args.out!, JSON.stringify({ keys, before: await counters() }))
+  console.log(`created ${keys.length} tracer links; click counters snapshotted`)
+}
+
+function k6Count (summary: { metrics: Record<string, { count?: number, values?: { count?: number } }> }, name: string): number {
+  const metric = summary.metrics[name]
+  return metric?.count ?? metric?.values?.count ?? 0
+}
+
+async function verify (): Promise<void> {
+  const tracers = JSON.parse(readFileSync(args.tracers!, 'utf8')) as { keys: string[], before: Counters }
+  const summary = JSON.parse(readFileSync(args.summary!, 'utf8'))
+  const gets = k6Count(summary, 'redirect_gets_302')
+  const heads = k6Count(summary, 'redirect_heads_302')
+  const tracerGets = k6Count(summary, 'tracer_gets_302')
+  const started = Date.now()
+  const deadline = started + Number(args['deadline-s']) * 1000
+  let now: Counters
+  let tracerClicks = 0
+  let delta: Counters
+  while (true) {
+    now = await counters()
+    delta = {
+      recorded: now.recorded - tracers.before.recorded,
+      flushed: now.flushed - tracers.before.flushed,
+      dropped: now.dropped - tracers.before.dropped,
+      folded: now.folded - tracers.before.folded
+    }
+    if (delta.folded >= gets && delta.flushed >= gets) {
+      tracerClicks = (await Promise.all(tracers.keys.map(clicksOf))).reduce((a, b) => a + b, 0)
+      if (tracerClicks >= tracerGets || Date.now() > deadline) break
+    }
+    if (Date.now() > deadline) break
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  const settledAfterS = (Date.now() - started) / 1000
+  const result = {
+    k6: { gets302: gets, heads302: heads, tracerGets302: tracerGets },
+    services: delta,
+    tracerClicks,
+    settledAfterS,
+    ok: {
+      everyGetRecordedOnce: delta.recorded === gets,
+      noneDropped: delta.dropped === 0,
+      allFlushed: delta.flushed === gets,
+      allFolded: delta.folded === gets,
+      tracersExact: tracerClicks === tracerGets
+    }
+  }
+  if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2))
+  const failed = Object.entries(result.ok).filter(([, ok]) => !ok).map(([name]) => name)
+  console.log(`clicks: k6 got ${gets} GET and ${heads} HEAD 302s; the replicas recorded ${delta.recorded}, flushed ${delta.flushed}, dropped ${delta.dropped}; ` +
+    `the key-worker folded ${delta.folded}; tracer links counted ${tracerClicks} of ${tracerGets}; settled ${settledAfterS.toFixed(1)} s after the run` +
+    (failed.length ? ` — FAILED: ${failed.join(', ')}` : ' — every GET counted once, no HEAD'))
+  if (failed.length) process.exitCode = 1
+}
+
+if (positionals[0] === 'prepare') await prepare()
+else if (positionals[0] === 'verify') await verify()
+else throw new Error('usage: clicks.ts prepare|verify (see the top of the file)')

@@ -1,0 +1,66 @@
+// What one visitor does, shared by the redirect, spike and soak scenarios.
+import http from 'k6/http'
+import { check } from 'k6'
+import { Counter } from 'k6/metrics'
+import { BASE_URL, NO_FOLLOW, createLink, seededKeys, tracerKeys, uniqueSuffix, zipfIndex } from './common.js'
+
+const keys = seededKeys()
+const tracers = tracerKeys()
+
+// Compared with the click counters after the run (load-tests/clicks.ts): every 302 to a GET
+// must be counted once, a HEAD never.
+export const countedGets = new Counter('redirect_gets_302')
+export const heads = new Counter('redirect_heads_302')
+export const tracerGets = new Counter('tracer_gets_302')
+
+// One request in HEAD_EVERY is a HEAD (link checkers, unfurlers that probe first).
+const HEAD_EVERY = 50
+
+function follow (key, method, tags) {
+  const res = http.request(method, `${BASE_URL}/${key}`, null, { ...NO_FOLLOW, tags })
+  const ok = check(res, { 'redirect: 302 with a Location': (r) => r.status === 302 && Boolean(r.headers.Location) })
+  if (ok) (method === 'GET' ? countedGets : heads).add(1)
+  return ok
+}
+
+/** One redirect of a seeded link, popular links far more often than the tail. */
+export function redirect () {
+  const key = keys[zipfIndex(keys.length)]
+  follow(key, Math.random() * HEAD_EVERY < 1 ? 'HEAD' : 'GET', { name: 'redirect' })
+}
+
+/** A redirect of a tracer link, chosen uniformly: their counters are checked one by one afterwards. */
+export function tracer () {
+  if (tracers.length === 0) return
+  const key = tracers[Math.floor(Math.random() * tracers.length)]
+  const method = Math.random() * HEAD_EVERY < 1 ? 'HEAD' : 'GET'
+  if (follow(key, method, { name: 'tracer' }) && method === 'GET') tracerGets.add(1)
+}
+
+/** One create with a generated key. */
+export function create () {
+  const res = createLink(`https://example.com/load/${uniqueSuffix()}`, {}, { tags: { name: 'create' } })
+  check(res, { 'create: 201': (r) => r.status === 201 })
+}
+
+/** One metadata read of a seeded link. */
+export function metadata () {
+  const res = http.get(`${BASE_URL}/api/v1/links/${keys[zipfIndex(keys.length)]}`, { tags: { name: 'metadata' } })
+  check(res, { 'metadata: 200': (r) => r.status === 200 })
+}
+
+export const SUMMARY_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count']
+
+/** A constant-arrival-rate scenario; VUs sized for the rate (each VU does one request at a time). */
+export function steady (exec, rate, duration, extra = {}) {
+  return {
+    executor: 'constant-arrival-rate',
+    exec,
+    rate: Math.max(1, Math.round(rate)),
+    timeUnit: '1s',
+    duration,
+    preAllocatedVUs: Math.min(400, Math.max(2, Math.ceil(rate / 50))),
+    maxVUs: Math.min(2000, Math.max(10, Math.ceil(rate / 5))),
+    ...extra
+  }
+}

@@ -1,0 +1,90 @@
+// The nginx image, run without Docker: its files (the shared nginx/nginx.conf and
+// nginx/shortwave.conf, and the env.d/ file the Dockerfile writes) are laid out as in the image,
+// and its entrypoint script runs with `-T` in a private mount namespace where /etc/nginx is the
+// image's, /tmp is empty and /etc/hosts knows the service names compose and Kubernetes provide.
+// nginx then checks the configuration as the container loads it (with this machine's nginx
+// binary: Debian's, not the image's).
+import { spawnSync } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, posix } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { BUILD_TIMEOUT_MS, copiedFiles, dockerfile, ensureValidators, root } from './helpers.ts'
+
+const image = join(root, '.cache/deploy-check/nginx-image')
+let dump: { status: number | null, stdout: string, stderr: string }
+
+/** Writes the image's files (context copies and heredocs) under `image`. */
+function layOut (): string {
+  rmSync(image, { recursive: true, force: true })
+  const report = dockerfile('nginx/Dockerfile')
+  const final = report.stages.at(-1)!
+  for (const copy of final.copies) {
+    const dest = posix.isAbsolute(copy.dest) ? copy.dest : posix.join(copy.workdir, copy.dest)
+    for (const inline of copy.inline ?? []) {
+      mkdirSync(join(image, posix.dirname(dest)), { recursive: true })
+      writeFileSync(join(image, dest), inline.data, { mode: 0o755 })
+    }
+    for (const { file, to } of copiedFiles(copy)) {
+      mkdirSync(join(image, posix.dirname(to)), { recursive: true })
+      cpSync(join(root, file), join(image, to))
+    }
+  }
+  const entrypoint = report.image.config.Entrypoint?.[0]
+  if (!entrypoint) throw new Error('nginx/Dockerfile has no ENTRYPOINT')
+  return entrypoint
+}
+
+beforeAll(() => {
+  ensureValidators()
+  const entrypoint = layOut()
+  writeFileSync(join(image, 'hosts'), '127.0.0.1 localhost create-service redirect-service\n')
+  const script = [
+    'set -e',
+    `mount --bind ${image}/etc/nginx /etc/nginx`,
+    `mount --bind ${image}/hosts /etc/hosts`,
+    'mount -t tmpfs tmpfs /tmp',
+    // A file, as a container's stdout is a file or a pipe: nginx opens /dev/stdout for the access
+    // log, which fails on the socket a Node child process gets.
+    `exec sh ${image}${entrypoint} -T >${image}/nginx-T.out`
+  ].join('\n')
+  const result = spawnSync('unshare', ['--mount', '--', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 })
+  if (result.error) throw result.error
+  if (!existsSync(join(image, 'nginx-T.out'))) {
+    throw new Error(`could not run nginx in a private mount namespace (unshare needs root): ${result.stderr}`)
+  }
+  dump = { status: result.status, stdout: readFileSync(join(image, 'nginx-T.out'), 'utf8'), stderr: result.stderr }
+}, BUILD_TIMEOUT_MS)
+
+/** The effective configuration without comments: every file nginx read, concatenated. */
+function effective (): string {
+  return dump.stdout.split('\n').map((l) => l.replace(/#.*$/, '')).join('\n')
+}
+
+describe('the nginx image\'s configuration', () => {
+  it('passes nginx -t as the container loads it (prefix under /tmp, read-only elsewhere)', () => {
+    expect(dump.stderr).toContain('syntax is ok')
+    expect(dump.stderr).toContain('test is successful')
+    expect(dump.status).toBe(0)
+  })
+
+  it('is the repository\'s shared nginx.conf and shortwave.conf plus the image\'s environment file', () => {
+    const files = [...dump.stdout.matchAll(/^# configuration file (\S+):$/gm)].map((m) => m[1])
+    expect(files).toEqual(['/etc/nginx/nginx.conf', '/etc/nginx/env.d/container.conf', '/etc/nginx/shortwave.conf'])
+  })
+
+  it('listens on every interface of the container, port 8080, not only on loopback', () => {
+    const listens = [...effective().matchAll(/^\s*listen\s+([^;]+);/gm)].map((m) => m[1]!.trim())
+    expect(listens).toEqual(['8080'])
+  })
+
+  it('proxies to the services by their compose/Kubernetes names, never to the container\'s own loopback', () => {
+    const servers = [...effective().matchAll(/^\s*server\s+([^\s;{]+)[^;{]*;/gm)].map((m) => m[1])
+    expect(servers).toEqual(['create-service:3001', 'redirect-service:3002'])
+  })
+
+  it('logs requests to the container\'s stdout and errors to its stderr', () => {
+    expect(effective()).toMatch(/^\s*access_log\s+\/dev\/stdout\s+json\b/m)
+    expect(effective()).toMatch(/^\s*error_log\s+stderr\b/m)
+    expect(effective()).not.toMatch(/^\s*access_log\s+(?!\/dev\/stdout|off)/m)
+  })
+})

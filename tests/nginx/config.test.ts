@@ -1,0 +1,34 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { nginxTest, ROOT, testEnv } from './edge.ts'
+
+// `nginx -t` on the shared nginx/*.conf assembled with env files, as scripts/infra.sh does.
+const envFile = (name: string) => readFile(join(ROOT, 'nginx', 'env', `${name}.conf`), 'utf8')
+const valid = () => testEnv({ port: 8080, create: ['127.0.0.1:3001'], redirect: ['127.0.0.1:3002'] })
+
+describe('nginx configuration', () => {
+  it('passes nginx -t with the local stack\'s env (nginx/env/local.conf)', async () => {
+    const result = await nginxTest({ 'local.conf': await envFile('local') })
+    expect(result.output).toContain('test is successful')
+    expect(result.ok).toBe(true)
+  })
+
+  it('passes nginx -t with the load-test add-on (SW_NGINX_ENV="local load-test")', async () => {
+    const result = await nginxTest({ 'local.conf': await envFile('local'), 'load-test.conf': await envFile('load-test') })
+    expect(result.ok).toBe(true)
+  })
+
+  it.each([
+    ['upstream create_service', /upstream create_service \{[^}]*\}/, 'create_service'],
+    ['upstream redirect_service', /upstream redirect_service \{[^}]*\}/, 'redirect_service'],
+    ['limit zone api', /limit_req_zone [^\n]*zone=api:[^\n]*\n/, '"api"'],
+    ['limit zone redirect', /limit_req_zone [^\n]*zone=redirect:[^\n]*\n/, '"redirect"']
+  ])('fails nginx -t, naming it, when the env does not define %s', async (_what, directive, named) => {
+    const env = valid()
+    expect(env).toMatch(directive)
+    const result = await nginxTest({ 'test.conf': env.replace(directive, '') })
+    expect(result.ok).toBe(false)
+    expect(result.output).toContain(named)
+  })
+})

@@ -1,0 +1,262 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, send, sendRaw, startEdge, startStandIn, testEnv, WEB_ROOT, type Edge, type StandIn } from './edge.ts'
+
+const GENERATED_ID = /^[0-9a-f]{32}$/
+
+describe('nginx edge: routing, headers, errors', () => {
+  let create: StandIn
+  let redirect: StandIn
+  let edge: Edge
+
+  beforeAll(async () => {
+    create = await startStandIn('create')
+    redirect = await startStandIn('redirect')
+    edge = await startEdge((port) => testEnv({ port, create: [create.address], redirect: [redirect.address] }))
+  })
+
+  afterAll(async () => {
+    await edge?.close()
+    await create?.close()
+    await redirect?.close()
+  })
+
+  function echoed (response: { body: string }): { name: string, url: string, headers: Record<string, string> } {
+    return JSON.parse(response.body)
+  }
+
+  describe('routing', () => {
+    it('sends /api/... to create-service with the path unchanged', async () => {
+      const response = await send(`${edge.url}/api/v1/links/abc/stats?x=1`)
+      expect(response.status).toBe(200)
+      expect(echoed(response)).toMatchObject({ name: 'create', url: '/api/v1/links/abc/stats?x=1' })
+    })
+
+    it('sends /{key} to redirect-service', async () => {
+      const response = await send(`${edge.url}/Xk3p9Qa`, { method: 'GET' })
+      expect(echoed(response)).toMatchObject({ name: 'redirect', url: '/Xk3p9Qa' })
+    })
+
+    it('serves the web page at exactly /, from web/, without asking an upstream', async () => {
+      const before = create.received.length + redirect.received.length
+      const response = await send(`${edge.url}/`)
+      expect(response.status).toBe(200)
+      expect(response.headers['content-type']).toBe('text/html; charset=utf-8')
+      expect(response.body).toBe(await readFile(join(WEB_ROOT, 'index.html'), 'utf8'))
+      expect(create.received.length + redirect.received.length).toBe(before)
+    })
+
+    it('serves the page script from /static/ as JavaScript', async () => {
+      const response = await send(`${edge.url}/static/app.js`)
+      expect(response.status).toBe(200)
+      expect(response.headers['content-type']).toMatch(/^text\/javascript/)
+      expect(response.body).toBe(await readFile(join(WEB_ROOT, 'static', 'app.js'), 'utf8'))
+    })
+
+    it('answers a missing static file with a JSON 404, not the redirect-service', async () => {
+      const before = redirect.received.length
+      const response = await send(`${edge.url}/static/nope.js`)
+      expect(response.status).toBe(404)
+      expect(JSON.parse(response.body)).toEqual({ statusCode: 404, error: 'Not Found', message: 'No such path' })
+      expect(redirect.received.length).toBe(before)
+    })
+
+    it('keeps its internal error pages internal', async () => {
+      const response = await send(`${edge.url}/-/error/502`)
+      expect(response.status).toBe(404)
+      expect(JSON.parse(response.body)).toMatchObject({ statusCode: 404, message: 'No such path' })
+    })
+
+    it.each([
+      '/healthz', '/readyz', '/metrics', '/api/healthz', '/api/readyz', '/api/metrics',
+      '/%68ealthz', '//metrics', '/api/v1/../../readyz', '/api/../api/metrics'
+    ])('never exposes the services\' operational endpoint %s (404 JSON, no upstream)', async (path) => {
+      const before = create.received.length + redirect.received.length
+      const response = await send(`${edge.url}${path}`)
+      expect(response.status).toBe(404)
+      expect(response.headers['content-type']).toBe('application/json; charset=utf-8')
+      const body = JSON.parse(response.body)
+      expect(body).toMatchObject({ statusCode: 404, error: 'Not Found' })
+      expect(body.message).toMatch(/^Route GET \/(api\/)?(healthz|readyz|metrics) not found$/)
+      expect(create.received.length + redirect.received.length).toBe(before)
+    })
+  })
+
+  describe('X-Request-Id', () => {
+    it('generates one when the client sent none, passes it upstream and returns it', async () => {
+      const response = await send(`${edge.url}/api/v1/links/k`)
+      const id = response.headers['x-request-id']
+      expect(id).toMatch(GENERATED_ID)
+      expect(echoed(response).headers['x-request-id']).toBe(id)
+    })
+
+    it('keeps a well-formed client id', async () => {
+      const id = 'client-42.abc:DEF_9'
+      const response = await send(`${edge.url}/Xk3p9Qa`, { headers: { 'x-request-id': id } })
+      expect(response.headers['x-request-id']).toBe(id)
+      expect(echoed(response).headers['x-request-id']).toBe(id)
+    })
+
+    it.each([
+      ['markup', '<script>alert(1)</script>'],
+      ['300 characters', 'a'.repeat(300)],
+      ['spaces and quotes', 'a b"c']
+    ])('replaces a client id made of %s with a generated one', async (_what, id) => {
+      const response = await send(`${edge.url}/api/v1/links/k`, { headers: { 'x-request-id': id } })
+      expect(response.headers['x-request-id']).toMatch(GENERATED_ID)
+      expect(echoed(response).headers['x-request-id']).toBe(response.headers['x-request-id'])
+    })
+
+    it('returns exactly one id, hiding the one an upstream sends back', async () => {
+      const response = await send(`${edge.url}/Xk3p9Qa`, { headers: { 'x-request-id': 'mine-1' } })
+      expect(response.headers['x-request-id']).toBe('mine-1')
+    })
+
+    it('returns the id on the errors nginx answers itself', async () => {
+      const response = await send(`${edge.url}/healthz`, { headers: { 'x-request-id': 'err-1' } })
+      expect(response.headers['x-request-id']).toBe('err-1')
+    })
+  })
+
+  it('overwrites X-Forwarded-For and X-Real-IP with the client address (no spoofing)', async () => {
+    const headers = { 'x-forwarded-for': '6.6.6.6, 10.0.0.1', 'x-real-ip': '6.6.6.6' }
+    for (const path of ['/api/v1/links/k', '/Xk3p9Qa']) {
+      const seen = echoed(await send(`${edge.url}${path}`, { headers })).headers
+      expect(seen['x-forwarded-for']).toBe('127.0.0.1')
+      expect(seen['x-real-ip']).toBe('127.0.0.1')
+    }
+  })
+
+  it('refuses a body over 16 KB with a JSON 413 before it reaches create-service', async () => {
+    const before = create.received.length
+    const response = await send(`${edge.url}/api/v1/links`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `https://example.com/${'x'.repeat(17 * 1024)}` })
+    })
+    expect(response.status).toBe(413)
+    expect(response.headers['content-type']).toBe('application/json; charset=utf-8')
+    expect(JSON.parse(response.body)).toMatchObject({ statusCode: 413, error: 'Payload Too Large' })
+    expect(create.received.length).toBe(before)
+  })
+
+  describe('requests nginx cannot take answer in the same JSON shape', () => {
+    it('a malformed request: 400', async () => {
+      const raw = await sendRaw(edge.port, 'GET /Xk3p9Qa HTTP/1.1\r\nHost: x\r\nno colon here\r\n\r\n')
+      expect(raw).toMatch(/^HTTP\/1\.1 400 /)
+      expect(raw).toContain('\r\nContent-Type: application/json; charset=utf-8\r\n')
+      expect(raw.slice(raw.indexOf('\r\n\r\n') + 4)).toBe('{"statusCode":400,"error":"Bad Request","message":"The request is malformed"}')
+    })
+
+    it('an over-long request line: 414', async () => {
+      const response = await send(`${edge.url}/${'a'.repeat(9000)}`)
+      expect(response.status).toBe(414)
+      expect(JSON.parse(response.body)).toMatchObject({ statusCode: 414, error: 'URI Too Long' })
+    })
+
+    it('an over-long header: 431', async () => {
+      const response = await send(`${edge.url}/Xk3p9Qa`, { headers: { 'x-big': 'a'.repeat(9000) } })
+      expect(response.status).toBe(431)
+      expect(JSON.parse(response.body)).toMatchObject({ statusCode: 431, error: 'Request Header Fields Too Large' })
+    })
+
+    it('a POST to the page: 405', async () => {
+      const response = await send(`${edge.url}/`, { method: 'POST', body: 'x' })
+      expect(response.status).toBe(405)
+      expect(JSON.parse(response.body)).toMatchObject({ statusCode: 405, error: 'Method Not Allowed' })
+    })
+
+    it('/api without the slash: 404, not a redirect to /api/', async () => {
+      const response = await send(`${edge.url}/api`)
+      expect(response.status).toBe(404)
+      expect(JSON.parse(response.body)).toEqual({ statusCode: 404, error: 'Not Found', message: 'Route GET /api not found' })
+    })
+  })
+
+  it('passes a body under the limit through', async () => {
+    const response = await send(`${edge.url}/api/v1/links`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `https://example.com/${'x'.repeat(15 * 1024)}` })
+    })
+    expect(response.status).toBe(200)
+  })
+
+  describe('the services\' own answers pass through untouched', () => {
+    it.each([400, 401, 403, 404, 409, 415, 429])('create-service %i', async (status) => {
+      const response = await send(`${edge.url}/api/v1/links`, { method: 'POST', headers: { 'x-stand-in': `status=${status} retry-after=60` } })
+      expect(response.status).toBe(status)
+      expect(JSON.parse(response.body)).toEqual({ statusCode: status, error: 'From the service', message: `create says ${status}`, code: 'SW_STAND_IN' })
+      // nginx adds no Retry-After of its own next to the service's.
+      expect(response.headers['retry-after']).toBe('60')
+    })
+
+    it('redirect-service 404', async () => {
+      const response = await send(`${edge.url}/Nope123`, { headers: { 'x-stand-in': 'status=404' } })
+      expect(response.status).toBe(404)
+      expect(JSON.parse(response.body)).toMatchObject({ message: 'redirect says 404' })
+    })
+
+    it('a service\'s 503 with its own Retry-After', async () => {
+      const response = await send(`${edge.url}/api/v1/links`, { method: 'POST', headers: { 'x-stand-in': 'status=503 retry-after=7' } })
+      expect(response.status).toBe(503)
+      expect(JSON.parse(response.body)).toMatchObject({ message: 'create says 503' })
+      expect(response.headers['retry-after']).toBe('7')
+    })
+  })
+
+  describe('security headers', () => {
+    it('puts a strict Content-Security-Policy and anti-framing headers on the page', async () => {
+      const { headers } = await send(`${edge.url}/`)
+      const csp = String(headers['content-security-policy'])
+      expect(csp).toContain("default-src 'none'")
+      expect(csp).toContain("script-src 'self'")
+      expect(csp).toContain("frame-ancestors 'none'")
+      expect(csp).not.toContain('unsafe-inline')
+      expect(headers['x-frame-options']).toBe('DENY')
+      expect(headers['x-content-type-options']).toBe('nosniff')
+      expect(headers['referrer-policy']).toBe('no-referrer')
+      expect(headers['x-request-id']).toMatch(GENERATED_ID)
+    })
+
+    it('has a page whose scripts and styles are all files (the policy allows no inline code)', async () => {
+      const html = await readFile(join(WEB_ROOT, 'index.html'), 'utf8')
+      expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/)
+      expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i)
+      for (const asset of html.matchAll(/(?:src|href)="(\/static\/[^"]+)"/g)) {
+        expect((await send(`${edge.url}${asset[1]}`)).status, asset[1]).toBe(200)
+      }
+    })
+
+    it('sends nosniff everywhere, but no Referrer-Policy on proxied answers (a redirect would pass it on)', async () => {
+      const { headers } = await send(`${edge.url}/Xk3p9Qa`)
+      expect(headers['x-content-type-options']).toBe('nosniff')
+      expect(headers['referrer-policy']).toBeUndefined()
+      expect(headers['server']).toBe('nginx')
+    })
+  })
+
+  it('writes one JSON access-log line per request, carrying the request id and upstream timing', async () => {
+    const id = `log-${Date.now()}`
+    await send(`${edge.url}/api/v1/links/k?q=1`, { headers: { 'x-request-id': id, 'user-agent': 'edge-test' } })
+    const lines = await eventually(async () => {
+      const found = (await edge.accessLog()).filter((line) => line['request_id'] === id)
+      return found.length > 0 ? found : undefined
+    })
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatchObject({
+      request_id: id,
+      remote_addr: '127.0.0.1',
+      method: 'GET',
+      uri: '/api/v1/links/k?q=1',
+      status: 200,
+      upstream_addr: create.address,
+      upstream_status: '200',
+      user_agent: 'edge-test'
+    })
+    expect(lines[0]!['time']).toEqual(expect.any(String))
+    expect(lines[0]!['request_time']).toEqual(expect.any(Number))
+    expect(lines[0]!['upstream_response_time']).toMatch(/^\d+\.\d{3}$/)
+  })
+})
