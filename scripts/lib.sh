@@ -257,3 +257,155 @@ node_bin() {
     command -v node
   fi
 }
+
+# ---------------------------------------------------------------- Cassandra nodes
+# One node = one directory holding cassandra.yaml, data/, logs/ and triggers/, started from the
+# Maven jars. Shared by infra.sh (the dev node on 127.0.0.1) and cluster.sh (the three-node
+# cluster on 127.0.0.11-13, the fault suite's node on 127.0.0.21).
+
+# cassandra_node_yaml CLUSTER ADDRESS STORAGE_PORT CQL_PORT SEEDS TOKEN [COMMITLOG_SYNC]
+# Prints the cassandra.yaml of one node. Data dirs come from -Dcassandra.storagedir.
+# COMMITLOG_SYNC: periodic (default, Cassandra's: an fsync every 10 s and a replayable marker every
+# 100 ms, so a crash of the process loses what was acknowledged in its last ~100 ms; replicas cover
+# that) or group (a write is acknowledged only after the fsync of its 10 ms group: slower, but a
+# lone node loses nothing it acknowledged).
+cassandra_node_yaml() {
+  local cluster=$1 address=$2 storage_port=$3 cql_port=$4 seeds=$5 token=$6 sync=${7:-periodic}
+  local commitlog
+  case "$sync" in
+    periodic) commitlog=$'commitlog_sync: periodic\ncommitlog_sync_period: 10000ms' ;;
+    group) commitlog=$'commitlog_sync: group\ncommitlog_sync_group_window: 10ms' ;;
+    *) die "unknown commit log sync mode '$sync' (expected: periodic, group)" ;;
+  esac
+  cat <<YAML
+cluster_name: $cluster
+num_tokens: 1
+# fixed token: no "Picking random token" warning, same ring on every fresh data dir
+initial_token: $token
+partitioner: org.apache.cassandra.dht.Murmur3Partitioner
+endpoint_snitch: SimpleSnitch
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "$seeds"
+listen_address: $address
+rpc_address: $address
+storage_port: $storage_port
+native_transport_port: $cql_port
+start_native_transport: true
+$commitlog
+authenticator: AllowAllAuthenticator
+authorizer: AllowAllAuthorizer
+auto_bootstrap: false
+# tests create and drop keyspaces all the time; snapshots on DROP/TRUNCATE would only eat disk
+auto_snapshot: false
+concurrent_compactors: 1
+# small caches: a dev box
+key_cache_size: 32MiB
+row_cache_size: 0MiB
+counter_cache_size: 8MiB
+prepared_statements_cache_size: 16MiB
+file_cache_size: 128MiB
+YAML
+}
+
+# JVM flags: Cassandra 5.0's conf/jvm-server.options + jvm17-server.options + cassandra-env.sh,
+# minus what needs tarball-only files (CompileCommandFile, sigar natives) and AlwaysPreTouch.
+# cassandra_node_opts JAVA_HOME HEAP NODE_DIR JMX_PORT  ->  CASSANDRA_OPTS
+# Crash-safe: infra.sh adds its dev-only speed-ups on top (see there); cluster.sh does not.
+cassandra_node_opts() {
+  local java_home=$1 heap=$2 dir=$3 jmx_port=$4
+  local lib=$CASSANDRA_LIB
+  CASSANDRA_OPTS=(
+    "-Xms$heap" "-Xmx$heap" -Xss256k
+    -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1
+    -XX:G1RSetUpdatingPauseTimePercent=5 -XX:MaxGCPauseMillis=300 -XX:InitiatingHeapOccupancyPercent=70
+    -XX:+UseTLAB -XX:+ResizeTLAB -XX:+PerfDisableSharedMem -XX:+ExitOnOutOfMemoryError
+    -ea -da:net.openhft...
+    -Djava.net.preferIPv4Stack=true -Dchronicle.analytics.disable=true
+    # JPMS: without these 5.0 dies on JDK 17 (e.g. "FileDescriptor.fd ... does not opens java.io")
+    -Djdk.attach.allowAttachSelf=true
+    --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
+    --add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
+    --add-exports java.management/com.sun.jmx.remote.security=ALL-UNNAMED
+    --add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED
+    --add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
+    --add-exports java.sql/java.sql=ALL-UNNAMED
+    --add-exports java.base/java.lang.ref=ALL-UNNAMED
+    --add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
+    --add-opens java.base/java.lang.module=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.loader=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.ref=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.math=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.module=ALL-UNNAMED
+    --add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED
+    --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
+    --add-opens java.base/sun.nio.ch=ALL-UNNAMED
+    --add-opens java.base/java.io=ALL-UNNAMED
+    --add-opens java.base/java.lang.reflect=ALL-UNNAMED
+    --add-opens java.base/java.lang=ALL-UNNAMED
+    --add-opens java.base/java.util=ALL-UNNAMED
+    --add-opens java.base/java.nio=ALL-UNNAMED
+    -Dio.netty.tryReflectionSetAccessible=true
+    -Dio.netty.allocator.useCacheForAllThreads=true
+    -Dio.netty.allocator.maxOrder=11
+    "-javaagent:$lib/jamm-0.4.0.jar"
+    "-Dcassandra.config=file://$dir/cassandra.yaml"
+    "-Dcassandra.storagedir=$dir/data"
+    "-Dcassandra.logdir=$dir/logs"
+    "-Dlogback.configurationFile=$ROOT/infra/cassandra/logback.xml"
+    -Dcassandra-foreground=yes
+    # an (empty) triggers dir, else a WARN "Trigger directory doesn't exist" on schema changes
+    "-Dcassandra.triggers_dir=$dir/triggers"
+    "-Dcassandra.jmx.local.port=$jmx_port"
+    # pin the RMI port too, otherwise local JMX opens a second, random port
+    "-Dcom.sun.management.jmxremote.rmi.port=$jmx_port"
+    -Dcom.sun.management.jmxremote.authenticate=false
+    # fast start: skip the ~8 s gossip settle wait
+    -Dcassandra.skip_wait_for_gossip_to_settle=0
+  )
+  # cassandra.in.sh adds these only when a full JDK (with jdk.compiler) is present.
+  if [[ -x "$java_home/bin/javac" ]]; then
+    CASSANDRA_OPTS+=(
+      --add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED
+      --add-exports jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
+      --add-opens jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
+    )
+  fi
+}
+
+# The java command line of a node whose CASSANDRA_OPTS are set (cassandra_node_opts).
+cassandra_node_cmd() { # cassandra_node_cmd JAVA_HOME  ->  CASSANDRA_CMD
+  CASSANDRA_CMD=("$1/bin/java" "${CASSANDRA_OPTS[@]}" -cp "$ROOT/infra/cassandra:$CASSANDRA_LIB/*" org.apache.cassandra.service.CassandraDaemon)
+}
+
+# What pid_of checks in a node's command line: its own cassandra.yaml.
+cassandra_node_marker() { printf -- '-Dcassandra.config=file://%s/cassandra.yaml' "$1"; }
+
+# Bytes in a node's system.log so far: cassandra_node_wait_ready only reads what comes after.
+cassandra_log_offset() { stat -c %s "$1/logs/system.log" 2>/dev/null || echo 0; }
+
+# cassandra_node_wait_ready PIDNAME NODE_DIR ADDRESS CQL_PORT TIMEOUT_S T0 LOG_OFFSET
+# Ready = the CQL port accepts connections AND this start's log says the native transport is
+# up (the port alone can open a moment before the server accepts queries). Dies with the
+# node's logs when it exits or times out.
+cassandra_node_wait_ready() {
+  local name=$1 dir=$2 address=$3 port=$4 timeout_s=$5 t0=$6 offset=$7
+  local syslog="$dir/logs/system.log"
+  local deadline=$((SECONDS + timeout_s))
+  while ((SECONDS < deadline)); do
+    if ! pid_alive "$name"; then
+      show_tail 40 "$syslog" "$dir/logs/console.log"
+      die "$name: process exited during startup (logs above)"
+    fi
+    if port_open "$address" "$port" &&
+      tail -c "+$((offset + 1))" "$syslog" 2>/dev/null | grep -q 'Starting listening for CQL clients'; then
+      log "$name: ready on $address:$port in $(elapsed "$t0") (pid $(pid_of "$name"))"
+      return 0
+    fi
+    sleep 0.5
+  done
+  show_tail 40 "$syslog" "$dir/logs/console.log"
+  die "$name: not ready after ${timeout_s}s (logs above); it is still running"
+}

@@ -53,9 +53,14 @@ stack_for_load() {
       stop_pid create-service 15 || true
     fi
   fi
-  # Reuses what runs, starts what is missing, reloads nginx when its env changed.
-  bash "$ROOT/scripts/start.sh" --detach >/dev/null
+  # Starts what is missing (start.sh reuses what runs); reloads nginx when its env changed.
+  all_services_up || bash "$ROOT/scripts/start.sh" --detach >/dev/null
   bash "$ROOT/scripts/infra.sh" up nginx
+}
+
+all_services_up() {
+  local name
+  for name in key-worker create-service redirect-service-1 redirect-service-2; do pid_alive "$name" || return 1; done
 }
 
 # Seeded links for the scenarios that need them; seeds when the key file is missing or stale
@@ -105,7 +110,7 @@ main() {
   K6=$(bash "$ROOT/scripts/ensure-k6.sh")
   mkdir -p "$REPORT_DIR" "$LOAD_DIR"
   if [[ "$scenario" == smoke ]]; then
-    bash "$ROOT/scripts/start.sh" --detach >/dev/null
+    all_services_up || bash "$ROOT/scripts/start.sh" --detach >/dev/null
   else
     stack_for_load
   fi

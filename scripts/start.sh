@@ -177,7 +177,7 @@ main() {
   trap 'exit 143' TERM
   cd "$ROOT"
 
-  bash "$ROOT/scripts/ensure-tools.sh"
+  bash "$ROOT/scripts/ensure-tools.sh" system cassandra npm
   NODE=$(node_bin)
 
   local part

@@ -41,6 +41,9 @@ export function isCassandraUnavailable (error: unknown): boolean {
   if (error instanceof driverErrors.OperationTimedOutError) return true
   if (error instanceof driverErrors.BusyConnectionError) return true
   if (error instanceof driverErrors.ResponseError) return unavailableCodes.has(error.code)
+  // "Socket was closed": the node died with the request in flight (a crash, a kill, a reset).
+  // The driver retries only idempotent statements elsewhere; the rest surface here.
+  if (error instanceof driverErrors.DriverError && (error as { isSocketError?: boolean }).isSocketError === true) return true
   return false
 }
 

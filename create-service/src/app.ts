@@ -129,8 +129,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       redis: app.redis,
       namespace: app.redisKeys.rateLimit,
       max: config.RATE_LIMIT_MAX,
-      windowMs: config.RATE_LIMIT_WINDOW_MS,
-      log: app.log
+      windowMs: config.RATE_LIMIT_WINDOW_MS
     }),
     idempotency: createIdempotencyStore(app.cassandra)
   })

@@ -37,7 +37,8 @@ export async function createBatch<L> (items: unknown[], opts: BatchOptions<L>): 
     if (index >= opts.allowed) return failure(new RateLimitedError(opts.retryAfter))
     const item = items[index]
     if (!opts.validate(item)) {
-      const invalid = formatValidationErrors(opts.validate.errors ?? [], 'body') as FastifyError
+      // Named "link" where a single create would say "the request body".
+      const invalid = formatValidationErrors(opts.validate.errors ?? [], 'link') as FastifyError
       return failure(Object.assign(invalid, { statusCode: 400, code: 'FST_ERR_VALIDATION' }))
     }
     try {

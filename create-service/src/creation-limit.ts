@@ -1,6 +1,6 @@
 import { normalizeIP } from '@fastify/rate-limit'
 import { RateLimitedError } from '@shortwave/common/errors'
-import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
 
 // One budget of link creations per client and window, shared by POST /api/v1/links (one charge)
@@ -27,7 +27,6 @@ export interface CreationLimitOptions {
   namespace: string
   max: number
   windowMs: number
-  log: FastifyBaseLogger
 }
 
 export interface Charge {

@@ -156,8 +156,11 @@ export function createLinkService (opts: LinkServiceOptions) {
         const entries = await repo.ownedPage(owner, position, wanted + 1).catch(cassandraUnavailable)
         const page = entries.slice(0, wanted)
         const found = await Promise.all(page.map((entry) => repo.find(entry.key))).catch(cassandraUnavailable)
-        for (const link of found) {
-          if (link !== null && link.owner === owner && isLive(link, now)) links.push(link)
+        for (const [i, link] of found.entries()) {
+          // The entry must describe this very link: same owner, same creation (a failed claim's
+          // entry can name a key that someone, or an older link, holds).
+          const entry = page[i]!
+          if (link !== null && link.owner === owner && link.createdAt.getTime() === entry.createdAt.getTime() && isLive(link, now)) links.push(link)
         }
         position = page.at(-1) ?? position
         if (entries.length <= wanted) return { links, nextCursor: null }

@@ -65,16 +65,17 @@ const LinkFields = {
   expiresAt: Type.Union([Type.String(), Type.Null()], { description: 'ISO-8601, UTC; null when the link never expires' })
 }
 
-export const LinkBody = Type.Object(LinkFields, { examples: [exampleLink, { ...exampleLink, key: 'spring-sale', shortUrl: 'http://localhost:8080/spring-sale', expiresAt: '2026-11-23T10:00:00.000Z' }] })
+export const LinkBody = Type.Object(LinkFields, { description: 'The link', examples: [exampleLink, { ...exampleLink, key: 'spring-sale', shortUrl: 'http://localhost:8080/spring-sale', expiresAt: '2026-11-23T10:00:00.000Z' }] })
 
 export const LinkWithClicksBody = Type.Object({ ...LinkFields, clicks: Type.Integer({ description: 'clicks by people, all days' }) }, {
+  description: 'The link and its clicks',
   examples: [{ ...exampleLink, clicks: 42 }]
 })
 
 export const LinkPageBody = Type.Object({
   links: Type.Array(Type.Object(LinkFields), { description: 'newest first' }),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as ?cursor= for the next page; null on the last page' })
-}, { examples: [{ links: [exampleLink], nextCursor: 'eyJ0IjoxNzk1MzU2ODAwMDAwLCJrIjoiWGszcDlRYSJ9' }, { links: [], nextCursor: null }] })
+}, { description: 'A page of your links', examples: [{ links: [exampleLink], nextCursor: 'eyJ0IjoxNzk1MzU2ODAwMDAwLCJrIjoiWGszcDlRYSJ9' }, { links: [], nextCursor: null }] })
 
 const DailyClicksBody = Type.Object({
   date: Type.String({ description: 'UTC day, YYYY-MM-DD' }),
@@ -88,6 +89,7 @@ export const StatsBody = Type.Object({
   botClicks: Type.Integer({ description: 'GET requests from known bots and link unfurlers' }),
   daily: Type.Array(DailyClicksBody, { description: 'days with clicks, oldest first' })
 }, {
+  description: 'Clicks of the link',
   examples: [{
     key: 'Xk3p9Qa',
     clicks: 12,
@@ -107,6 +109,7 @@ const ErrorFields = {
 export const ErrorBody = Type.Object(ErrorFields)
 
 const ClientErrorBody = Type.Object(ErrorFields, {
+  description: 'The request cannot be served as sent; the message says why (401: no or a bad API key, 403: not yours, 404: no such link, 409: alias taken, 422: Idempotency-Key reused, 429: rate limit)',
   examples: [
     { statusCode: 400, error: 'Bad Request', message: 'url must use http or https; "javascript:" links are not accepted', code: 'SW_INVALID_URL' },
     { statusCode: 404, error: 'Not Found', message: 'No link with the key "nope"', code: 'SW_LINK_NOT_FOUND' }
@@ -114,6 +117,7 @@ const ClientErrorBody = Type.Object(ErrorFields, {
 })
 
 const UnavailableBody = Type.Object(ErrorFields, {
+  description: 'A dependency is down; retry after Retry-After seconds',
   examples: [{ statusCode: 503, error: 'Service Unavailable', message: 'Cassandra is unavailable; retry shortly', code: 'SW_DEPENDENCY_UNAVAILABLE' }]
 })
 
@@ -128,6 +132,7 @@ export const BatchItemResult = Type.Union([
 export const BatchResultBody = Type.Object({
   results: Type.Array(BatchItemResult, { description: 'one per link sent, in the same order' })
 }, {
+  description: 'One result per link sent, in order',
   examples: [{
     results: [
       { status: 201, link: exampleLink },

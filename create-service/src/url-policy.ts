@@ -1,4 +1,5 @@
 import { InvalidUrlError } from '@shortwave/common/errors'
+import { lookalikeHostProblem } from './confusable-host.ts'
 
 // Which URLs may be shortened. Everything is decided on the WHATWG parse — the parser browsers
 // use when they follow the Location header — so no spelling of a host (case, trailing dot, hex IP,
@@ -28,10 +29,21 @@ const TLD = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/
 // ::1, ::, and IPv4-mapped / IPv4-compatible loopback as the WHATWG parser writes them.
 const IPV6_LOOPBACK = /^\[(?:::1?|::(?:ffff:)?7f[0-9a-f]{2}:[0-9a-f]{1,4})\]$/
 
+// An IPv4-mapped IPv6 literal as the WHATWG parser writes it ([::ffff:cb00:7107]): a dual-stack
+// client reaches the IPv4 host 203.0.113.7 through it, so it is compared as that address.
+const IPV4_MAPPED = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/
+
+function unmapIPv4 (host: string): string {
+  const mapped = IPV4_MAPPED.exec(host)
+  if (!mapped) return host
+  const [high, low] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)]
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.')
+}
+
 /** A host name as the WHATWG parser normalises it, without trailing dots; null when it does not parse. */
 export function canonicalHost (host: string): string | null {
   try {
-    return new URL(`http://${host.trim()}/`).hostname.replace(/\.+$/, '')
+    return unmapIPv4(new URL(`http://${host.trim()}/`).hostname.replace(/\.+$/, ''))
   } catch {
     return null
   }
@@ -55,7 +67,7 @@ function hostProblem (host: string): string | null {
   if (labels.length < 2) return 'is not a public host name; use a full domain name such as example.com'
   if (!labels.every((label) => LABEL.test(label))) return 'is not a valid host name'
   if (!TLD.test(labels.at(-1)!)) return 'does not end in a valid top-level domain'
-  return null
+  return lookalikeHostProblem(host)
 }
 
 function hostSet (hosts: readonly string[], setting: string): Set<string> {
@@ -99,9 +111,11 @@ export function createUrlPolicy (opts: UrlPolicyOptions): UrlPolicy {
     if (!host) refuse('url must name a host')
     if (ownHosts.has(host)) refuse(`url points at this link shortener (${host}); a short link to it would loop`)
     if (isLoopback(host)) refuse(`url must point to a public host, not ${host}`)
+    const reached = unmapIPv4(host)
+    if (ownHosts.has(reached)) refuse(`url points at this link shortener (${host} is ${reached}); a short link to it would loop`)
     const problem = hostProblem(host)
     if (problem) refuse(`url host "${host.slice(0, 64)}" ${problem}`)
-    const block = blocked.find((domain) => host === domain || host.endsWith(`.${domain}`))
+    const block = blocked.find((domain) => reached === domain || host.endsWith(`.${domain}`))
     if (block) refuse(`links to ${block} are not accepted`)
 
     return input

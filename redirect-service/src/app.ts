@@ -34,7 +34,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(errorHandler, { retryAfterSeconds: 2 })
   await app.register(metricsPlugin, { service: 'redirect-service' })
   await app.register(cassandraPlugin, { config, client: deps.cassandra })
-  await app.register(redisPlugin, { config, client: deps.redis })
+  // Every cache miss of the in-process cache is a Redis GET: many per tick under load.
+  await app.register(redisPlugin, { config, client: deps.redis, autoPipelining: true })
   await app.register(health, {
     checks: {
       cassandra: () => app.cassandra.execute('SELECT release_version FROM system.local'),

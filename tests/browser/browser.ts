@@ -1,7 +1,7 @@
 // A real browser for the browser tests: Debian's chromium (scripts/ensure-tools.sh installs it),
 // driven by playwright-core, which downloads no browser of its own.
 import { chromium, type Browser } from 'playwright-core'
-import { mkdir } from 'node:fs/promises'
+import { access, mkdir } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { ROOT } from '../nginx/edge.ts'
@@ -17,6 +17,9 @@ export const SCREENSHOTS = join(ROOT, 'reports', 'browser')
  * hammer a closed network.
  */
 export async function launchChromium (hosts: Record<string, string>): Promise<Browser> {
+  await access(CHROMIUM).catch(() => {
+    throw new Error(`${CHROMIUM} is missing: run \`bash scripts/ensure-tools.sh browser\` (npm test does)`)
+  })
   await mkdir(SCREENSHOTS, { recursive: true })
   const rules = Object.entries(hosts).map(([host, address]) => `MAP ${host} ${address}`).join(', ')
   return chromium.launch({
@@ -24,8 +27,6 @@ export async function launchChromium (hosts: Record<string, string>): Promise<Br
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      // Would try https:// first for every http:// navigation to a non-local host.
-      '--disable-features=HttpsUpgrades',
       `--host-resolver-rules=${rules}`
     ]
   })

@@ -89,7 +89,7 @@ describe('the web page, in chromium', () => {
     const key = KEY_URL.exec(shortUrl ?? '')?.[1]
     expect(key, shortUrl ?? '').toBeDefined()
     expect(await page.locator('#short-url').getAttribute('href')).toBe(shortUrl)
-    // Focus moves to the result, so a screen reader reads it and Tab reaches the copy button next.
+    // Focus moves to the result, so a screen reader reads it and Tab goes on to the link and the copy button.
     expect(await focused()).toBe('result-title')
 
     const stored = await send(`${edge.url}/api/v1/links/${key}`)
@@ -136,8 +136,12 @@ describe('the web page, in chromium', () => {
 
   it('shows the API\'s own message next to the URL field for a javascript: URL', async () => {
     await page.goto(`${SITE}/`)
-    await shorten(page, { url: 'javascript:alert(1)' })
+    // Nothing to send at all is the one thing the page says by itself.
+    await page.locator('#shorten button[type=submit]').click()
     await filled('#url-error')
+    expect(await text('#url-error')).toBe('Paste the URL you want to shorten.')
+    await shorten(page, { url: 'javascript:alert(1)' })
+    await page.locator('#url-error', { hasText: 'javascript' }).waitFor()
     const api = await createLink(stack.createUrl, { url: 'javascript:alert(1)' })
     expect(api.status).toBe(400)
     expect(await text('#url-error')).toBe(api.body['message'])
@@ -164,7 +168,7 @@ describe('the web page, in chromium', () => {
   })
 
   it('puts every other refusal in words, with the wait a 429 asks for', async () => {
-    const cases = [
+    const cases: Array<{ status: number, headers: Record<string, string>, where: string, says: RegExp, message?: string, code?: string }> = [
       { status: 429, headers: { 'retry-after': '30' }, where: '#form-error', says: /try again in 30 seconds/ },
       { status: 401, headers: {}, where: '#form-error', says: /API key/ },
       { status: 413, headers: {}, where: '#url-error', says: /too long/ },
@@ -251,6 +255,16 @@ describe('the web page, in chromium', () => {
       await narrow.close()
     }
     expect(consoleErrors).toEqual([])
+  })
+
+  it('explains itself without JavaScript, and hides the form that could not work', async () => {
+    const noScript = await browser.newPage({ javaScriptEnabled: false, viewport: { width: 320, height: 640 } })
+    await noScript.goto(`${SITE}/`)
+    expect(await noScript.locator('noscript p').first().innerText()).toMatch(/^This page needs JavaScript.*curl .*\/api\/v1\/links$/s)
+    expect(await noScript.locator('#shorten').isVisible()).toBe(false)
+    expect(await noScript.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(320)
+    await shot('11-no-javascript', noScript)
+    await noScript.close()
   })
 
   it('shows the styled 404 page for an unknown key, with a way back', async () => {

@@ -13,6 +13,8 @@ import { configSchema as workerSchema } from '../../key-worker/src/config.ts'
 
 export interface StackOptions {
   workers?: number
+  /** Redirect-service replicas (1 by default); each listens on its own port. */
+  redirects?: number
   env?: Record<string, string>
   /** A Redis client for the services instead of the test's own (e.g. one pointing at a private server). */
   redis?: Redis
@@ -20,7 +22,9 @@ export interface StackOptions {
 
 export interface Stack {
   createUrl: string
+  /** The first redirect replica. */
   redirectUrl: string
+  redirectUrls: string[]
   apps: FastifyInstance[]
   close: () => Promise<void>
 }
@@ -40,17 +44,26 @@ export async function startStack (infra: TestInfra, opts: StackOptions = {}): Pr
     await worker.ready()
   }
   const create = await buildCreate(loadConfig(createSchema, env), deps)
-  const redirect = await buildRedirect(loadConfig(redirectSchema, env), deps)
-  apps.push(create, redirect)
-  const [createUrl, redirectUrl] = await Promise.all([listen(create), listen(redirect)])
+  const redirects: FastifyInstance[] = []
+  for (let i = 0; i < (opts.redirects ?? 1); i++) redirects.push(await buildRedirect(loadConfig(redirectSchema, env), deps))
+  apps.push(create, ...redirects)
+  const [createUrl, ...redirectUrls] = await Promise.all([listen(create), ...redirects.map(listen)])
   return {
     createUrl: createUrl!,
-    redirectUrl: redirectUrl!,
+    redirectUrl: redirectUrls[0]!,
+    redirectUrls,
     apps,
     async close () {
       for (const app of apps.reverse()) await app.close()
     }
   }
+}
+
+/** Starts one more key-worker (e.g. to replace one the test stopped); the caller closes it. */
+export async function startWorker (infra: TestInfra, workerId: string, env: Record<string, string> = {}): Promise<FastifyInstance> {
+  const worker = await buildWorker(loadConfig(workerSchema, { ...infra.env, ...env, WORKER_ID: workerId }), { cassandra: infra.cassandra, redis: infra.redis, logger: false })
+  await worker.ready()
+  return worker
 }
 
 /** Runs `task` over `items` with at most `concurrency` in flight. */

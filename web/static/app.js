@@ -11,8 +11,15 @@ const copied = $('copy-status')
 
 // The field an error is about: its code says so, or a validation message starts with its name.
 const FIELD = {
-  __proto__: null, SW_INVALID_URL: 'url', SW_INVALID_ALIAS: 'alias', SW_ALIAS_TAKEN: 'alias', SW_INVALID_EXPIRY: 'expiry',
-  url: 'url', alias: 'alias', expiresAt: 'expiry', ttlSeconds: 'expiry'
+  __proto__: null,
+  SW_INVALID_URL: 'url',
+  SW_INVALID_ALIAS: 'alias',
+  SW_ALIAS_TAKEN: 'alias',
+  SW_INVALID_EXPIRY: 'expiry',
+  url: 'url',
+  alias: 'alias',
+  expiresAt: 'expiry',
+  ttlSeconds: 'expiry'
 }
 
 // Retry-After: the services and nginx send seconds.

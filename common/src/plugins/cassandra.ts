@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { CassandraConfig } from '../config.ts'
+import { ConfigError, type CassandraConfig } from '../config.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,8 +17,13 @@ const { types, policies, auth } = cassandra
  */
 export function createCassandraClient (config: CassandraConfig, options: { keyspace?: string | null } = {}): cassandra.Client {
   const keyspace = options.keyspace === undefined ? config.CASSANDRA_KEYSPACE : options.keyspace ?? undefined
+  const contactPoints = config.CASSANDRA_CONTACT_POINTS.split(',')
   return new cassandra.Client({
-    contactPoints: config.CASSANDRA_CONTACT_POINTS.split(','),
+    contactPoints,
+    // The driver reaches the nodes it discovers (all but the contact points) on this port, not
+    // on the contact points' own: without it, a cluster on another port than 9042 would shrink
+    // to the node the control connection happens to use.
+    protocolOptions: { port: nativePort(contactPoints) },
     localDataCenter: config.CASSANDRA_LOCAL_DC,
     ...(keyspace ? { keyspace } : {}),
     ...(config.CASSANDRA_USERNAME
@@ -33,6 +38,18 @@ export function createCassandraClient (config: CassandraConfig, options: { keysp
     policies: { reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000) },
     pooling: { warmup: true, heartBeatInterval: 5000 }
   })
+}
+
+/** The port the contact points name (9042, the driver's default, when they name none). */
+export function nativePort (contactPoints: readonly string[]): number {
+  const portOf = (point: string): string => {
+    // A bare IPv6 address (::1) has colons but no port; host:port and [v6]:port have one.
+    const bareIPv6 = !point.startsWith('[') && point.split(':').length > 2
+    return (bareIPv6 ? undefined : /:(\d+)$/.exec(point.trim())?.[1]) ?? '9042'
+  }
+  const ports = new Set(contactPoints.map(portOf))
+  if (ports.size > 1) throw new ConfigError(`Invalid configuration: CASSANDRA_CONTACT_POINTS names several CQL ports (${[...ports].join(', ')}); every node must use the same one`)
+  return Number([...ports][0])
 }
 
 export interface CassandraPluginOptions {

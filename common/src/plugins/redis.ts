@@ -16,9 +16,13 @@ declare module 'fastify' {
  * queue (commands fail at once while disconnected), one attempt per command, a short timeout,
  * and reconnection forever in the background.
  */
-export function createRedisClient (config: RedisConfig): Redis {
+export function createRedisClient (config: RedisConfig, options: { autoPipelining?: boolean } = {}): Redis {
   return new Redis(config.REDIS_URL, {
     lazyConnect: true,
+    // Commands issued in the same tick leave in one write: under concurrent requests one
+    // syscall carries many GETs instead of one each (redirect-service's Redis-hit path
+    // served ~2.5x more redirects per second with it, see docs/benchmarks.md).
+    enableAutoPipelining: options.autoPipelining ?? false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: config.REDIS_TIMEOUT_MS,
@@ -49,11 +53,13 @@ export interface RedisPluginOptions {
   config: RedisConfig
   /** A client owned by the caller (tests); the plugin then does not close it. */
   client?: Redis
+  /** For a client the plugin creates: batch the commands of one tick into one write (request-heavy services). */
+  autoPipelining?: boolean
 }
 
 async function redisPlugin (app: FastifyInstance, opts: RedisPluginOptions): Promise<void> {
   const owned = opts.client === undefined
-  const client = opts.client ?? createRedisClient(opts.config)
+  const client = opts.client ?? createRedisClient(opts.config, { autoPipelining: opts.autoPipelining })
   // Without a listener ioredis reports every failed reconnect as an unhandled 'error' event.
   client.on('error', (err: Error) => app.log.warn({ err: err.message }, 'redis error'))
   if (!await connectRedis(client)) app.log.warn('redis is not reachable at start-up; continuing degraded')

@@ -51,7 +51,9 @@ export async function createTestInfra (name: string, extraEnv: Record<string, st
   }
   const redisConfig: RedisConfig = { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: 1000 }
 
-  const admin = createCassandraClient(cassandraConfig, { keyspace: null })
+  // Schema changes wait for the node to agree on the new schema; with many test files migrating
+  // at once on a small machine that takes longer than any query the tests themselves send.
+  const admin = createCassandraClient({ ...cassandraConfig, CASSANDRA_TIMEOUT_MS: 30_000 }, { keyspace: null })
   await admin.connect()
   await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`)
   await migrate(admin, { keyspace, replication: { class: 'SimpleStrategy', replication_factor: 1 } })

@@ -17,6 +17,9 @@ const linkViewRoutes: FastifyPluginAsyncTypebox<LinkViewRoutesOptions> = async (
   const { links, publicBaseUrl } = opts
   const readLimit = { ...opts.rateLimit, max: opts.rateLimit.max * 10 }
 
+  // No key is needed here, but a bad one is refused like everywhere else in the API.
+  app.addHook('onRequest', app.identifyCaller)
+
   app.get('/api/v1/links/:key/stats', {
     config: { rateLimit: readLimit },
     schema: {

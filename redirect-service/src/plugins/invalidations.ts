@@ -13,7 +13,8 @@ export interface InvalidationsOptions {
 
 async function invalidationsPlugin (app: FastifyInstance, opts: InvalidationsOptions): Promise<void> {
   const channel = app.redisKeys.linkInvalidations
-  const subscriber = app.redis.duplicate()
+  // Same server and timeouts as the shared client; nothing to pipeline on a subscriber.
+  const subscriber = app.redis.duplicate({ enableAutoPipelining: false })
   let received = 0
   exposeCounter(app.metrics, 'shortwave_link_invalidations_total', 'Deleted keys dropped from the local cache on create-service\'s message', () => received)
 

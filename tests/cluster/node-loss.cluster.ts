@@ -1,0 +1,144 @@
+// npm run test:cluster: three Cassandra nodes (scripts/cluster.sh, 127.0.0.11-13), a keyspace with
+// replication factor 3, the services at LOCAL_QUORUM (their default) as separate processes behind
+// a real nginx. One node is killed under steady traffic: no request may fail and no acknowledged
+// link may be lost. Then it comes back and must catch up (hints, then repair), proven by reading
+// every link from it alone, with the two other nodes gone. Figures: reports/cluster.json.
+import { createCassandraClient } from '@shortwave/common/plugins/cassandra'
+import cassandra from 'cassandra-driver'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { inParallel } from '../helpers/stack.ts'
+import { freePort } from '../nginx/edge.ts'
+import { formatTable, runPhase, writeReport, type PhaseRecord } from '../faults/harness/phases.ts'
+import { cassandraNodes, redisServer, ROOT, sleep } from '../faults/harness/processes.ts'
+import { cassandraConfig, freshKeyspace, startProcessStack, type ProcessStack } from '../faults/harness/stack.ts'
+import { startTraffic, type Traffic } from '../faults/harness/traffic.ts'
+import { verifyAcknowledged, type Verification } from '../faults/harness/verify.ts'
+
+const KEYSPACE = 'c_cluster'
+const LOG_DIR = join(ROOT, '.run', 'cluster', 'logs')
+const VICTIM = 2
+const OUTAGE_MS = 20_000
+
+const nodes = cassandraNodes('cluster')
+let contactPoints: string
+let redis: ReturnType<typeof redisServer>
+let db: cassandra.Client
+let stack: ProcessStack
+let traffic: Traffic
+
+beforeAll(async () => {
+  await nodes.up()
+  contactPoints = await nodes.contactPoints()
+  db = await freshKeyspace(contactPoints, KEYSPACE, 'SimpleStrategy:3')
+  redis = redisServer(await freePort(), LOG_DIR)
+  await redis.start()
+  stack = await startProcessStack({
+    contactPoints,
+    keyspace: KEYSPACE,
+    replication: 'SimpleStrategy:3',
+    redisUrl: redis.url,
+    logDir: LOG_DIR,
+    createReplicas: 1,
+    redirectReplicas: 2,
+    env: {
+      CASSANDRA_CONSISTENCY: 'LOCAL_QUORUM',
+      // Redirects should reach Cassandra, not only the caches: reads at LOCAL_QUORUM are under test too.
+      LOCAL_CACHE_TTL_MS: '0',
+      REDIS_CACHE_TTL_SECONDS: '1'
+    }
+  })
+}, 600_000)
+
+afterAll(async () => {
+  await traffic?.stop()
+  await stack?.close()
+  await redis?.crash()
+  await db?.shutdown()
+}, 120_000)
+
+/** Runs nodetool against a node until `done` accepts its output; returns how long that took. */
+async function nodetoolUntil (node: number, args: string[], done: (output: string) => boolean, timeoutMs: number): Promise<{ ms: number, output: string }> {
+  const started = Date.now()
+  for (;;) {
+    const output = await nodes.nodetool(node, ...args)
+    if (done(output)) return { ms: Date.now() - started, output }
+    if (Date.now() - started > timeoutMs) throw new Error(`nodetool ${args.join(' ')} on node${node} did not settle in ${timeoutMs} ms:\n${output}`)
+    await sleep(3000)
+  }
+}
+
+describe('one node of three lost under load (RF 3, LOCAL_QUORUM)', () => {
+  const records: PhaseRecord[] = []
+  const catchUp: Record<string, unknown> = {}
+  let verification: Verification
+
+  it('fails no request and loses no link while a node is down, and the node catches up', async () => {
+    traffic = startTraffic({ baseUrl: stack.edge.url, runId: randomBytes(4).toString('hex') })
+    records.push(await runPhase(traffic, { name: 'baseline', fault: 'none', inject: async () => {}, holdMs: 3000, heal: async () => {} }))
+    records.push(await runPhase(traffic, {
+      name: 'node-kill',
+      fault: `node${VICTIM} SIGKILL under load, restarted after ${OUTAGE_MS / 1000} s`,
+      inject: async () => { await nodes.kill(VICTIM) },
+      holdMs: OUTAGE_MS,
+      heal: async () => { await nodes.start(VICTIM) }
+    }))
+    records.push(await runPhase(traffic, { name: 'after', fault: 'none (node back)', inject: async () => {}, holdMs: 3000, heal: async () => {} }))
+    await traffic.stop()
+    verification = await verifyAcknowledged(traffic.acks, { edgeUrl: stack.edge.url, cassandra: db })
+
+    // Catching up: the two live nodes kept hints for the dead one and replay them now.
+    const others = [1, 2, 3].filter((n) => n !== VICTIM)
+    catchUp['pendingHintsWhenBack'] = (await Promise.all(others.map((n) => nodes.nodetool(n, 'listpendinghints')))).join('\n').trim()
+    const drained = await Promise.all(others.map((n) => nodetoolUntil(n, ['listpendinghints'], (out) => /does not have any pending hints/.test(out), 180_000)))
+    catchUp['hintsDrainedMs'] = Math.max(...drained.map((d) => d.ms))
+    const preview = await nodes.nodetool(VICTIM, 'repair', '--preview', '--full', KEYSPACE)
+    catchUp['repairPreview'] = preview.split('\n').filter((line) => /sync|streaming|mismatch/i.test(line)).join(' ').trim()
+    const repairStarted = Date.now()
+    const repair = await nodes.nodetool(VICTIM, 'repair', '--full', KEYSPACE)
+    catchUp['repairMs'] = Date.now() - repairStarted
+    catchUp['repairResult'] = /Repair completed successfully|finished/i.exec(repair)?.[0] ?? repair.trim().split('\n').at(-1)
+
+    // The proof: the two other nodes gone, every acknowledged link read from the victim alone.
+    for (const n of others) await nodes.kill(n)
+    const alone = createCassandraClient(cassandraConfig(contactPoints.split(',')[VICTIM - 1]!, KEYSPACE))
+    await alone.connect()
+    let onVictim = 0
+    const missing: string[] = []
+    try {
+      await inParallel(traffic.acks, 16, async (ack) => {
+        const result = await alone.execute('SELECT url FROM links WHERE bucket = ? AND key = ?', [ack.key.slice(0, 3), ack.key], { prepare: true, consistency: cassandra.types.consistencies.one })
+        if (result.first()?.['url'] === ack.url) onVictim++
+        else missing.push(ack.key)
+      })
+    } finally {
+      await alone.shutdown()
+    }
+    catchUp['linksOnVictimAlone'] = onVictim
+    catchUp['outageWindowLinks'] = traffic.acks.filter((a) => a.phase === 'node-kill').length
+
+    const file = writeReport('cluster', {
+      suite: 'cluster',
+      finishedAt: new Date().toISOString(),
+      settings: { nodes: 3, replication: 'SimpleStrategy:3', consistency: 'LOCAL_QUORUM', victim: `node${VICTIM}`, outageMs: OUTAGE_MS },
+      phases: records,
+      verification: { ...verification, failures: verification.failures.slice(0, 20) },
+      catchUp: { ...catchUp, missingOnVictim: missing.slice(0, 20) },
+      violations: traffic.violations.slice(0, 20)
+    })
+    console.log(`\n${formatTable(records)}\n\nacknowledged ${verification.acknowledged}, stored ${verification.stored}, redirected ${verification.redirected}, ` +
+      `duplicate keys ${verification.duplicateKeys.length}; catch-up ${JSON.stringify(catchUp)}; written to ${file}\n`)
+
+    for (const record of records) {
+      expect({ phase: record.name, failed: record.create.failed + record.redirect.failed, recovered: record.recovered })
+        .toEqual({ phase: record.name, failed: 0, recovered: true })
+    }
+    expect(traffic.violations).toEqual([])
+    expect(verification.failures).toEqual([])
+    expect(verification.duplicateKeys).toEqual([])
+    expect(verification.stored).toBe(verification.acknowledged)
+    expect(missing).toEqual([])
+    expect(onVictim).toBe(traffic.acks.length)
+  }, 900_000)
+})

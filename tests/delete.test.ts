@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLinkCache } from '@shortwave/common/link-cache'
+import { createLinkRepository, type Link } from '@shortwave/common/link-repository'
+import { NEGATIVE, redisKeys } from '@shortwave/common/redis-keys'
+import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createApiKeyRepository } from '../create-service/src/api-keys.ts'
+import { createLinkResolver } from '../redirect-service/src/link-resolver.ts'
+import { createLink, redirectOf, startStack, waitFor, type Stack } from './helpers/stack.ts'
+
+// After a 204 to DELETE, every redirect replica answers 404 within 5 seconds, however hot the
+// link was in its memory, and no replica's late cache fill can bring the link back.
+describe('deleting a link', () => {
+  let infra: TestInfra
+  let stack: Stack
+  let auth: Record<string, string>
+
+  beforeAll(async () => {
+    infra = await createTestInfra('e2e_delete')
+    stack = await startStack(infra, { redirects: 2 })
+    const { secret } = await createApiKeyRepository(infra.cassandra).create('e2e', 'user')
+    auth = { authorization: `Bearer ${secret}` }
+    const channel = redisKeys(infra.prefix).linkInvalidations
+    await waitFor('both replicas to subscribe', async () => Number((await infra.redis.pubsub('NUMSUB', channel))[1]) >= 2, 10_000)
+  })
+
+  afterAll(async () => {
+    await stack?.close()
+    await infra?.close()
+  })
+
+  async function remove (key: string): Promise<number> {
+    const response = await fetch(`${stack.createUrl}/api/v1/links/${key}`, { method: 'DELETE', headers: auth })
+    await response.arrayBuffer()
+    return response.status
+  }
+
+  it('makes every replica answer 404 within 5 s, even for a key they are serving hot', async () => {
+    const created = await createLink(stack.createUrl, { url: 'https://example.com/hot' }, auth)
+    expect(created.status).toBe(201)
+    const key = created.body['key'] as string
+
+    // Both replicas keep redirecting the key, so it never leaves their in-process caches.
+    const seen = stack.redirectUrls.map(() => [] as number[])
+    const hammering = { on: true }
+    const hammers = stack.redirectUrls.map(async (url, replica) => {
+      while (hammering.on) seen[replica]!.push((await redirectOf(url, key)).status)
+    })
+    await waitFor('both replicas to redirect the key', async () => seen.every((statuses) => statuses.filter((s) => s === 302).length >= 20), 10_000)
+
+    expect(await remove(key)).toBe(204)
+    const deletedAt = Date.now()
+    try {
+      for (const [replica, url] of stack.redirectUrls.entries()) {
+        await waitFor(`replica ${replica} to answer 404`, async () => (await redirectOf(url, key)).status === 404, Math.max(0, deletedAt + 5000 - Date.now()))
+      }
+      // Keep asking a little longer: once a replica said 404, nothing brings the link back.
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    } finally {
+      hammering.on = false
+      await Promise.all(hammers)
+    }
+    for (const statuses of seen) {
+      const firstGone = statuses.indexOf(404)
+      expect(firstGone).toBeGreaterThan(0)
+      expect(statuses.slice(firstGone).every((s) => s === 404)).toBe(true)
+    }
+    expect(await infra.redis.get(redisKeys(infra.prefix).link(key))).toBe(NEGATIVE)
+  })
+
+  it('keeps a replica that read the link just before the delete from caching it in Redis just after', async () => {
+    const created = await createLink(stack.createUrl, { url: 'https://example.com/raced' }, auth)
+    const key = created.body['key'] as string
+    const keys = redisKeys(infra.prefix)
+    // A replica that has not seen the key yet: nothing in Redis, its Cassandra read is slow.
+    await infra.redis.del(keys.link(key))
+    const real = createLinkRepository(infra.cassandra)
+    let readDone!: () => void
+    let release!: () => void
+    let filled!: () => void
+    const read = new Promise<void>((resolve) => { readDone = resolve })
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    const fillAttempted = new Promise<void>((resolve) => { filled = resolve })
+    const cache = createLinkCache(infra.redis, keys, { ttlSeconds: 86_400, negativeTtlSeconds: 10 })
+    const resolver = createLinkResolver({
+      cache: { ...cache, fill: (link: Pick<Link, 'key' | 'url' | 'expiresAt'>, now?: number) => cache.fill(link, now).finally(filled) },
+      repository: {
+        async find (k) {
+          const link = await real.find(k)
+          readDone()
+          await gate
+          return link
+        }
+      },
+      localMax: 100,
+      localTtlMs: 3000,
+      localNegativeTtlMs: 1000
+    })
+
+    const pending = resolver.resolve(key)
+    await read
+    expect(await remove(key)).toBe(204)
+    release()
+    // It answers with what it read a moment before the delete…
+    expect((await pending)?.url).toBe('https://example.com/raced')
+    await fillAttempted
+    // …but its write-back could not replace the delete's tombstone,
+    expect(await infra.redis.get(keys.link(key))).toBe(NEGATIVE)
+    // so every other replica, and this one once its own entry goes, answers 404.
+    resolver.evict(key)
+    expect(await resolver.resolve(key)).toBeNull()
+    for (const url of stack.redirectUrls) expect((await redirectOf(url, key)).status).toBe(404)
+  })
+})
