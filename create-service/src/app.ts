@@ -5,7 +5,7 @@ import { createLinkCache } from '@shortwave/common/link-cache'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
 import errorHandler from '@shortwave/common/plugins/error-handler'
-import health from '@shortwave/common/plugins/health'
+import health, { storeChecks } from '@shortwave/common/plugins/health'
 import metrics from '@shortwave/common/plugins/metrics'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
@@ -65,8 +65,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(redisPlugin, { config, client: deps.redis })
   await app.register(health, {
     checks: {
-      cassandra: () => app.cassandra.execute('SELECT release_version FROM system.local'),
-      redis: () => app.redis.ping()
+      ...storeChecks(app)
     },
     // Without Redis links are still created (keys claimed directly) and stored: still ready.
     isReady: (results) => results['cassandra'] === true

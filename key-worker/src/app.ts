@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createKeyGenerator, type KeyGenerator } from '@shortwave/common/keys'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
 import errorHandler from '@shortwave/common/plugins/error-handler'
-import healthPlugin from '@shortwave/common/plugins/health'
+import healthPlugin, { storeChecks } from '@shortwave/common/plugins/health'
 import metricsPlugin from '@shortwave/common/plugins/metrics'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
@@ -31,8 +31,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.register(redisPlugin, { config, client: deps.redis })
   app.register(healthPlugin, {
     checks: {
-      cassandra: () => app.cassandra.execute('SELECT release_version FROM system.local'),
-      redis: () => app.redis.ping(),
+      ...storeChecks(app),
       // Ready means create-service can take keys from the pool without bypassing it.
       pool: async () => {
         const depth = await app.redis.scard(app.redisKeys.pool)

@@ -3,7 +3,7 @@ import { createLinkCache } from '@shortwave/common/link-cache'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
 import errorHandler from '@shortwave/common/plugins/error-handler'
-import health from '@shortwave/common/plugins/health'
+import health, { storeChecks } from '@shortwave/common/plugins/health'
 import metricsPlugin from '@shortwave/common/plugins/metrics'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
@@ -38,8 +38,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(redisPlugin, { config, client: deps.redis, autoPipelining: true })
   await app.register(health, {
     checks: {
-      cassandra: () => app.cassandra.execute('SELECT release_version FROM system.local'),
-      redis: () => app.redis.ping()
+      ...storeChecks(app)
     },
     // Either store can serve redirects, so one being down must not take every replica out.
     isReady: (results) => results['cassandra'] === true || results['redis'] === true

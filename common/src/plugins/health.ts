@@ -22,6 +22,14 @@ function withTimeout (check: Check, ms: number): Promise<boolean> {
   })
 }
 
+/** Readiness checks of the two stores every service uses; each service decides what it needs of them. */
+export function storeChecks (app: FastifyInstance): Record<'cassandra' | 'redis', Check> {
+  return {
+    cassandra: () => app.cassandra.execute('SELECT release_version FROM system.local'),
+    redis: () => app.redis.ping()
+  }
+}
+
 /** /healthz says the process is alive; /readyz says whether it can do its job right now. */
 async function healthPlugin (app: FastifyInstance, opts: HealthOptions): Promise<void> {
   const isReady = opts.isReady ?? ((results) => Object.values(results).every(Boolean))
