@@ -1,12 +1,12 @@
 /* global __ENV */ // k6 globals
 // Creation in bursts: BURST creates/s for 10 s, then a lull at a tenth of it, three times.
-//   npm run load -- create [--rate 2000]
+//   npm run load -- create [--rate 1000]
 import { SUMMARY_STATS } from './lib/traffic.js'
 import { thresholds } from './lib/common.js'
 
 export { create } from './lib/traffic.js'
 
-const BURST = Number(__ENV.RATE || 2000)
+const BURST = Number(__ENV.RATE || 1000)
 const LULL = Math.max(1, Math.round(BURST / 10))
 const stages = []
 for (let i = 0; i < 3; i++) {

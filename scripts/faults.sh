@@ -3,8 +3,9 @@
 # on the local stack of `npm start`, which keeps running undisturbed:
 #
 #   scripts/faults.sh faults    npm run test:faults    one node; Redis, Cassandra and every service
-#                                                      killed, paused and stopped under load
-#                                                      -> reports/faults.json
+#                                                      killed, paused and stopped under load, then
+#                                                      schemathesis on the OpenAPI document
+#                                                      -> reports/faults.json, reports/fuzz.json
 #   scripts/faults.sh cluster   npm run test:cluster   three nodes, RF 3, LOCAL_QUORUM; one node
 #                                                      killed under load and brought back
 #                                                      -> reports/cluster.json

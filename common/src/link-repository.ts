@@ -34,6 +34,11 @@ const Q = {
   ownedAfter: 'SELECT created_at, key FROM links_by_owner WHERE owner = ? AND (created_at, key) < (?, ?) LIMIT ?'
 } as const
 
+// Statements that give the same result however often they run: when a node dies with one in
+// flight, the driver may send it again to another replica instead of failing the request (see
+// tests/cluster). Lightweight transactions and counter updates are not, and keep the default.
+const IDEMPOTENT = { prepare: true, isIdempotent: true } as const
+
 /** A position in one owner's links, newest first: the entries after it are older (or as old, with a smaller key). */
 export interface OwnedPosition {
   createdAt: Date
@@ -77,7 +82,7 @@ export function createLinkRepository (client: cassandra.Client) {
   return {
     /** The active link stored under the key, or null (unknown, still pooled, or deleted). Expiry is the caller's call. */
     async find (key: string): Promise<Link | null> {
-      const result = await client.execute(Q.find, [bucketOf(key), key], { prepare: true })
+      const result = await client.execute(Q.find, [bucketOf(key), key], IDEMPOTENT)
       const row = result.first()
       return row ? toLink(key, row) : null
     },
@@ -95,7 +100,7 @@ export function createLinkRepository (client: cassandra.Client) {
 
     /** Stores a link under a key the key-worker already claimed and the pool handed out exactly once. */
     async activatePooled (link: Link): Promise<void> {
-      await client.execute(Q.activate, [link.url, link.createdAt, link.expiresAt, link.owner, bucketOf(link.key), link.key], { prepare: true })
+      await client.execute(Q.activate, [link.url, link.createdAt, link.expiresAt, link.owner, bucketOf(link.key), link.key], IDEMPOTENT)
     },
 
     /**
@@ -122,7 +127,7 @@ export function createLinkRepository (client: cassandra.Client) {
     },
 
     async dailyClicks (key: string): Promise<DailyClicks[]> {
-      const result = await client.execute(Q.clicks, [key], { prepare: true })
+      const result = await client.execute(Q.clicks, [key], IDEMPOTENT)
       return result.rows.map((r) => ({
         day: (r['day'] as cassandra.types.LocalDate).toString(),
         clicks: Number(r['clicks'] ?? 0),
@@ -152,7 +157,7 @@ export function createLinkRepository (client: cassandra.Client) {
     /** Lists the link under its owner. Written before the link itself, so every stored link is listed. */
     async indexOwned (link: Pick<Link, 'key' | 'createdAt' | 'owner'>): Promise<void> {
       if (link.owner === null) return
-      await client.execute(Q.indexOwned, [link.owner, link.createdAt, link.key], { prepare: true })
+      await client.execute(Q.indexOwned, [link.owner, link.createdAt, link.key], IDEMPOTENT)
     },
 
     /** Marks the link deleted and drops it from its owner's list, both or neither (a logged batch). */
@@ -168,8 +173,8 @@ export function createLinkRepository (client: cassandra.Client) {
     /** Up to `limit` entries of the owner's list after `after` (from the newest when null). */
     async ownedPage (owner: string, after: OwnedPosition | null, limit: number): Promise<OwnedPosition[]> {
       const result = after === null
-        ? await client.execute(Q.ownedFirst, [owner, limit], { prepare: true })
-        : await client.execute(Q.ownedAfter, [owner, after.createdAt, after.key, limit], { prepare: true })
+        ? await client.execute(Q.ownedFirst, [owner, limit], IDEMPOTENT)
+        : await client.execute(Q.ownedAfter, [owner, after.createdAt, after.key, limit], IDEMPOTENT)
       return result.rows.map((r) => ({ createdAt: r['created_at'] as Date, key: r['key'] as string }))
     }
   }

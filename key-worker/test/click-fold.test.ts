@@ -87,6 +87,31 @@ describe('folding clicks into Cassandra', () => {
     expect(await counters('big7')).toEqual({ '2025-04-01': [1 + (7 % 3), 1 + (1507 % 3)] })
   })
 
+  it('keeps the clicks of a failed counter batch for the next pass and counts every click once', async () => {
+    const fields: Record<string, string> = {}
+    for (let i = 0; i < 500; i++) fields[clickField('2025-05-01', `flaky${i}`, false)] = String(1 + (i % 4))
+    await infra.redis.hset(keys.clicksPending, fields)
+    let failures = 0
+    // Cassandra times out once, on the batch that holds flaky123, while other batches are in flight.
+    const flaky: Pick<LinkRepository, 'addClicksBatch'> = {
+      async addClicksBatch (updates) {
+        if (failures === 0 && updates.some((u) => u.key === 'flaky123')) {
+          failures++
+          throw new Error('Cassandra timed out')
+        }
+        await repo.addClicksBatch(updates)
+      }
+    }
+
+    await expect(folder('fold-f', { repo: flaky }).foldPending()).rejects.toThrow('Cassandra timed out')
+    await folder('fold-f', { repo: flaky }).foldLeftovers()
+
+    for (const i of [0, 123, 499]) expect(await counters(`flaky${i}`)).toEqual({ '2025-05-01': [1 + (i % 4), 0] })
+    const days = await Promise.all(Object.keys(fields).map((_, i) => repo.dailyClicks(`flaky${i}`)))
+    expect(days.reduce((sum, d) => sum + (d[0]?.clicks ?? 0), 0)).toBe(Object.values(fields).reduce((sum, v) => sum + Number(v), 0))
+    expect(await infra.redis.keys(keys.clicksFoldingPattern)).toEqual([])
+  })
+
   it('does nothing when no clicks are pending', async () => {
     expect(await folder('fold-c').foldPending()).toBe(0)
   })

@@ -7,10 +7,11 @@ export const BASE_URL = (__ENV.BASE_URL || 'http://localhost:8080').replace(/\/$
 /** `TIMING=off` drops every latency threshold (npm test: errors and checks only, never timing). */
 export const TIMING = __ENV.TIMING !== 'off'
 
-/** The keys `node load-tests/seed.ts` wrote (one per line); KEYS_FILE overrides the default. */
+/** The keys `node load-tests/seed.ts` wrote to KEYS_FILE (one per line); none without KEYS_FILE. */
 export function seededKeys () {
+  const file = __ENV.KEYS_FILE
+  if (!file) return []
   return new SharedArray('seeded keys', () => {
-    const file = __ENV.KEYS_FILE || '../.run/load/shortwave.keys'
     const keys = open(file).split('\n').filter((k) => k.length > 0)
     if (keys.length === 0) throw new Error(`${file} holds no keys: run npm run load -- seed first`)
     return keys

@@ -37,9 +37,12 @@ export function tracer () {
   if (follow(key, method, { name: 'tracer' }) && method === 'GET') tracerGets.add(1)
 }
 
-/** One create with a generated key. */
+/**
+ * One create with a generated key. The link lives an hour: a load test creates tens of thousands,
+ * and their Redis cache entries (capped at the link's expiry) must not fill the local Redis.
+ */
 export function create () {
-  const res = createLink(`https://example.com/load/${uniqueSuffix()}`, {}, { tags: { name: 'create' } })
+  const res = createLink(`https://example.com/load/${uniqueSuffix()}`, { ttlSeconds: 3600 }, { tags: { name: 'create' } })
   check(res, { 'create: 201': (r) => r.status === 201 })
 }
 
@@ -51,7 +54,11 @@ export function metadata () {
 
 export const SUMMARY_STATS = ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max', 'count']
 
-/** A constant-arrival-rate scenario; VUs sized for the rate (each VU does one request at a time). */
+/**
+ * A constant-arrival-rate scenario; VUs sized for the rate (each VU does one request at a time).
+ * Enough are allocated up front for 100 ms per request: a VU started mid-run takes long enough
+ * to initialise that k6 drops iterations meanwhile.
+ */
 export function steady (exec, rate, duration, extra = {}) {
   return {
     executor: 'constant-arrival-rate',
@@ -59,8 +66,17 @@ export function steady (exec, rate, duration, extra = {}) {
     rate: Math.max(1, Math.round(rate)),
     timeUnit: '1s',
     duration,
-    preAllocatedVUs: Math.min(400, Math.max(2, Math.ceil(rate / 50))),
-    maxVUs: Math.min(2000, Math.max(10, Math.ceil(rate / 5))),
+    preAllocatedVUs: Math.min(1000, Math.max(2, Math.ceil(rate / 10))),
+    maxVUs: Math.min(3000, Math.max(10, Math.ceil(rate / 2))),
     ...extra
   }
+}
+
+/** Seconds in a k6 duration such as "90s", "5m" or "1h30m". */
+export function seconds (duration) {
+  let total = 0
+  for (const [, n, unit] of String(duration).matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[unit]
+  }
+  return total
 }

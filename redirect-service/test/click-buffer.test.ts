@@ -58,6 +58,19 @@ describe('click buffer', () => {
     expect(buffer.stats).toMatchObject({ recorded: 5, flushed: 5, flushErrors: 0, dropped: 0 })
   })
 
+  it('adds every field of a flush that spans several Redis commands', async () => {
+    const hashKey = newHash()
+    const buffer = createClickBuffer({ redis: infra.redis, hashKey, maxFields: 10_000, now: () => Date.UTC(2025, 6, 1) })
+    for (let i = 0; i < 1234; i++) {
+      buffer.record(`many${i}`, false)
+      if (i % 3 === 0) buffer.record(`many${i}`, true)
+    }
+    expect(await buffer.flush()).toEqual({ flushed: 1234 + 412, failed: 0 })
+    expect(await infra.redis.hlen(hashKey)).toBe(1234 + 412)
+    expect(await infra.redis.hget(hashKey, clickField('2025-07-01', 'many1233', false))).toBe('1')
+    expect(await infra.redis.hget(hashKey, clickField('2025-07-01', 'many1233', true))).toBe('1')
+  })
+
   it('keeps the counts when Redis fails and adds them on a later flush', async () => {
     const hashKey = newHash()
     const target = switchable()

@@ -116,7 +116,7 @@ const seconds = (ms: number): string => (ms / 1000).toFixed(1)
 
 /** The figures as a fixed-width table (what the suites print). */
 export function formatTable (records: PhaseRecord[]): string {
-  const header = ['phase', 'creates', 'by status', 'redirects', 'by status', 'acked', 'max ms', 'outage s', 'recovery s']
+  const header = ['phase', 'creates', 'by status', 'redirects', 'by status', 'acked', 'max ms', 'outage s', 'recovery s', 'notes']
   const rows = records.map((r) => [
     r.name,
     String(r.create.sent), statuses(r.create),
@@ -124,7 +124,8 @@ export function formatTable (records: PhaseRecord[]): string {
     String(r.acknowledged),
     String(Math.max(r.create.maxMs, r.redirect.maxMs)),
     seconds(r.outageMs),
-    r.recovered ? seconds(r.recoveryMs) : 'NOT RECOVERED'
+    r.recovered ? seconds(r.recoveryMs) : 'NOT RECOVERED',
+    Object.entries(r.extra).map(([k, v]) => `${k}=${v}`).join(' ')
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()
