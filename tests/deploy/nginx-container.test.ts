@@ -42,10 +42,14 @@ beforeAll(() => {
     'set -e',
     `mount --bind ${image}/etc/nginx /etc/nginx`,
     `mount --bind ${image}/hosts /etc/hosts`,
-    'mount -t tmpfs tmpfs /tmp',
+    // The checkout itself may live under /tmp (CI clones), which the tmpfs below hides: read the
+    // entrypoint and open the output file first.
+    `entrypoint=$(cat ${image}${entrypoint})`,
     // A file, as a container's stdout is a file or a pipe: nginx opens /dev/stdout for the access
     // log, which fails on the socket a Node child process gets.
-    `exec sh ${image}${entrypoint} -T >${image}/nginx-T.out`
+    `exec 3>${image}/nginx-T.out`,
+    'mount -t tmpfs tmpfs /tmp',
+    'exec sh -c "$entrypoint" entrypoint -T >&3'
   ].join('\n')
   const result = spawnSync('unshare', ['--mount', '--', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 })
   if (result.error) throw result.error
