@@ -62,7 +62,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(errorHandler, { retryAfterSeconds: config.RETRY_AFTER_SECONDS })
   await app.register(metrics, { service: 'create-service' })
   await app.register(cassandraPlugin, { config, client: deps.cassandra })
-  await app.register(redisPlugin, { config, client: deps.redis })
+  // Each create sends two commands (its rate-limit charge and the cache write): under concurrent
+  // creates, one write carries those of many requests.
+  await app.register(redisPlugin, { config, client: deps.redis, autoPipelining: true })
   await app.register(health, {
     checks: {
       ...storeChecks(app)

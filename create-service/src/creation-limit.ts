@@ -47,11 +47,19 @@ function clientOf (request: FastifyRequest): string {
   return request.caller !== null ? `key:${request.caller.id}` : `ip:${normalizeIP(request.ip)}`
 }
 
+// Sent as EVALSHA: Redis neither receives nor hashes the script on every create (ioredis sends
+// it once more by itself after a Redis restart empties the script cache).
+const CHARGE_COMMAND = 'shortwaveChargeCreation'
+type ChargeCommand = (key: string, count: number, windowMs: number) => Promise<[number, number]>
+
 export function createCreationLimit (opts: CreationLimitOptions) {
+  opts.redis.defineCommand(CHARGE_COMMAND, { numberOfKeys: 1, lua: CHARGE })
+  const chargeCommand = (opts.redis as unknown as Record<string, ChargeCommand>)[CHARGE_COMMAND]!.bind(opts.redis)
+
   async function charge (request: FastifyRequest, reply: FastifyReply, count: number): Promise<Charge> {
     let result: [number, number]
     try {
-      result = await opts.redis.eval(CHARGE, 1, `${opts.namespace}create:${clientOf(request)}`, count, opts.windowMs) as [number, number]
+      result = await chargeCommand(`${opts.namespace}create:${clientOf(request)}`, count, opts.windowMs)
     } catch (err) {
       request.log.warn({ err: (err as Error).message }, 'rate limit unavailable; letting the request through')
       return { allowed: count, retryAfterSeconds: 0 }

@@ -43,6 +43,14 @@ describe('rate limit on POST /api/v1/links', () => {
     expect((await spoofed('198.51.100.99')).statusCode).toBe(429)
   })
 
+  it('keeps counting after Redis forgets its scripts (a restart or SCRIPT FLUSH empties the script cache)', async () => {
+    expect((await createLink(app, body, {}, '10.0.0.5')).statusCode).toBe(201)
+    await infra.redis.script('FLUSH')
+    expect((await createLink(app, body, {}, '10.0.0.5')).statusCode).toBe(201)
+    expect((await createLink(app, body, {}, '10.0.0.5')).statusCode).toBe(201)
+    expect((await createLink(app, body, {}, '10.0.0.5')).statusCode).toBe(429)
+  })
+
   it('does not count bad requests of one client against another', async () => {
     for (let i = 0; i < 4; i++) await createLink(app, { url: 'ftp://x' }, {}, '10.0.0.3')
     expect((await createLink(app, body, {}, '10.0.0.4')).statusCode).toBe(201)

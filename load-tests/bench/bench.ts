@@ -13,7 +13,7 @@
 import { createLinkCache } from '@shortwave/common/link-cache'
 import { redisKeys } from '@shortwave/common/redis-keys'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem, release } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -48,6 +48,7 @@ const CLICK_SECONDS = args.quick ? 10 : 30
 
 const NGINX_URL = 'http://127.0.0.1:8080'
 const CEILING_PORT = 8190
+const EDGE_CEILING_PORT = 8191
 const BARE_PORT = 3190
 const LOAD_ENV = { SW_NGINX_ENV: 'local load-test', SW_RATE_LIMIT_MAX: '1000000' }
 const SERVICES = ['key-worker', 'create-service', 'redirect-service-1', 'redirect-service-2']
@@ -115,6 +116,26 @@ async function startCeiling (): Promise<void> {
   mkdirSync(join(prefix, 'logs'), { recursive: true })
   child('nginx', ['-p', `${prefix}/`, '-c', join(BENCH, 'nginx-302.conf'), '-g', 'daemon off;'], 'nginx.log')
   await waitForPort(`http://127.0.0.1:${CEILING_PORT}/x`)
+}
+
+// The second ceiling: the stack's own nginx configuration, as the stack runs it (access log,
+// request ids, limits, headers), with one change: the redirect location answers `return 302`
+// instead of proxying. It shows what nginx itself costs per redirect in this configuration, so
+// the full path can be compared with a ceiling that differs from it only in the services.
+async function startEdgeCeiling (): Promise<void> {
+  const prefix = join(RUN, 'nginx-edge')
+  rmSync(prefix, { recursive: true, force: true })
+  mkdirSync(join(prefix, 'logs'), { recursive: true })
+  cpSync(join(ROOT, '.run/nginx/conf'), join(prefix, 'conf'), { recursive: true })
+  const patch = (file: string, from: RegExp, to: string): void => {
+    const text = readFileSync(file, 'utf8')
+    if ((text.match(new RegExp(from.source, 'g')) ?? []).length !== 1) throw new Error(`${file}: expected exactly one match of ${from}`)
+    writeFileSync(file, text.replace(from, to))
+  }
+  patch(join(prefix, 'conf/shortwave.conf'), /(\nlocation \/ \{[^}]*?)proxy_pass http:\/\/redirect_service;/, '$1return 302 "https://example.com/load/bench";')
+  patch(join(prefix, 'conf/env.d/local.conf'), /listen 127\.0\.0\.1:8080;/, `listen 127.0.0.1:${EDGE_CEILING_PORT};`)
+  child('nginx', ['-p', `${prefix}/`, '-c', join(prefix, 'conf/nginx.conf'), '-g', 'daemon off;'], 'nginx-edge.log')
+  await waitForPort(`http://127.0.0.1:${EDGE_CEILING_PORT}/x`)
 }
 
 async function startBare (): Promise<void> {
@@ -325,6 +346,7 @@ async function main (): Promise<void> {
 
   await startCeiling()
   await startBare()
+  await startEdgeCeiling()
   const idleBusy = await settle()
   // One link, read through every layer once: from then on the in-process cache answers.
   const hot = mainKeys[0]!
@@ -346,6 +368,7 @@ async function main (): Promise<void> {
   // Which processes serve each measurement (the load generator never counts).
   const ceilingPids = (): number[] => withChildren(children[0]!.pid!)
   const barePids = (): number[] => [children[1]!.pid!]
+  const edgeCeilingPids = (): number[] => withChildren(children[2]!.pid!)
   const replicaPid = (): number[] => [stackPid('redirect-service-1')]
   const fullPids = (): number[] => [...withChildren(stackPid('nginx')), stackPid('redirect-service-1'), stackPid('redirect-service-2'), stackPid('redis')]
   const createPids = (): number[] => [...withChildren(stackPid('nginx')), stackPid('create-service'), stackPid('key-worker'), stackPid('redis'), stackPid('cassandra')]
@@ -353,8 +376,9 @@ async function main (): Promise<void> {
   // 1, 2 and 3 (cache hot), interleaved. Creation comes last: the hundreds of thousands of rows
   // it writes keep Cassandra compacting for minutes, which would tax every measurement after it.
   for (let round = 1; round <= ROUNDS; round++) {
-    log(`round ${round}/${ROUNDS}: ceiling, framework floor, redirect-service, full path`)
+    log(`round ${round}/${ROUNDS}: ceilings, framework floor, redirect-service, full path`)
     measure('nginx-302', `http://127.0.0.1:${CEILING_PORT}/${hot}`, {}, ceilingPids)
+    measure('nginx-302-edge', `http://127.0.0.1:${EDGE_CEILING_PORT}/${hot}`, {}, edgeCeilingPids)
     measure('bare-fastify', `http://127.0.0.1:${BARE_PORT}/${hot}`, {}, barePids)
     measure('redirect-service', `http://127.0.0.1:3002/${hot}`, {}, replicaPid)
     measure('full-hot', `${NGINX_URL}/${hot}`, {}, fullPids)
@@ -516,7 +540,8 @@ function writeReport (raw: Raw): void {
     '',
     '| what | req/s | p50 ms | p95 ms | p99 ms | server CPU µs/req | errors | how |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    row('1. nginx `return 302` (ceiling)', 'nginx-302', 'own nginx, same worker count, `load-tests/bench/nginx-302.conf`'),
+    row('1. nginx `return 302`, bare (ceiling)', 'nginx-302', 'own nginx, same worker count, no log, no limits, `load-tests/bench/nginx-302.conf`'),
+    row('1. nginx `return 302`, the stack\'s config (ceiling)', 'nginx-302-edge', 'the stack\'s nginx config with `return 302` in place of `proxy_pass` for `/{key}`'),
     row('2. bare Fastify 302 (framework floor)', 'bare-fastify', '`load-tests/bench/bare-fastify.ts`, same Node'),
     row('2. redirect-service alone, cache hot', 'redirect-service', 'one replica, port 3002, one key'),
     row('3. full path through nginx, cache hot', 'full-hot', 'nginx → 2 replicas, one key, clicks recorded'),
@@ -525,7 +550,8 @@ function writeReport (raw: Raw): void {
     row('4. creation through nginx', 'create', 'POST /api/v1/links, generated keys'),
     row(`4. creation sustained ${CREATE_SUSTAINED_S} s`, 'create-sustained', `pool minimum ${raw.create.poolMin}, bypasses ${raw.create.bypassed}`),
     '',
-    `**Ratios:** 2/1 (redirect-service / nginx) = ${ratio('redirect-service', 'nginx-302')}; 3/1 (full path hot / nginx) = ${ratio('full-hot', 'nginx-302')}; ` +
+    `**Ratios:** 2/1 (redirect-service / bare nginx) = ${ratio('redirect-service', 'nginx-302')}; 3/1 (full path hot / bare nginx) = ${ratio('full-hot', 'nginx-302')}; ` +
+      `3/1 against the stack's own config answering itself = ${ratio('full-hot', 'nginx-302-edge')}; ` +
       `2/bare Fastify = ${ratio('redirect-service', 'bare-fastify')}; creation sustained: ${rate('create-sustained')} links/s.`,
     '',
     `**Stored links, 10,000 vs 1,000,000** (k6 at a constant ${ZIPF_RATE} redirects/s for ${ZIPF_SECONDS} s through nginx, Zipf popularity over the whole set, default caches, each dataset in its own keyspace):`,

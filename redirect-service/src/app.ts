@@ -8,7 +8,7 @@ import metricsPlugin from '@shortwave/common/plugins/metrics'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
-import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.ts'
 import { createLinkResolver } from './link-resolver.ts'
@@ -25,9 +25,6 @@ export interface AppDeps {
 
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(serverOptions(config, {
-    // One access-log pair per redirect costs more than the redirect; errors and 5xx are still
-    // logged, with reqId, by the error handler.
-    logController: new LogController({ disableRequestLogging: !config.LOG_REQUESTS, requestIdLogLabel: 'reqId' }),
     ...(deps.logger === false ? { logger: false } : {})
   })).withTypeProvider<TypeBoxTypeProvider>()
 

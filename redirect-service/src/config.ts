@@ -16,9 +16,7 @@ export const configSchema = envSchema({
   REDIS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 2_592_000, default: 86_400 }),
   REDIS_NEGATIVE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
   CLICK_FLUSH_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
-  CLICK_BUFFER_MAX_KEYS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 }),
-  // Access logs for every redirect cost more than the redirect itself; errors are logged regardless.
-  LOG_REQUESTS: Type.Boolean({ default: false })
+  CLICK_BUFFER_MAX_KEYS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 })
 })
 
 export type Config = Static<typeof configSchema>
