@@ -1,3 +1,4 @@
+import { IDEMPOTENT } from '@shortwave/common/link-repository'
 import type cassandra from 'cassandra-driver'
 import { createHash, randomBytes } from 'node:crypto'
 
@@ -5,6 +6,9 @@ import { createHash, randomBytes } from 'node:crypto'
 // stored: a secret of 256 random bits needs no salt or slow hash, and a leaked table lets
 // nobody in. Keys are looked up by hash on every authenticated request, and by id (which is
 // not secret: it names the owner of links and appears in logs) to revoke them.
+//
+// Every statement here may run twice with the same outcome (reads, and writes of fixed values),
+// so all are marked idempotent: a request whose lookup was on a dying node is retried, not failed.
 
 export const API_KEY_ROLES = ['user', 'admin'] as const
 export type ApiKeyRole = typeof API_KEY_ROLES[number]
@@ -72,31 +76,31 @@ export function createApiKeyRepository (client: cassandra.Client) {
       const hash = hashSecret(secret)
       const id = `ak_${randomBytes(8).toString('hex')}`
       // The id first: a key that exists can always be revoked.
-      await client.execute(Q.insertId, [id, hash], { prepare: true })
-      await client.execute(Q.insert, [hash, id, name, role, now], { prepare: true })
+      await client.execute(Q.insertId, [id, hash], IDEMPOTENT)
+      await client.execute(Q.insert, [hash, id, name, role, now], IDEMPOTENT)
       return { key: { id, name, role, createdAt: now, revokedAt: null }, secret }
     },
 
     async findByHash (hash: string): Promise<ApiKey | null> {
-      const row = (await client.execute(Q.byHash, [hash], { prepare: true })).first()
+      const row = (await client.execute(Q.byHash, [hash], IDEMPOTENT)).first()
       return row ? toApiKey(row) : null
     },
 
     /** Every key, oldest first. */
     async list (): Promise<ApiKey[]> {
       const keys: ApiKey[] = []
-      for await (const row of await client.execute(Q.all, [], { prepare: true, fetchSize: 1000 })) keys.push(toApiKey(row))
+      for await (const row of await client.execute(Q.all, [], { ...IDEMPOTENT, fetchSize: 1000 })) keys.push(toApiKey(row))
       return keys.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
     },
 
     /** Revokes the key (keeping the first revocation time); null when there is no key with that id. */
     async revoke (id: string, now = new Date()): Promise<ApiKey | null> {
-      const hash = (await client.execute(Q.hashOf, [id], { prepare: true })).first()?.['key_hash'] as string | undefined
+      const hash = (await client.execute(Q.hashOf, [id], IDEMPOTENT)).first()?.['key_hash'] as string | undefined
       if (hash === undefined) return null
       const key = await this.findByHash(hash)
       if (key === null) return null
       if (key.revokedAt !== null) return key
-      await client.execute(Q.revoke, [now, hash], { prepare: true })
+      await client.execute(Q.revoke, [now, hash], IDEMPOTENT)
       return { ...key, revokedAt: now }
     }
   }

@@ -1,6 +1,7 @@
 import {
   IdempotencyInProgressError, IdempotencyKeyReusedError, InvalidIdempotencyKeyError, cassandraUnavailable
 } from '@shortwave/common/errors'
+import { IDEMPOTENT } from '@shortwave/common/link-repository'
 import type cassandra from 'cassandra-driver'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { createHash } from 'node:crypto'
@@ -89,7 +90,8 @@ export function createIdempotencyStore (client: cassandra.Client) {
       let outcome = await reserve(id, requestHash)
       while (outcome.kind === 'busy' && Date.now() < deadline) {
         await sleep(POLL_MS)
-        const row = (await client.execute(Q.read, [id], { prepare: true })).first()
+        // The one statement here that may be retried on another node: the others are Paxos rounds.
+        const row = (await client.execute(Q.read, [id], IDEMPOTENT)).first()
         // Gone: the first request failed and let go of it, so this one may run.
         outcome = row ? judge(row, requestHash) : await reserve(id, requestHash)
       }

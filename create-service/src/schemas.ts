@@ -2,7 +2,7 @@ import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN } from '@shortwave/common/keys'
 import type { Link } from '@shortwave/common/link-repository'
 import { Type, type Static } from 'typebox'
 import type { LinkStats, LinkWithClicks } from './link-service.ts'
-import { URL_MAX_LENGTH } from './url-policy.ts'
+import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from './url-policy.ts'
 
 // Request and response shapes of the links API: validation, serialisation and the OpenAPI
 // document from one source. Descriptions of patterned fields double as their error messages.
@@ -13,7 +13,13 @@ export const PAGE_MAX = 100
 export const PAGE_DEFAULT = 20
 
 export const CreateLinkBody = Type.Object({
-  url: Type.String({ maxLength: URL_MAX_LENGTH, description: 'an absolute http or https URL' }),
+  // The shape only; the URL policy decides the rest (a public host, not this shortener, …).
+  url: Type.String({
+    minLength: 1,
+    maxLength: URL_MAX_LENGTH,
+    pattern: URL_SCHEME_PATTERN,
+    description: 'an absolute URL starting with http:// or https://'
+  }),
   alias: Type.Optional(Type.String({
     pattern: ALIAS_PATTERN,
     description: `${ALIAS_MIN} to ${ALIAS_MAX} characters long and use only letters, digits, "-" and "_"`
@@ -111,7 +117,7 @@ export const ErrorBody = Type.Object(ErrorFields)
 const ClientErrorBody = Type.Object(ErrorFields, {
   description: 'The request cannot be served as sent; the message says why (401: no or a bad API key, 403: not yours, 404: no such link, 409: alias taken, 422: Idempotency-Key reused, 429: rate limit)',
   examples: [
-    { statusCode: 400, error: 'Bad Request', message: 'url must use http or https; "javascript:" links are not accepted', code: 'SW_INVALID_URL' },
+    { statusCode: 400, error: 'Bad Request', message: 'url must point to a public host, not localhost', code: 'SW_INVALID_URL' },
     { statusCode: 404, error: 'Not Found', message: 'No link with the key "nope"', code: 'SW_LINK_NOT_FOUND' }
   ]
 })

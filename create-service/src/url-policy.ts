@@ -8,6 +8,14 @@ import { lookalikeHostProblem } from './confusable-host.ts'
 // (signed URLs, servers that tell %27 from '), and the browser parses the same string we checked.
 
 export const URL_MAX_LENGTH = 2048
+/**
+ * An http(s) scheme followed by both slashes, in any case. The WHATWG parser also reads
+ * "http:example.com" as http://example.com/, but a browser resolves that Location against the
+ * short link it came from when the schemes match (http://short.example/example.com), so only
+ * the spelling with "//" means the same thing everywhere. Shared with the request schema.
+ */
+export const URL_SCHEME_PATTERN = '^[Hh][Tt][Tt][Pp][Ss]?://'
+const URL_SCHEME = new RegExp(URL_SCHEME_PATTERN)
 
 export interface UrlPolicyOptions {
   /** The shortener's public base URL; its host (any port) is refused, links to it would loop. */
@@ -60,6 +68,17 @@ function describeCharacter (char: string): string {
   return names[code] ?? `the character U+${code.toString(16).toUpperCase().padStart(4, '0')}`
 }
 
+/** What is wrong with a text holding a space, control or invisible character ("must not …; found … at position n"); null when it holds none. */
+export function invisibleCharacterProblem (input: string): string | null {
+  const found = FORBIDDEN_CHARACTER.exec(input)
+  return found ? `must not contain spaces or control characters; found ${describeCharacter(found[0])} at position ${found.index + 1}` : null
+}
+
+/** The text without its spaces, control and invisible characters. */
+export function withoutInvisibleCharacters (input: string): string {
+  return [...input].filter((char) => !FORBIDDEN_CHARACTER.test(char)).join('')
+}
+
 function hostProblem (host: string): string | null {
   if (host.startsWith('[') || IPV4.test(host)) return null
   if (host.length > 253) return 'is longer than 253 characters'
@@ -93,8 +112,8 @@ export function createUrlPolicy (opts: UrlPolicyOptions): UrlPolicy {
   return function checkUrl (input: string): string {
     if (input.length === 0) refuse('url must not be empty')
     if (input.length > URL_MAX_LENGTH) refuse(`url is ${input.length} characters long; the limit is ${URL_MAX_LENGTH}`)
-    const forbidden = FORBIDDEN_CHARACTER.exec(input)
-    if (forbidden) refuse(`url must not contain spaces or control characters; found ${describeCharacter(forbidden[0])} at position ${forbidden.index + 1}`)
+    const invisible = invisibleCharacterProblem(input)
+    if (invisible) refuse(`url ${invisible}`)
 
     let url: URL
     try {
@@ -105,6 +124,7 @@ export function createUrlPolicy (opts: UrlPolicyOptions): UrlPolicy {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       refuse(`url must use http or https; "${url.protocol.slice(0, 32)}" links are not accepted`)
     }
+    if (!URL_SCHEME.test(input)) refuse(`url must start with ${url.protocol}//; without both slashes a browser reads it relative to the short link`)
     if (url.username || url.password) refuse('url must not contain a user name or password (user:pass@); everyone who gets the link would see them')
 
     const host = url.hostname.replace(/\.+$/, '')

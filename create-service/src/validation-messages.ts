@@ -1,11 +1,19 @@
 import type { FastifySchemaValidationError } from 'fastify'
+import { invisibleCharacterProblem, withoutInvisibleCharacters } from './url-policy.ts'
 
 // Ajv speaks to programmers ("body must have required property 'url'"); API clients are often
 // people. This turns the first schema error into a sentence naming the field and what it needs.
 // Patterns cannot explain themselves, so a schema with a pattern carries a `description`
-// ("3 to 64 letters, …") that the message quotes; Ajv's `verbose` option hands it over.
+// ("3 to 64 letters, …") that the message quotes; Ajv's `verbose` option hands it over, and the
+// value: one that fails only for a character nobody can see (" https://…") is told which.
 
-type SchemaError = FastifySchemaValidationError & { parentSchema?: { description?: string, properties?: object } }
+type SchemaError = FastifySchemaValidationError & { data?: unknown, parentSchema?: { description?: string, properties?: object } }
+
+function invisibleOnly (error: SchemaError): string | null {
+  const value = typeof error.data === 'string' ? error.data : ''
+  const problem = invisibleCharacterProblem(value)
+  return problem && new RegExp(String(error.params['pattern']), 'u').test(withoutInvisibleCharacters(value)) ? problem : null
+}
 
 const TYPE_NAMES: Record<string, string> = {
   string: 'a string',
@@ -39,13 +47,15 @@ function sentence (error: SchemaError, dataVar: string): string {
       return `${field} must be ${types.join(' or ')}`
     }
     case 'maxLength': return `${field} must be at most ${String(params['limit'])} characters long`
-    case 'minLength': return `${field} must be at least ${String(params['limit'])} characters long`
+    case 'minLength': return params['limit'] === 1 ? `${field} must not be empty` : `${field} must be at least ${String(params['limit'])} characters long`
     case 'minimum': return `${field} must be at least ${String(params['limit'])}`
     case 'maximum': return `${field} must be at most ${String(params['limit'])}`
     case 'maxItems': return `${field} must hold at most ${String(params['limit'])} items`
     case 'minItems': return `${field} must hold at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}`
     case 'enum': return `${field} must be one of ${(params['allowedValues'] as unknown[]).join(', ')}`
     case 'pattern': {
+      const invisible = invisibleOnly(error)
+      if (invisible) return `${field} ${invisible}`
       const description = error.parentSchema?.description
       return description ? `${field} must be ${description}` : `${field} is not in the expected format`
     }

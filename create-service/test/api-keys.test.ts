@@ -1,4 +1,5 @@
 import { loadConfig } from '@shortwave/common/config'
+import { spyOnStatements } from '@shortwave/common/testing/cassandra-spy'
 import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
 import { spawn } from 'node:child_process'
 import { PassThrough } from 'node:stream'
@@ -125,7 +126,7 @@ describe('API key authentication', () => {
     const lines: string[] = []
     const stream = new PassThrough()
     stream.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)))
-    const config = loadConfig(configSchema, { ...infra.env, LOG_LEVEL: 'trace' })
+    const config = loadConfig(configSchema, { ...infra.env, LOG_LEVEL: 'trace', LOG_REQUESTS: 'true' })
     const app = await buildApp(config, { cassandra: infra.cassandra, redis: infra.redis, logStream: stream })
     await app.ready()
     const key = await newApiKey(infra, 'user', 'logged')
@@ -152,6 +153,20 @@ describe('API key authentication', () => {
       expect(log).not.toContain(secret)
       expect(log).not.toContain(secret.slice(3, 20))
     }
+  })
+})
+
+describe('the API key repository', () => {
+  // In a cluster the driver re-sends a statement to another node only when it is marked idempotent.
+  it('marks every statement idempotent, so a lookup on a dying node is retried rather than failed', async () => {
+    const { client, sent } = spyOnStatements(infra.cassandra)
+    const keys = createApiKeyRepository(client)
+    const { key, secret } = await keys.create('retryable', 'user')
+    expect(await keys.findByHash(hashSecret(secret))).toMatchObject({ id: key.id })
+    expect((await keys.list()).map((k) => k.id)).toContain(key.id)
+    expect(await keys.revoke(key.id)).toMatchObject({ id: key.id, revokedAt: expect.any(Date) })
+    expect(sent.length).toBeGreaterThanOrEqual(7)
+    expect(sent.filter((s) => s.options.isIdempotent !== true).map((s) => s.cql)).toEqual([])
   })
 })
 

@@ -46,6 +46,7 @@ describe('POST /api/v1/links/batch', () => {
       const alone = await createLink(app, items[index])
       expect(results[index]).toEqual({ status: alone.statusCode, error: alone.json() })
     }
+    expect(results[1].error).toMatchObject({ statusCode: 400, message: 'url must be an absolute URL starting with http:// or https://' })
     expect(results[3].error.message).toBe('url must be a string')
     expect(results[4].error).toMatchObject({ statusCode: 400, message: 'link must be a JSON object' })
     expect(await createLinkRepository(infra.cassandra).find(results[0].link.key)).toMatchObject({ url: 'https://example.com/one' })

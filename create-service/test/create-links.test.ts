@@ -35,13 +35,19 @@ const future = () => new Date(Date.now() + 86_400_000).toISOString()
 
 describe('POST /api/v1/links refuses bad input and stores nothing', () => {
   const url = 'https://example.com/page'
+  const HTTP_ONLY = /^url must be an absolute URL starting with http:\/\/ or https:\/\/$/
   const json: Array<[string, unknown, RegExp]> = [
-    ['a javascript: URL', { url: 'javascript:alert(1)' }, /"javascript:"/],
-    ['a data: URL', { url: 'data:text/html,hi' }, /"data:"/],
-    ['a file: URL', { url: 'file:///etc/passwd' }, /"file:"/],
-    ['an ftp: URL', { url: 'ftp://example.com/f' }, /"ftp:"/],
-    ['a mailto: URL', { url: 'mailto:a@example.com' }, /"mailto:"/],
-    ['a relative URL', { url: '/a/b' }, /absolute URL/],
+    ['a javascript: URL', { url: 'javascript:alert(1)' }, HTTP_ONLY],
+    ['a data: URL', { url: 'data:text/html,hi' }, HTTP_ONLY],
+    ['a file: URL', { url: 'file:///etc/passwd' }, HTTP_ONLY],
+    ['an ftp: URL', { url: 'ftp://example.com/f' }, HTTP_ONLY],
+    ['a mailto: URL', { url: 'mailto:a@example.com' }, HTTP_ONLY],
+    ['a relative URL', { url: '/a/b' }, HTTP_ONLY],
+    ['a URL without a scheme', { url: 'example.com/a' }, HTTP_ONLY],
+    ['an http URL without its slashes (a browser would resolve it against the short link)', { url: 'http:example.com' }, HTTP_ONLY],
+    ['an empty url', { url: '' }, /^url must not be empty$/],
+    ['a space before the URL', { url: ' https://example.com/' }, /^url must not contain spaces or control characters; found a space at position 1$/],
+    ['a byte order mark before the URL', { url: '\ufeffhttps://example.com/' }, /found the character U\+FEFF at position 1$/],
     ['a URL without a host', { url: 'https://' }, /absolute URL/],
     ['localhost', { url: 'http://localhost/' }, /loop|public host/],
     ['our own public host', { url: 'http://localhost:8080/x' }, /loop/],
@@ -64,6 +70,7 @@ describe('POST /api/v1/links refuses bad input and stores nothing', () => {
     ['an alias that is too long', { url, alias: 'a'.repeat(65) }, /alias must be 3 to 64 characters/],
     ['an alias with bad characters', { url, alias: 'my alias!' }, /letters, digits/],
     ['an alias with a slash', { url, alias: 'a/b/c' }, /letters, digits/],
+    ['an alias with a zero-width space', { url, alias: 'my\u200balias' }, /^alias must not contain spaces or control characters; found the character U\+200B at position 3$/],
     ['a reserved alias in capitals', { url, alias: 'API' }, /"API" is a reserved word/],
     ['the reserved alias healthz', { url, alias: 'healthz' }, /reserved/],
     ['expiresAt in the past', { url, expiresAt: '2020-01-01T00:00:00Z' }, /in the past/],

@@ -1,8 +1,9 @@
+import { spyOnStatements } from '@shortwave/common/testing/cassandra-spy'
 import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
 import cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { canonicalJson } from '../src/idempotency.ts'
+import { canonicalJson, createIdempotencyStore } from '../src/idempotency.ts'
 import { createLink, newApiKey, seedPool, startApp } from './helpers.ts'
 
 let infra: TestInfra
@@ -105,10 +106,11 @@ describe('Idempotency-Key on POST /api/v1/links', () => {
   })
 
   it('answers 400 to an Idempotency-Key that is too long or not visible ASCII', async () => {
-    for (const key of ['k'.repeat(256), 'has space', 'ünïcode']) {
+    const visibleAscii = /idempotency-key must be 1 to 255 visible ASCII characters/
+    for (const [key, message] of [['k'.repeat(256), visibleAscii], ['ünïcode', visibleAscii], ['has space', /idempotency-key must not contain spaces or control characters; found a space at position 4/]] as const) {
       const response = await createLink(app, { url: 'https://example.com/x' }, { 'idempotency-key': key })
       expect(response.statusCode).toBe(400)
-      expect(response.json().message).toMatch(/idempotency-key must be 1 to 255 visible ASCII characters/)
+      expect(response.json().message).toMatch(message)
     }
   })
 
@@ -150,6 +152,28 @@ describe('Idempotency-Key on POST /api/v1/links', () => {
     expect(again.body).toBe(first.body)
     // The same Idempotency-Key on the single route is another request altogether.
     expect((await createLink(app, { url: 'https://example.com/b1' }, { 'idempotency-key': key })).statusCode).toBe(201)
+  })
+})
+
+describe('the idempotency store', () => {
+  // A driver retry of a Paxos round could apply it twice; a plain read it may send to any node.
+  it('lets the driver retry its read on another node, and never a lightweight transaction', async () => {
+    const { client, sent } = spyOnStatements(infra.cassandra)
+    const store = createIdempotencyStore(client)
+    const id = freshKey()
+    const reserved = async () => {
+      const outcome = await store.begin(id, 'hash', 0)
+      if (outcome.kind !== 'reserved') throw new Error(`expected a reservation, got ${outcome.kind}`)
+      return outcome.reservation
+    }
+    const first = await reserved()
+    expect((await store.begin(id, 'hash', 150)).kind).toBe('busy')
+    await store.release(first)
+    expect(await store.complete(await reserved(), { status: 201, body: '{}', location: null })).toBe(true)
+    const kinds = sent.map((s) => ({ read: s.cql.startsWith('SELECT'), conditional: / IF /.test(s.cql), idempotent: s.options.isIdempotent === true }))
+    expect(kinds.filter((k) => k.read).length).toBeGreaterThan(0)
+    expect(kinds.filter((k) => k.conditional).length).toBeGreaterThanOrEqual(5)
+    expect(kinds.filter((k) => k.idempotent !== k.read)).toEqual([])
   })
 })
 

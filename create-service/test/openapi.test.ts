@@ -106,6 +106,11 @@ describe('the OpenAPI document', () => {
     expect(invalid).toEqual([])
   })
 
+  it('tells clients what a url to shorten looks like, not merely "a string"', () => {
+    const url = (doc.paths['/api/v1/links']!['post']!.requestBody!.content['application/json']!.schema as { properties: Record<string, object> }).properties['url']
+    expect(url).toMatchObject({ type: 'string', minLength: 1, maxLength: 2048, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://' })
+  })
+
   it('would catch an example that does not fit its schema', () => {
     const check = createSchemaChecker()
     const [someExample] = examples(doc).filter((e) => e.where.includes('201'))

@@ -1,4 +1,6 @@
+import { createSchemaChecker } from '@shortwave/common/testing/json-schema'
 import { describe, expect, it } from 'vitest'
+import { CreateLinkBody } from '../src/schemas.ts'
 import { createUrlPolicy } from '../src/url-policy.ts'
 
 const checkUrl = createUrlPolicy({
@@ -27,6 +29,17 @@ describe('url policy', () => {
     expect(checkUrl(input)).toBe(stored)
   })
 
+  // The request schema refuses before the policy runs, so it must never be the stricter one.
+  it('is never stricter in the request schema than in itself', () => {
+    const check = createSchemaChecker()
+    const schema = CreateLinkBody.properties.url
+    expect(accepted.map(([name, input]) => ({ name, ...check(schema, input) })).filter((c) => !c.valid)).toEqual([])
+    for (const input of ['', 'javascript:alert(1)', 'ftp://example.com/', 'example.com', 'http:example.com', `https://example.com/${'a'.repeat(2049 - 20)}`]) {
+      expect({ input, valid: check(schema, input).valid }).toEqual({ input, valid: false })
+      expect(() => checkUrl(input)).toThrow(expect.objectContaining({ code: 'SW_INVALID_URL' }))
+    }
+  })
+
   const refused: Array<[string, string, RegExp]> = [
     ['javascript:', 'javascript:alert(1)', /http or https; "javascript:"/],
     ['data:', 'data:text/html,<script>alert(1)</script>', /"data:"/],
@@ -34,6 +47,9 @@ describe('url policy', () => {
     ['ftp:', 'ftp://example.com/file', /"ftp:"/],
     ['mailto:', 'mailto:someone@example.com', /"mailto:"/],
     ['a relative URL', '/just/a/path', /absolute URL/],
+    ['http: without slashes (relative to the short link in a browser)', 'http:example.com', /url must start with http:\/\/; without both slashes/],
+    ['https: with one slash', 'https:/example.com/', /url must start with https:\/\//],
+    ['backslashes for slashes', 'http:\\\\example.com/', /url must start with http:\/\//],
     ['a URL without a host', 'http://', /absolute URL/],
     ['an empty string', '', /must not be empty/],
     ['localhost', 'http://localhost/', /this link shortener \(localhost\)/],

@@ -1,12 +1,12 @@
 import { canBeKey } from '@shortwave/common/keys'
-import type { LinkRepository } from '@shortwave/common/link-repository'
+import { CLICK_BATCH_MAX, type LinkRepository } from '@shortwave/common/link-repository'
 import { parseClickField, type RedisKeys } from '@shortwave/common/redis-keys'
 import type { Redis } from 'ioredis'
 
 // Clicks move from Redis to Cassandra without being lost: the pending hash is taken whole by an
 // atomic rename, and each field leaves the renamed hash only after its counter update succeeded.
 // Counters are not idempotent, so a crash between the two re-counts the updates in flight
-// (at most FOLD_BATCH x FOLD_CONCURRENCY), never more.
+// (at most CLICK_BATCH_MAX x FOLD_CONCURRENCY), never more.
 
 export interface ClickGroup {
   key: string
@@ -44,6 +44,37 @@ export function groupClicks (entries: Array<[field: string, value: string]>): { 
   return { groups: [...groups.values()], rejected }
 }
 
+/**
+ * Cuts the updates into counter batches of at most CLICK_BATCH_MAX (under Cassandra's batch size
+ * warning), keeping the days of one key (one partition) together where they fit: Cassandra
+ * applies those as one mutation.
+ */
+export function clickBatches (groups: ClickGroup[]): ClickGroup[][] {
+  const byKey = new Map<string, ClickGroup[]>()
+  for (const group of groups) {
+    const days = byKey.get(group.key)
+    if (days) days.push(group)
+    else byKey.set(group.key, [group])
+  }
+  const batches: ClickGroup[][] = []
+  let batch: ClickGroup[] = []
+  for (const days of byKey.values()) {
+    if (batch.length + days.length > CLICK_BATCH_MAX && batch.length > 0) {
+      batches.push(batch)
+      batch = []
+    }
+    for (const group of days) {
+      if (batch.length === CLICK_BATCH_MAX) {
+        batches.push(batch)
+        batch = []
+      }
+      batch.push(group)
+    }
+  }
+  if (batch.length > 0) batches.push(batch)
+  return batches
+}
+
 function isDay (day: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(day) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day)
 }
@@ -61,10 +92,11 @@ export interface ClickFolderDeps {
 
 const HSCAN_COUNT = 2000
 // One after the other, one update per round trip, a fold managed ~860 key-day groups/s: fewer
-// than the distinct links a few thousand redirects/s touch. Counter updates now go FOLD_BATCH to
-// an unlogged counter batch, FOLD_CONCURRENCY batches in flight.
-const FOLD_BATCH = 50
-const FOLD_CONCURRENCY = 8
+// than the distinct links a few thousand redirects/s touch. Counter updates go in unlogged
+// counter batches (clickBatches), FOLD_CONCURRENCY in flight: as many updates at once as the
+// 8 batches of 50 before, which folded no faster (~20,000 groups/s, key-worker/bench/fold-rate.ts)
+// and each drew a batch size warning from Cassandra.
+const FOLD_CONCURRENCY = 16
 
 export function createClickFolder (deps: ClickFolderDeps) {
   const { redis, keys, repo, workerId } = deps
@@ -104,7 +136,7 @@ export function createClickFolder (deps: ClickFolderDeps) {
       }
       const { groups, rejected } = groupClicks(entries)
       if (rejected.length > 0) deps.onRejected?.(rejected)
-      await eachLimited(chunks(groups, FOLD_BATCH), FOLD_CONCURRENCY, async (batch) => {
+      await eachLimited(clickBatches(groups), FOLD_CONCURRENCY, async (batch) => {
         await repo.addClicksBatch(batch)
         await redis.hdel(name, ...batch.flatMap((group) => group.fields))
         for (const group of batch) {
@@ -167,12 +199,6 @@ export function createClickFolder (deps: ClickFolderDeps) {
   }
 }
 export type ClickFolder = ReturnType<typeof createClickFolder>
-
-function chunks<T> (items: T[], size: number): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
 
 /**
  * Runs `task` over the items, at most `limit` at a time. The first failure stops new tasks

@@ -1,8 +1,12 @@
-import { createLinkRepository, type LinkRepository } from '@shortwave/common/link-repository'
+import { CLICK_UPDATE_BYTES, createLinkRepository, type LinkRepository } from '@shortwave/common/link-repository'
 import { clickField, redisKeys, type RedisKeys } from '@shortwave/common/redis-keys'
+import { spyOnStatements } from '@shortwave/common/testing/cassandra-spy'
 import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClickFolder, groupClicks, type ClickFolderDeps } from '../src/click-folder.ts'
+import { clickBatches, createClickFolder, groupClicks, type ClickFolderDeps } from '../src/click-folder.ts'
+
+// Cassandra's default batch_size_warn_threshold: a batch over it is logged as a warning.
+const BATCH_WARN_BYTES = 5120
 import { buildWorker, metricValue, waitFor } from './helpers.ts'
 
 describe('grouping click fields', () => {
@@ -33,6 +37,31 @@ describe('grouping click fields', () => {
     ])
     expect(rejected).toHaveLength(6)
     expect(groups).toEqual([{ key: 'abcdefg', day: '2025-01-02', clicks: 5, botClicks: 0, fields: ['2025-01-02|abcdefg'] }])
+  })
+})
+
+describe('cutting counter updates into batches', () => {
+  // 20,000 hash fields: 9,000 keys clicked by people and bots, one key on 60 days, 100 on 3 days.
+  const entries: Array<[string, string]> = []
+  for (let i = 0; i < 9000; i++) entries.push([clickField('2025-01-01', `one${i}`, false), '2'], [clickField('2025-01-01', `one${i}`, true), '1'])
+  for (let d = 0; d < 60; d++) entries.push([clickField(new Date(Date.UTC(2025, 0, 1 + d)).toISOString().slice(0, 10), 'many-days', false), '1'])
+  for (let i = 0; i < 100; i++) for (let d = 1; d <= 3; d++) entries.push([clickField(`2025-01-0${d}`, `three${i}`, false), '1'])
+  entries.push(...Array.from({ length: 20_000 - entries.length }, (_, i): [string, string] => [clickField('2025-01-02', `one${i}`, false), '1']))
+  const { groups } = groupClicks(entries)
+
+  it('keeps every batch of a large fold under Cassandra\'s batch size warning', () => {
+    expect(entries).toHaveLength(20_000)
+    const batches = clickBatches(groups)
+    expect(batches.filter((batch) => batch.length * CLICK_UPDATE_BYTES > BATCH_WARN_BYTES).map((b) => b.length)).toEqual([])
+    // Few round trips all the same: the batches are nearly full.
+    expect(batches.length).toBeLessThan(groups.length * CLICK_UPDATE_BYTES / (BATCH_WARN_BYTES * 0.75))
+  })
+
+  it('puts every update in exactly one batch, the days of one key together where they fit', () => {
+    const batches = clickBatches(groups)
+    const ids = (list: typeof groups) => list.map((g) => `${g.key}|${g.day}`).sort()
+    expect(ids(batches.flat())).toEqual(ids(groups))
+    for (let i = 0; i < 100; i++) expect(batches.filter((batch) => batch.some((g) => g.key === `three${i}`))).toHaveLength(1)
   })
 })
 
@@ -77,14 +106,18 @@ describe('folding clicks into Cassandra', () => {
     expect(await infra.redis.keys(keys.clicksFoldingPattern)).toEqual([])
   })
 
-  it('folds a large backlog completely, each field once', async () => {
+  it('folds a large backlog completely, each field once, in batches under the size warning', async () => {
     const fields: Record<string, string> = {}
     for (let i = 0; i < 3000; i++) fields[clickField('2025-04-01', `big${i % 1500}`, i >= 1500)] = String(1 + (i % 3))
     await infra.redis.hset(keys.clicksPending, fields)
     const expected = Object.values(fields).reduce((sum, v) => sum + Number(v), 0)
+    const { client, sent } = spyOnStatements(infra.cassandra)
 
-    expect(await folder('fold-b').foldPending()).toBe(expected)
+    expect(await folder('fold-b', { repo: createLinkRepository(client) }).foldPending()).toBe(expected)
     expect(await counters('big7')).toEqual({ '2025-04-01': [1 + (7 % 3), 1 + (1507 % 3)] })
+    const sizes = sent.map((s) => s.cql.split('; ').length * CLICK_UPDATE_BYTES)
+    expect(sizes.length).toBeGreaterThan(1500 * CLICK_UPDATE_BYTES / BATCH_WARN_BYTES)
+    expect(sizes.filter((bytes) => bytes > BATCH_WARN_BYTES)).toEqual([])
   })
 
   it('keeps the clicks of a failed counter batch for the next pass and counts every click once', async () => {

@@ -141,7 +141,7 @@ describe('the web page, in chromium', () => {
     await filled('#url-error')
     expect(await text('#url-error')).toBe('Paste the URL you want to shorten.')
     await shorten(page, { url: 'javascript:alert(1)' })
-    await page.locator('#url-error', { hasText: 'javascript' }).waitFor()
+    await page.locator('#url-error', { hasText: 'http://' }).waitFor()
     const api = await createLink(stack.createUrl, { url: 'javascript:alert(1)' })
     expect(api.status).toBe(400)
     expect(await text('#url-error')).toBe(api.body['message'])
