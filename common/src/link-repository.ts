@@ -31,7 +31,9 @@ const Q = {
   indexOwned: 'INSERT INTO links_by_owner (owner, created_at, key) VALUES (?, ?, ?)',
   unindexOwned: 'DELETE FROM links_by_owner WHERE owner = ? AND created_at = ? AND key = ?',
   ownedFirst: 'SELECT created_at, key FROM links_by_owner WHERE owner = ? LIMIT ?',
-  ownedAfter: 'SELECT created_at, key FROM links_by_owner WHERE owner = ? AND (created_at, key) < (?, ?) LIMIT ?'
+  ownedAfter: 'SELECT created_at, key FROM links_by_owner WHERE owner = ? AND (created_at, key) < (?, ?) LIMIT ?',
+  // The whole index, a page at a time (the key-worker's sweep); never on a request path.
+  ownerIndex: 'SELECT owner, created_at, key FROM links_by_owner'
 } as const
 
 /**
@@ -54,6 +56,25 @@ export const CLICK_BATCH_MAX = Math.floor(BATCH_WARN_BYTES * 0.8 / CLICK_UPDATE_
 export interface OwnedPosition {
   createdAt: Date
   key: string
+}
+
+/** An entry of links_by_owner: the link the owner created at createdAt under key, if it was ever stored. */
+export interface OwnerIndexEntry extends OwnedPosition {
+  owner: string
+}
+
+export interface OwnerIndexPage {
+  entries: OwnerIndexEntry[]
+  /** Where the next page starts (a Cassandra paging state); null after the last page. */
+  next: string | null
+}
+
+/**
+ * Whether an entry of the owner's list describes this very link. The entry is written before the
+ * link, so a failed claim leaves one naming a key that someone else, or an older link, holds.
+ */
+export function isIndexedAs (link: Pick<Link, 'owner' | 'createdAt'>, owner: string, entry: Pick<OwnedPosition, 'createdAt'>): boolean {
+  return link.owner === owner && link.createdAt.getTime() === entry.createdAt.getTime()
 }
 
 function toLink (key: string, row: cassandra.types.Row): Link | null {
@@ -193,6 +214,24 @@ export function createLinkRepository (client: cassandra.Client) {
         ? await client.execute(Q.ownedFirst, [owner, limit], IDEMPOTENT)
         : await client.execute(Q.ownedAfter, [owner, after.createdAt, after.key, limit], IDEMPOTENT)
       return result.rows.map((r) => ({ createdAt: r['created_at'] as Date, key: r['key'] as string }))
+    },
+
+    /**
+     * Up to `limit` entries of the whole owner index, in token order, from `from` (the `next` of
+     * the page before; null for the start). A page may hold fewer entries, even none, and still
+     * have a next one.
+     */
+    async ownerIndexPage (from: string | null, limit: number): Promise<OwnerIndexPage> {
+      const result = await client.execute(Q.ownerIndex, [], { ...IDEMPOTENT, fetchSize: limit, ...(from === null ? {} : { pageState: from }) })
+      return {
+        entries: result.rows.map((r) => ({ owner: r['owner'] as string, createdAt: r['created_at'] as Date, key: r['key'] as string })),
+        next: result.pageState ?? null
+      }
+    },
+
+    /** Drops one entry from its owner's list; the links row stays as it is. */
+    async unindexOwned (entry: OwnerIndexEntry): Promise<void> {
+      await client.execute(Q.unindexOwned, [entry.owner, entry.createdAt, entry.key], IDEMPOTENT)
     }
   }
 }

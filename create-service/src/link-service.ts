@@ -1,7 +1,7 @@
 import { AliasTakenError, ForbiddenError, InvalidAliasError, LinkNotFoundError, cassandraUnavailable } from '@shortwave/common/errors'
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN, canBeKey, isReserved } from '@shortwave/common/keys'
 import type { LinkCache } from '@shortwave/common/link-cache'
-import { isLive, type DailyClicks, type Link, type LinkRepository, type OwnedPosition } from '@shortwave/common/link-repository'
+import { isIndexedAs, isLive, type DailyClicks, type Link, type LinkRepository, type OwnedPosition } from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
 import { Counter, type Registry } from 'prom-client'
 import { mayManage, type Caller } from './caller.ts'
@@ -157,10 +157,8 @@ export function createLinkService (opts: LinkServiceOptions) {
         const page = entries.slice(0, wanted)
         const found = await Promise.all(page.map((entry) => repo.find(entry.key))).catch(cassandraUnavailable)
         for (const [i, link] of found.entries()) {
-          // The entry must describe this very link: same owner, same creation (a failed claim's
-          // entry can name a key that someone, or an older link, holds).
-          const entry = page[i]!
-          if (link !== null && link.owner === owner && link.createdAt.getTime() === entry.createdAt.getTime() && isLive(link, now)) links.push(link)
+          // The key-worker's sweep removes the entries this skips (key-worker/src/owner-index-sweeper.ts).
+          if (link !== null && isIndexedAs(link, owner, page[i]!) && isLive(link, now)) links.push(link)
         }
         position = page.at(-1) ?? position
         if (entries.length <= wanted) return { links, nextCursor: null }

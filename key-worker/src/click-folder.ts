@@ -2,6 +2,7 @@ import { canBeKey } from '@shortwave/common/keys'
 import { CLICK_BATCH_MAX, type LinkRepository } from '@shortwave/common/link-repository'
 import { parseClickField, type RedisKeys } from '@shortwave/common/redis-keys'
 import type { Redis } from 'ioredis'
+import { eachLimited } from './each-limited.ts'
 
 // Clicks move from Redis to Cassandra without being lost: the pending hash is taken whole by an
 // atomic rename, and each field leaves the renamed hash only after its counter update succeeded.
@@ -136,6 +137,7 @@ export function createClickFolder (deps: ClickFolderDeps) {
       }
       const { groups, rejected } = groupClicks(entries)
       if (rejected.length > 0) deps.onRejected?.(rejected)
+      // On a failure every field is either folded and deleted, or still in the hash for the next pass.
       await eachLimited(clickBatches(groups), FOLD_CONCURRENCY, async (batch) => {
         await repo.addClicksBatch(batch)
         await redis.hdel(name, ...batch.flatMap((group) => group.fields))
@@ -199,28 +201,6 @@ export function createClickFolder (deps: ClickFolderDeps) {
   }
 }
 export type ClickFolder = ReturnType<typeof createClickFolder>
-
-/**
- * Runs `task` over the items, at most `limit` at a time. The first failure stops new tasks
- * from starting and is thrown once the ones in flight have settled: their fields are either
- * folded and deleted, or still in the hash for the next pass.
- */
-async function eachLimited<T> (items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failure: { error: unknown } | undefined
-  async function lane (): Promise<void> {
-    while (failure === undefined && next < items.length) {
-      const item = items[next++]!
-      try {
-        await task(item)
-      } catch (error) {
-        failure ??= { error }
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane))
-  if (failure !== undefined) throw failure.error
-}
 
 /** RENAMENX that treats a missing source as "someone else got there first". */
 async function renameIfExists (redis: Redis, from: string, to: string): Promise<boolean> {

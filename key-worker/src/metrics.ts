@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import { STALE_REASONS } from './owner-index-sweeper.ts'
 
 export function createWorkerMetrics (registry: Registry, poolDepth: () => Promise<number>) {
   const registers = [registry]
@@ -30,11 +31,26 @@ export function createWorkerMetrics (registry: Registry, poolDepth: () => Promis
       labelNames: ['audience'] as const,
       registers
     }),
-    foldErrors: new Counter({ name: 'shortwave_click_fold_errors_total', help: 'Fold passes that failed (retried next tick); malformed fields dropped', labelNames: ['reason'] as const, registers })
+    foldErrors: new Counter({ name: 'shortwave_click_fold_errors_total', help: 'Fold passes that failed (retried next tick); malformed fields dropped', labelNames: ['reason'] as const, registers }),
+    ownerIndexScanned: new Counter({ name: 'shortwave_owner_index_scanned_total', help: 'Owner index entries the sweep read', registers }),
+    ownerIndexRemoved: new Counter({
+      name: 'shortwave_owner_index_removed_total',
+      help: 'Owner index entries the sweep dropped, by why no listing would show them',
+      labelNames: ['reason'] as const,
+      registers
+    }),
+    ownerSweepDuration: new Histogram({
+      name: 'shortwave_owner_index_sweep_duration_seconds',
+      help: 'Time a complete pass over the owner index took (passes stopped by shutdown left out)',
+      buckets: [1, 10, 60, 300, 900, 1800, 3600, 7200, 14_400, 43_200],
+      registers
+    }),
+    ownerSweepErrors: new Counter({ name: 'shortwave_owner_index_sweep_errors_total', help: 'Owner index sweeps that failed (retried after the interval)', registers })
   }
   // Every series exists from the start at 0, so rate() and alerts see the first increment.
   for (const audience of ['people', 'bot']) metrics.clicksFolded.inc({ audience }, 0)
   for (const reason of ['pass', 'malformed_field']) metrics.foldErrors.inc({ reason }, 0)
+  for (const reason of STALE_REASONS) metrics.ownerIndexRemoved.inc({ reason }, 0)
   return metrics
 }
 export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>

@@ -2,10 +2,12 @@ import type { KeyGenerator } from '@shortwave/common/keys'
 import { createLinkRepository, type ClaimResult } from '@shortwave/common/link-repository'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { performance } from 'node:perf_hooks'
 import { createClickFolder } from './click-folder.ts'
 import type { Config } from './config.ts'
 import { runLoop } from './loop.ts'
 import { createWorkerMetrics } from './metrics.ts'
+import { sweepOwnerIndex, type SweepDeps } from './owner-index-sweeper.ts'
 import { refillPool } from './pool-refiller.ts'
 
 export interface WorkerPluginOptions {
@@ -14,9 +16,18 @@ export interface WorkerPluginOptions {
 }
 
 /**
- * The key-worker's background work: the refill and click-fold loops. They start once the app is
- * ready and stop before the Redis and Cassandra clients close, finishing the pass in progress
- * and folding the clicks recorded meanwhile one last time.
+ * The key-worker's background work: the refill and click-fold loops, and the owner-index sweep.
+ * They start once the app is ready and stop before the Redis and Cassandra clients close,
+ * finishing the pass in progress (the sweep: its page in progress) and folding the clicks
+ * recorded meanwhile one last time.
+ *
+ * What is not cleaned up, on purpose:
+ * - Redis cache entries: every one carries a TTL (a link's capped at its expiry, see
+ *   link-cache.ts), so Redis drops them itself.
+ * - Claimed keys that never reach a link (popped by a process that died, flushed with Redis, or
+ *   not pooled because SADD failed): their rows stay 'pooled' for good. Putting them back in the
+ *   pool could hand one out twice, since a paused process may still hold it and activate it later
+ *   (invariant 1). Keys are plentiful; a few lost ones cost nothing.
  */
 async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): Promise<void> {
   const { config } = opts
@@ -72,6 +83,20 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     await folder.foldPending()
   }
 
+  const sweepSettings = { graceMs: config.OWNER_SWEEP_GRACE_SECONDS * 1000, rowsPerSecond: config.OWNER_SWEEP_ROWS_PER_SECOND }
+  const sweepDeps: SweepDeps = {
+    repo,
+    onScanned: (entries) => metrics.ownerIndexScanned.inc(entries),
+    onRemoved: (reason) => metrics.ownerIndexRemoved.inc({ reason })
+  }
+  async function sweepPass (signal: AbortSignal): Promise<void> {
+    const started = performance.now()
+    const outcome = await sweepOwnerIndex(sweepDeps, sweepSettings, { signal })
+    const seconds = (performance.now() - started) / 1000
+    if (outcome.complete) metrics.ownerSweepDuration.observe(seconds)
+    app.log.info({ ...outcome, seconds: Number(seconds.toFixed(1)) }, outcome.complete ? 'owner index swept' : 'owner index sweep stopped by shutdown')
+  }
+
   const controller = new AbortController()
   let loops: Promise<unknown> | undefined
 
@@ -83,6 +108,10 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
       }),
       runLoop('click fold', foldPass, {
         intervalMs: config.CLICK_FOLD_INTERVAL_MS, signal, log: app.log, onError: () => metrics.foldErrors.inc({ reason: 'pass' })
+      }),
+      // 0 turns the sweep off.
+      config.OWNER_SWEEP_INTERVAL_SECONDS > 0 && runLoop('owner index sweep', sweepPass, {
+        intervalMs: config.OWNER_SWEEP_INTERVAL_SECONDS * 1000, signal, log: app.log, onError: () => metrics.ownerSweepErrors.inc()
       })
     ])
   })

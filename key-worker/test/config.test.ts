@@ -37,7 +37,10 @@ describe('key-worker configuration', () => {
       CLAIM_BATCH_SIZE: 100,
       CLAIM_CONCURRENCY: 4,
       REFILL_INTERVAL_MS: 250,
-      CLICK_FOLD_INTERVAL_MS: 1000
+      CLICK_FOLD_INTERVAL_MS: 1000,
+      OWNER_SWEEP_INTERVAL_SECONDS: 3600,
+      OWNER_SWEEP_GRACE_SECONDS: 3600,
+      OWNER_SWEEP_ROWS_PER_SECOND: 200
     })
     expect(config.WORKER_ID).toMatch(new RegExp(`-${process.pid}$`))
   })
@@ -48,7 +51,13 @@ describe('key-worker configuration', () => {
     [{ CLAIM_BATCH_SIZE: '501' }, 'CLAIM_BATCH_SIZE'],
     [{ CLAIM_CONCURRENCY: '0' }, 'CLAIM_CONCURRENCY'],
     [{ WORKER_ID: 'has space' }, 'WORKER_ID'],
-    [{ POOL_LOW_WATER: '-1' }, 'POOL_LOW_WATER']
+    [{ POOL_LOW_WATER: '-1' }, 'POOL_LOW_WATER'],
+    [{ OWNER_SWEEP_INTERVAL_SECONDS: 'hourly' }, 'OWNER_SWEEP_INTERVAL_SECONDS'],
+    [{ OWNER_SWEEP_INTERVAL_SECONDS: '30' }, 'OWNER_SWEEP_INTERVAL_SECONDS'],
+    [{ OWNER_SWEEP_INTERVAL_SECONDS: '-1' }, 'OWNER_SWEEP_INTERVAL_SECONDS'],
+    [{ OWNER_SWEEP_GRACE_SECONDS: '5' }, 'OWNER_SWEEP_GRACE_SECONDS'],
+    [{ OWNER_SWEEP_ROWS_PER_SECOND: '0' }, 'OWNER_SWEEP_ROWS_PER_SECOND'],
+    [{ OWNER_SWEEP_ROWS_PER_SECOND: '100000' }, 'OWNER_SWEEP_ROWS_PER_SECOND']
   ])('rejects %j naming %s', (env, variable) => {
     expect(configErrorOf(env).message).toContain(variable)
   })
@@ -62,6 +71,11 @@ describe('key-worker configuration', () => {
 
   it('accepts a high-water mark above the low-water mark', () => {
     expect(loadWorkerConfig({ POOL_LOW_WATER: '100', POOL_HIGH_WATER: '101' }).POOL_HIGH_WATER).toBe(101)
+  })
+
+  it('turns the owner-index sweep off with an interval of 0', () => {
+    expect(loadWorkerConfig({ OWNER_SWEEP_INTERVAL_SECONDS: '0' }).OWNER_SWEEP_INTERVAL_SECONDS).toBe(0)
+    expect(loadWorkerConfig({ OWNER_SWEEP_INTERVAL_SECONDS: '60' }).OWNER_SWEEP_INTERVAL_SECONDS).toBe(60)
   })
 
   it('stops the real server with a non-zero exit and a message naming a bad variable', async () => {
