@@ -20,6 +20,16 @@ export const IdempotencyKeyReusedError = createError<[string]>('SW_IDEMPOTENCY_K
 /** The argument says when to retry, in words ("1 minute"); the Retry-After header says it in seconds. */
 export const RateLimitedError = createError<[string]>('SW_RATE_LIMITED', 'Too many requests; retry in %s', 429)
 
+const MethodNotAllowed = createError<[string, string]>('SW_METHOD_NOT_ALLOWED', '%s is not allowed here; this path answers %s', 405)
+/** A path that exists, asked with a method it does not answer; `allow` (the ones it does) becomes the Allow header. */
+export class MethodNotAllowedError extends MethodNotAllowed {
+  readonly allow: string
+  constructor (method: string, allow: readonly string[]) {
+    super(method, allow.join(', '))
+    this.allow = allow.join(', ')
+  }
+}
+
 /** A dependency (Cassandra, Redis) cannot serve the request now; the client should retry later. */
 export const DependencyUnavailableError = createError<[string, { cause: unknown }?]>('SW_DEPENDENCY_UNAVAILABLE', '%s is unavailable; retry shortly', 503)
 

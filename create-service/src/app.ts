@@ -7,6 +7,7 @@ import cassandraPlugin from '@shortwave/common/plugins/cassandra'
 import errorHandler from '@shortwave/common/plugins/error-handler'
 import health, { storeChecks } from '@shortwave/common/plugins/health'
 import metrics from '@shortwave/common/plugins/metrics'
+import methodNotAllowed from '@shortwave/common/plugins/method-not-allowed'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
@@ -60,6 +61,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const publicBaseUrl = new URL(config.PUBLIC_BASE_URL).origin
   await app.register(openApiPlugin, { publicBaseUrl })
   await app.register(errorHandler, { retryAfterSeconds: config.RETRY_AFTER_SECONDS })
+  await app.register(methodNotAllowed)
   await app.register(metrics, { service: 'create-service' })
   await app.register(cassandraPlugin, { config, client: deps.cassandra })
   // Each create sends two commands (its rate-limit charge and the cache write): under concurrent

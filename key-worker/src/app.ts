@@ -4,6 +4,7 @@ import cassandraPlugin from '@shortwave/common/plugins/cassandra'
 import errorHandler from '@shortwave/common/plugins/error-handler'
 import healthPlugin, { storeChecks } from '@shortwave/common/plugins/health'
 import metricsPlugin from '@shortwave/common/plugins/metrics'
+import methodNotAllowed from '@shortwave/common/plugins/method-not-allowed'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
@@ -26,6 +27,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     .withTypeProvider<TypeBoxTypeProvider>()
 
   app.register(errorHandler, { retryAfterSeconds: 1 })
+  app.register(methodNotAllowed)
   app.register(metricsPlugin, { service: 'key-worker' })
   app.register(cassandraPlugin, { config, client: deps.cassandra })
   app.register(redisPlugin, { config, client: deps.redis })

@@ -5,6 +5,7 @@ import cassandraPlugin from '@shortwave/common/plugins/cassandra'
 import errorHandler from '@shortwave/common/plugins/error-handler'
 import health, { storeChecks } from '@shortwave/common/plugins/health'
 import metricsPlugin from '@shortwave/common/plugins/metrics'
+import methodNotAllowed from '@shortwave/common/plugins/method-not-allowed'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
@@ -29,6 +30,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })).withTypeProvider<TypeBoxTypeProvider>()
 
   await app.register(errorHandler, { retryAfterSeconds: 2 })
+  await app.register(methodNotAllowed)
   await app.register(metricsPlugin, { service: 'redirect-service' })
   await app.register(cassandraPlugin, { config, client: deps.cassandra })
   // Every cache miss of the in-process cache is a Redis GET: many per tick under load.

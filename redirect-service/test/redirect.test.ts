@@ -195,6 +195,27 @@ describe('configured redirect status', () => {
   })
 })
 
+describe('methods other than GET and HEAD', () => {
+  it('answers them with 405 and Allow: GET, HEAD, on keys and on every other path, without a lookup or a click', async () => {
+    const key = uniqueKey()
+    await storeLink(infra.cassandra, key, 'https://example.com/post')
+    const execute = vi.spyOn(infra.cassandra, 'execute')
+    try {
+      for (const [method, path] of [['POST', `/${key}`], ['DELETE', `/${key}`], ['PUT', '/a/b'], ['POST', '/'], ['POST', '/healthz'], ['OPTIONS', '/metrics']] as const) {
+        const res = await app.inject({ method, url: path, headers: { accept: 'application/json' } })
+        expect({ method, path, status: res.statusCode, allow: res.headers['allow'], location: res.headers['location'] })
+          .toEqual({ method, path, status: 405, allow: 'GET, HEAD', location: undefined })
+        expect(res.json()).toMatchObject({ statusCode: 405, code: 'SW_METHOD_NOT_ALLOWED' })
+      }
+      expect(execute).not.toHaveBeenCalled()
+    } finally {
+      execute.mockRestore()
+    }
+    await app.clicks.flush()
+    expect(await infra.redis.hget(redisKeys(infra.prefix).clicksPending, clickField(today(), key, false))).toBeNull()
+  })
+})
+
 describe('service endpoints', () => {
   it('reports alive and ready with both stores up', async () => {
     expect((await app.inject('/healthz')).statusCode).toBe(200)

@@ -202,7 +202,8 @@ export interface StandIn {
  * A stand-in upstream on a random port. It records every request and, by default, answers 200
  * with JSON echoing what it received (plus an X-Request-Id of its own, which nginx must hide).
  * The request header `x-stand-in` picks another behaviour:
- *   `status=<code>`  answer <code> with a service-shaped JSON error (and `retry-after=<s>`)
+ *   `status=<code>`  answer <code> with a service-shaped JSON error (and `retry-after=<s>`,
+ *                    `allow=<methods>`)
  *   `hang`           never answer
  *   `drop`           close the connection without answering
  */
@@ -221,6 +222,8 @@ export async function startStandIn (name: string): Promise<StandIn> {
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8', 'x-request-id': 'from-the-upstream' }
     const retryAfter = behaviour.get('retry-after')
     if (retryAfter !== null) headers['retry-after'] = retryAfter
+    const allow = behaviour.get('allow')
+    if (allow !== null) headers['allow'] = allow
     const body = status === 200
       ? { name, method: req.method, url: req.url, headers: req.headers }
       : { statusCode: status, error: 'From the service', message: `${name} says ${status}`, code: 'SW_STAND_IN' }

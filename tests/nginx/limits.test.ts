@@ -1,10 +1,13 @@
+import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { send, startEdge, startStandIn, testEnv, type Edge, type Response, type SendOptions, type StandIn } from './edge.ts'
+import { eventually, send, startEdge, startStandIn, testEnv, type Edge, type Response, type SendOptions, type StandIn } from './edge.ts'
 
 // One request a minute per client: every request beyond the burst (40 for /api/, 400 for the
 // rest, in nginx/shortwave.conf) is refused whatever the speed of this machine. Each test
 // sends from its own loopback address, i.e. its own client bucket.
 const BURST = { api: 40, redirect: 400 }
+// Requests in progress per client address: limit_conn in nginx/nginx.conf.
+const IN_PROGRESS = 100
 
 async function sendMany (url: string, count: number, opts: SendOptions): Promise<Response[]> {
   const responses: Response[] = []
@@ -15,20 +18,57 @@ async function sendMany (url: string, count: number, opts: SendOptions): Promise
   return responses
 }
 
+const TOO_MANY = {
+  statusCode: 429,
+  error: 'Too Many Requests',
+  message: 'Too many requests from your address; retry in a second',
+  code: 'SW_RATE_LIMITED'
+}
+
 function expectTooManyRequests (response: Response): void {
   expect(response.status).toBe(429)
   expect(response.headers['content-type']).toBe('application/json; charset=utf-8')
-  expect(JSON.parse(response.body)).toEqual({
-    statusCode: 429,
-    error: 'Too Many Requests',
-    message: 'Too many requests from your address; retry in a second',
-    code: 'SW_RATE_LIMITED'
-  })
+  expect(JSON.parse(response.body)).toEqual(TOO_MANY)
   expect(response.headers['retry-after']).toBe('1')
   expect(response.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/)
 }
 
-describe('nginx edge: per-client rate limits', () => {
+/**
+ * `count` connections from `from`, each a POST whose body trickles in (a byte a second, never
+ * finishing): requests held open, as a slow-body attack holds them. `answers` collects what
+ * nginx sent back on each connection.
+ */
+function holdRequests (port: number, count: number, from: string): { answers: string[], close: () => void } {
+  const sockets: Socket[] = []
+  const answers: string[] = []
+  for (let i = 0; i < count; i++) {
+    answers.push('')
+    const socket = connect({ port, host: '127.0.0.1', localAddress: from }, () => {
+      socket.write('POST /Xk3p9Qa HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{')
+    })
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => { answers[i] = (answers[i] ?? '') + chunk })
+    socket.on('error', () => {}) // nginx may reset a refused connection once it has answered
+    sockets.push(socket)
+  }
+  const trickle = setInterval(() => { for (const socket of sockets) if (socket.writable) socket.write(' ') }, 1000)
+  return {
+    answers,
+    close () {
+      clearInterval(trickle)
+      for (const socket of sockets) socket.destroy()
+    }
+  }
+}
+
+/** A whole response: the headers, and as much body as Content-Length says. */
+function complete (raw: string): boolean {
+  const end = raw.indexOf('\r\n\r\n')
+  const length = /\r\ncontent-length: (\d+)\r\n/i.exec(raw)
+  return end >= 0 && length !== null && raw.length - end - 4 >= Number(length[1])
+}
+
+describe('nginx edge: per-client limits', () => {
   let create: StandIn
   let redirect: StandIn
   let edge: Edge
@@ -94,4 +134,43 @@ describe('nginx edge: per-client rate limits', () => {
     await sendMany(`${edge.url}/`, BURST.redirect + 1, { from })
     expectTooManyRequests(await send(`${edge.url}/`, { from }))
   })
+
+  it('answers requests beyond 100 in progress from one address with 429 JSON and Retry-After, while others are served', async () => {
+    const from = '127.0.0.20'
+    const held = holdRequests(edge.port, IN_PROGRESS + 10, from)
+    try {
+      // Held requests are never released (their bodies keep coming), so exactly the 10 beyond
+      // the limit are refused, whichever order nginx took them in. (All of them are well within
+      // the redirect burst of 400: limit_req lets every one in.)
+      const refused = await eventually(async () => {
+        const answered = held.answers.filter((raw) => raw !== '')
+        return answered.length >= 10 && answered.every(complete) ? answered : undefined
+      }, 15_000)
+      expect(refused).toHaveLength(10)
+      for (const raw of refused) {
+        expect(raw).toMatch(/^HTTP\/1\.1 429 /)
+        expect(raw).toMatch(/\r\nRetry-After: 1\r\n/)
+        expect(raw).toMatch(/\r\nContent-Type: application\/json; charset=utf-8\r\n/)
+        expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual(TOO_MANY)
+      }
+      // While they are held, a new request from that address is refused at once; another
+      // address is served.
+      expectTooManyRequests(await send(`${edge.url}/Xk3p9Qa`, { from }))
+      expect((await send(`${edge.url}/Xk3p9Qa`, { from: '127.0.0.21' })).status).toBe(200)
+      expect(held.answers.filter((raw) => raw !== '')).toHaveLength(10)
+      // nginx reads a body before it proxies: no held request reached a service.
+      expect(redirect.received.filter((r) => r.headers['x-real-ip'] === from)).toEqual([])
+    } finally {
+      held.close()
+    }
+    // Logged once they end (the refused ones too: nginx waits out their bodies): limit_conn
+    // tells its refusals apart from limit_req's.
+    const log = await eventually(async () => {
+      const lines = (await edge.accessLog()).filter((line) => line['remote_addr'] === from)
+      return lines.length >= IN_PROGRESS + 11 ? lines : undefined
+    })
+    const tally = (status: unknown) => log.filter((line) => line['limit_conn'] === status).length
+    expect({ passed: tally('PASSED'), refused: tally('REJECTED') }).toEqual({ passed: IN_PROGRESS, refused: 11 })
+    expect(log.filter((line) => line['limit_conn'] === 'REJECTED').every((line) => line['status'] === 429)).toBe(true)
+  }, 30_000)
 })

@@ -161,10 +161,34 @@ describe('nginx edge: routing, headers, errors', () => {
       expect(JSON.parse(response.body)).toMatchObject({ statusCode: 431, error: 'Request Header Fields Too Large' })
     })
 
-    it('a POST to the page: 405', async () => {
-      const response = await send(`${edge.url}/`, { method: 'POST', body: 'x' })
+    it.each(['/', '/static/app.js'])('a POST to the page or its assets (%s): 405 with Allow: GET, HEAD', async (path) => {
+      const response = await send(`${edge.url}${path}`, { method: 'POST', body: 'x' })
       expect(response.status).toBe(405)
-      expect(JSON.parse(response.body)).toMatchObject({ statusCode: 405, error: 'Method Not Allowed' })
+      expect(response.headers['allow']).toBe('GET, HEAD')
+      expect(JSON.parse(response.body)).toEqual({
+        statusCode: 405,
+        error: 'Method Not Allowed',
+        message: 'This method is not allowed here; this path answers GET, HEAD',
+        code: 'SW_METHOD_NOT_ALLOWED'
+      })
+    })
+
+    it.each([
+      ['/api/v1/links?limit=5', 'GET, HEAD, POST'],
+      ['/api/v1/links/batch', 'POST'],
+      ['/api/v1/links/Xk3p9Qa', 'GET, HEAD, DELETE'],
+      ['/api/v1/links/Xk3p9Qa/stats', 'GET, HEAD'],
+      ['/api/docs/json', 'GET, HEAD'],
+      ['/Xk3p9Qa', 'GET, HEAD']
+    ])('TRACE %s: 405 with the methods the path answers, without asking a service', async (path, allow) => {
+      const before = create.received.length + redirect.received.length
+      const response = await send(`${edge.url}${path}`, { method: 'TRACE' })
+      expect(response.status).toBe(405)
+      expect(response.headers['allow']).toBe(allow)
+      expect(JSON.parse(response.body)).toMatchObject({ message: `This method is not allowed here; this path answers ${allow}` })
+      expect(create.received.length + redirect.received.length).toBe(before)
+      // Only a 405 names them.
+      expect((await send(`${edge.url}${path}`)).headers['allow']).toBeUndefined()
     })
 
     it('/api without the slash: 404, not a redirect to /api/', async () => {
@@ -196,6 +220,13 @@ describe('nginx edge: routing, headers, errors', () => {
       const response = await send(`${edge.url}/Nope123`, { headers: { 'x-stand-in': 'status=404' } })
       expect(response.status).toBe(404)
       expect(JSON.parse(response.body)).toMatchObject({ message: 'redirect says 404' })
+    })
+
+    it('a service\'s 405 with its own Allow, and no second one', async () => {
+      const response = await send(`${edge.url}/api/v1/links`, { method: 'PUT', headers: { 'x-stand-in': 'status=405 allow=GET,POST' } })
+      expect(response.status).toBe(405)
+      expect(JSON.parse(response.body)).toMatchObject({ message: 'create says 405' })
+      expect(response.headers['allow']).toBe('GET,POST')
     })
 
     it('a service\'s 503 with its own Retry-After', async () => {

@@ -97,6 +97,28 @@ describe('slow clients (slow-loris)', () => {
   }, 40_000)
 })
 
+describe('methods a path does not answer', () => {
+  it('get the same Allow from nginx (TRACE, refused at the edge) as from the services, on every path of the API', async () => {
+    const document = JSON.parse((await send(`${edge.url}/api/docs/json`)).body) as { paths: Record<string, unknown> }
+    const paths = [...Object.keys(document.paths).map((path) => path.replaceAll(/\{\w+\}/g, 'Xk3p9Qa')), '/api/docs', '/api/docs/json', '/Xk3p9Qa']
+    expect(paths).toContain('/api/v1/links/batch')
+    const answers = await Promise.all(paths.map(async (path) => {
+      const atTheEdge = await send(`${edge.url}${path}`, { method: 'TRACE', from: '127.0.0.12' })
+      // No route takes PATCH: nginx passes it on, and the service itself refuses it.
+      const fromTheService = await send(`${edge.url}${path}`, { method: 'PATCH', from: '127.0.0.12' })
+      return {
+        path,
+        edge: { status: atTheEdge.status, allow: atTheEdge.headers['allow'] },
+        service: { status: fromTheService.status, allow: fromTheService.headers['allow'], code: JSON.parse(fromTheService.body)['code'] }
+      }
+    }))
+    for (const { path, edge, service } of answers) {
+      expect({ path, ...service }).toEqual({ path, status: 405, allow: expect.any(String), code: 'SW_METHOD_NOT_ALLOWED' })
+      expect({ path, ...edge }).toEqual({ path, status: 405, allow: service.allow })
+    }
+  })
+})
+
 describe('forged client addresses cannot escape the rate limit', () => {
   const forged = () => {
     const ip = `198.51.100.${randomBytes(1)[0]}`

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
-import { isCassandraUnavailable } from '../errors.ts'
+import { isCassandraUnavailable, MethodNotAllowedError } from '../errors.ts'
 
 export interface ErrorHandlerOptions {
   /** Seconds a client should wait before retrying after a 503. */
@@ -51,6 +51,8 @@ async function errorHandler (app: FastifyInstance, opts: ErrorHandlerOptions): P
     if (status >= 500) request.log.error({ err: error }, 'request failed')
     else request.log.info({ code: error.code, message: error.message }, 'request rejected')
     if (status === 503) reply.header('retry-after', String(opts.retryAfterSeconds))
+    // RFC 9110: a 405 names the methods the path does answer.
+    if (error instanceof MethodNotAllowedError) reply.header('allow', error.allow)
     return reply.code(status).type('application/json; charset=utf-8').send(body)
   })
 
