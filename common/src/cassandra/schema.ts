@@ -76,6 +76,19 @@ export const MIGRATIONS: readonly Migration[] = [
         created_at timestamp
       ) WITH default_time_to_live = 86400`
     ]
+  },
+  {
+    id: '003-links-unified-compaction',
+    statements: [
+      // Leveled compaction kept the whole table in one growing level-0 sstable below its 160 MiB
+      // target and rewrote all of it after every memtable flush: under sustained creation that
+      // was most of Cassandra's CPU per create (docs/benchmarks.md). A links row is written twice
+      // within minutes (claimed, then activated) and read by partition key through a bloom filter
+      // afterwards, mostly behind two caches: tiered compaction (UCS T4, Cassandra 5's default
+      // shape) writes each row a few times instead of once per level, and sharded sstables keep
+      // each compaction small.
+      'ALTER TABLE links WITH compaction = {\'class\': \'UnifiedCompactionStrategy\', \'scaling_parameters\': \'T4\'}'
+    ]
   }
 ]
 
