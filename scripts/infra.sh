@@ -136,8 +136,11 @@ logfile ""
 # No persistence at all: the key pool must never come back from a stale snapshot.
 save ""
 appendonly no
+# Full, Redis drops what can be lost and rebuilt: only keys with a TTL (cached links, negative
+# entries, deletion tombstones, rate-limit windows). The key pool and the pending clicks have
+# none, so they are never evicted. The same policy as compose.yaml and k8s/components/redis.
 maxmemory 512mb
-maxmemory-policy noeviction
+maxmemory-policy volatile-lru
 # keep the config path in the process title: pidfile checks in scripts/lib.sh look for it
 proc-title-template "{title} {listen-addr} {server-mode} {config-file}"
 EOF

@@ -1,6 +1,6 @@
 -- wrk: POST /api/v1/links, the same small body every time (each create still gets a new key).
 -- An hour's lifetime: a run creates a few hundred thousand links, and their Redis cache entries
--- (capped at the link's expiry) must not fill the local Redis (maxmemory, noeviction).
+-- (capped at the link's expiry) must not fill the local Redis (maxmemory: it would evict cached links).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"url":"https://example.com/bench/a-typical-long-path?utm_source=bench&utm_medium=wrk","ttlSeconds":3600}'
