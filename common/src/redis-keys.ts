@@ -12,6 +12,8 @@ export function redisKeys (prefix: string) {
     /** The pending hash, renamed while one key-worker folds it. */
     clicksFolding: (worker: string) => `${prefix}clicks:folding:${worker}`,
     clicksFoldingPattern: `${prefix}clicks:folding:*`,
+    /** SET of the folding hashes that exist: found without a SCAN of the whole keyspace. */
+    clicksFoldingIndex: `${prefix}clicks:folding-index`,
     /** Present (with a TTL) while a key-worker is alive; its folding hashes are adopted once it expires. */
     workerHeartbeat: (worker: string) => `${prefix}worker:${worker}:heartbeat`,
     rateLimit: `${prefix}rl:`,

@@ -104,6 +104,7 @@ describe('folding clicks into Cassandra', () => {
     expect(await counters('fold002')).toEqual({ '2025-03-02': [0, 4] })
     expect(await infra.redis.exists(keys.clicksPending)).toBe(0)
     expect(await infra.redis.keys(keys.clicksFoldingPattern)).toEqual([])
+    expect(await infra.redis.scard(keys.clicksFoldingIndex)).toBe(0)
   })
 
   it('folds a large backlog completely, each field once, in batches under the size warning', async () => {
@@ -173,6 +174,42 @@ describe('folding clicks into Cassandra', () => {
     // Its own leftovers are what the worker folds when it starts again.
     expect(await busy.foldLeftovers()).toBe(3)
     expect(await counters('busy1')).toEqual({ '2025-05-02': [3, 0] })
+  })
+
+  it('finds the leftovers of a dead worker through the index, without scanning the keyspace again', async () => {
+    const scans = { count: 0 }
+    // The live worker's Redis client, counting the SCANs it sends.
+    const counted = new Proxy(infra.redis, {
+      get (target, property) {
+        if (property === 'scan') scans.count++
+        const value = Reflect.get(target, property, target) as unknown
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+      }
+    })
+    const live = folder('index-live', { redis: counted })
+    await live.foldLeftovers()
+    const scansAtStart = scans.count
+    expect(scansAtStart).toBeGreaterThan(0)
+
+    // A worker takes the pending clicks, fails to fold them, and dies.
+    await infra.redis.hset(keys.clicksPending, clickField('2025-05-03', 'index01', false), '4')
+    const failing: Pick<LinkRepository, 'addClicksBatch'> = { async addClicksBatch () { throw new Error('Cassandra timed out') } }
+    await expect(folder('index-dead', { repo: failing }).foldPending()).rejects.toThrow('Cassandra timed out')
+    const [left] = await infra.redis.smembers(keys.clicksFoldingIndex)
+    expect(left).toMatch(/clicks:folding:index-dead:\d+$/)
+    await infra.redis.del(keys.workerHeartbeat('index-dead'))
+
+    expect(await live.foldLeftovers()).toBe(4)
+    expect(scans.count).toBe(scansAtStart)
+    expect(await counters('index01')).toEqual({ '2025-05-03': [4, 0] })
+    expect(await infra.redis.keys(keys.clicksFoldingPattern)).toEqual([])
+    expect(await infra.redis.scard(keys.clicksFoldingIndex)).toBe(0)
+  })
+
+  it('drops index entries whose hash is gone, and names that are not folding hashes', async () => {
+    await infra.redis.sadd(keys.clicksFoldingIndex, keys.clicksFolding('gone-worker:1700000000002'), keys.clicksFolding('index-own:1700000000003'), `${infra.prefix}something-else`)
+    expect(await folder('index-own').foldLeftovers()).toBe(0)
+    expect(await infra.redis.scard(keys.clicksFoldingIndex)).toBe(0)
   })
 
   it('folds pending clicks in the background and once more on shutdown', async () => {

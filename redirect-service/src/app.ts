@@ -33,8 +33,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(methodNotAllowed)
   await app.register(metricsPlugin, { service: 'redirect-service' })
   await app.register(cassandraPlugin, { config, client: deps.cassandra })
-  // Every cache miss of the in-process cache is a Redis GET: many per tick under load.
-  await app.register(redisPlugin, { config, client: deps.redis, autoPipelining: true })
+  // No auto-pipelining (it was on): with the in-process cache off and 1,000,000 links, through
+  // nginx to both replicas, 22,500 instead of 20,700 redirects/s (wrk, 50 connections); at 1,000
+  // redirects/s, minor GCs of ~4 ms instead of ~6 ms and a p99 of 1.9-2.0 ms instead of 2.7-3.0 ms.
+  // Only one replica driven straight at its port gained from it (31,400 → 32,000-33,800/s).
+  await app.register(redisPlugin, { config, client: deps.redis })
   await app.register(health, {
     checks: {
       ...storeChecks(app)
