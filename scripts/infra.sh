@@ -269,6 +269,7 @@ nginx_up() {
   nginx_install_conf "$next"
   nginx_cmd "$NGINX_CONF_DIR"
   clear_stale_pidfile nginx
+  rotate_log "$NGINX_DIR/logs/access.log"
   require_port_free "$NGINX_PORT" nginx
   local t0
   t0=$(now)

@@ -151,6 +151,18 @@ clear_stale_pidfile() {
   fi
 }
 
+# rotate_log FILE: a log over SW_LOG_MAX_BYTES (256 MiB) becomes FILE.1 (replacing the last one)
+# before the process that appends to it starts again. Nothing else rotates the local stack's logs,
+# and a benchmark writes gigabytes of access log.
+rotate_log() {
+  local file=$1 max=${SW_LOG_MAX_BYTES:-268435456}
+  if [[ -f "$file" ]] && (($(stat -c %s "$file") > max)); then
+    mv -f "$file" "$file.1"
+    log "$(basename "$file"): over $max bytes; moved to $(basename "$file").1"
+  fi
+  return 0
+}
+
 # spawn_detached NAME LOGFILE MARKER WORKDIR -- CMD ARGS...
 # Starts CMD in its own session (setsid: no controlling terminal, so no SIGHUP/SIGINT from
 # the user's terminal), with stdin from /dev/null, stdout+stderr appended to LOGFILE and every
@@ -162,6 +174,7 @@ spawn_detached() {
   shift 4
   [[ "${1:-}" == "--" ]] && shift
   mkdir -p "$PID_DIR" "$(dirname "$logfile")"
+  rotate_log "$logfile"
   local tmp
   tmp="$PID_DIR/.$name.spawn.$$"
   rm -f "$tmp"
