@@ -27,7 +27,9 @@ export function bucketOf (key: string): string {
 export const RESERVED_WORDS: ReadonlySet<string> = new Set([
   'api', 'app', 'admin', 'assets', 'auth', 'docs', 'favicon', 'healthz', 'help', 'index', 'login',
   'logout', 'metrics', 'null', 'readyz', 'robots', 'signin', 'signup', 'static', 'status', 'undefined',
-  'www', 'shortwave', 'about', 'settings', 'dashboard', 'public', 'qr', 'new'
+  'www', 'shortwave', 'about', 'settings', 'dashboard', 'public', 'qr', 'new',
+  // Path segments of the links API: /api/v1/links/batch would read as the link "batch".
+  'batch', 'stats'
 ])
 
 /** True when the path segment could be a generated key or an alias; decided without any I/O. */

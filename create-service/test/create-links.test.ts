@@ -73,6 +73,7 @@ describe('POST /api/v1/links refuses bad input and stores nothing', () => {
     ['an alias with a zero-width space', { url, alias: 'my\u200balias' }, /^alias must not contain spaces or control characters; found the character U\+200B at position 3$/],
     ['a reserved alias in capitals', { url, alias: 'API' }, /"API" is a reserved word/],
     ['the reserved alias healthz', { url, alias: 'healthz' }, /reserved/],
+    ['the alias batch, a path of the links API', { url, alias: 'batch' }, /"batch" is a reserved word/],
     ['expiresAt in the past', { url, expiresAt: '2020-01-01T00:00:00Z' }, /in the past/],
     ['a garbage expiresAt', { url, expiresAt: 'next tuesday' }, /ISO-8601/],
     ['an expiresAt beyond the maximum', { url, expiresAt: '2099-01-01T00:00:00Z' }, /at most 5 years ahead/],
