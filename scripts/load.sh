@@ -41,6 +41,20 @@ k6_run() { # k6_run SCRIPT SUMMARY_FILE [k6 args...]
     "$K6" run --quiet --summary-export "$summary" -e BASE_URL="$BASE_URL" "$@" "$script"
 }
 
+# The first line of /proc/stat: CPU time since boot, by kind (user nice system idle iowait irq softirq steal).
+cpu_times() { head -n 1 /proc/stat; }
+
+# How busy the machine was between two cpu_times, and how much of it the hypervisor took: on a
+# shared VM a latency threshold crossed while much was stolen says more about the host than the stack.
+cpu_report() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    n = split(a, x, " "); split(b, y, " "); total = 0
+    for (i = 2; i <= n; i++) { d[i] = y[i] - x[i]; total += d[i] }
+    if (total <= 0) exit
+    printf "machine during the run: %.0f%% busy, %.0f%% stolen by the hypervisor\n", 100 * (total - d[5] - d[6] - d[9]) / total, 100 * d[9] / total
+  }'
+}
+
 # The stack, with the per-client limits out of the way (see the top of this file).
 stack_for_load() {
   export SW_NGINX_ENV="$LOAD_NGINX_ENV" SW_RATE_LIMIT_MAX="$LOAD_RATE_LIMIT"
@@ -136,7 +150,10 @@ main() {
   stamp=$(date -u +%Y%m%dT%H%M%SZ)
   summary="$REPORT_DIR/$scenario-$stamp.json"
   log "k6 run load-tests/$scenario.js ${env_args[*]}"
+  local cpu_before
+  cpu_before=$(cpu_times)
   k6_run "load-tests/$scenario.js" "$summary" "${env_args[@]}" || rc=$?
+  log "$(cpu_report "$cpu_before" "$(cpu_times)")"
   if [[ -n "$tracers" ]]; then
     node "$ROOT/load-tests/clicks.ts" verify --base-url "$BASE_URL" --tracers "$tracers" --summary "$summary" \
       --out "$REPORT_DIR/$scenario-$stamp.clicks.json" || { ((rc)) || rc=1; }

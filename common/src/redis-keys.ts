@@ -14,6 +14,12 @@ export function redisKeys (prefix: string) {
     clicksFoldingPattern: `${prefix}clicks:folding:*`,
     /** SET of the folding hashes that exist: found without a SCAN of the whole keyspace. */
     clicksFoldingIndex: `${prefix}clicks:folding-index`,
+    /**
+     * The sequence number of the last click chunk a redirect replica's process added to the pending
+     * hash: a chunk whose reply was lost is re-sent with its number and added once. No TTL, so an
+     * eviction can never make a re-sent chunk count twice; the process deletes it on a clean stop.
+     */
+    clicksFlushedSeq: (instance: string) => `${prefix}clicks:flushed:${instance}`,
     /** Present (with a TTL) while a key-worker is alive; its folding hashes are adopted once it expires. */
     workerHeartbeat: (worker: string) => `${prefix}worker:${worker}:heartbeat`,
     rateLimit: `${prefix}rl:`,

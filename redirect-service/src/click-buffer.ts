@@ -8,6 +8,8 @@ export interface ClickBufferOptions {
   redis: Redis
   /** The pending-clicks hash (keys.clicksPending). */
   hashKey: string
+  /** Where Redis keeps the number of the last chunk it added for this buffer (keys.clicksFlushedSeq). */
+  seqKey: string
   /** Fields held before a flush starts early; while a flush is in flight, new fields beyond it are dropped. */
   maxFields: number
   now?: () => number
@@ -26,6 +28,12 @@ export interface FlushResult {
   error?: unknown
 }
 
+/** A chunk sent whose reply never came: Redis may or may not have added it. */
+interface Unconfirmed {
+  seq: number
+  entries: Array<[string, number]>
+}
+
 const DAY_MS = 86_400_000
 // Fields per Redis command. Once a second the buffer holds one field per link clicked; one HINCRBY
 // each made a pipeline of thousands of ioredis commands when traffic spread over many links, and
@@ -34,13 +42,27 @@ const DAY_MS = 86_400_000
 // keeps both the event loop and Redis free between chunks. Redis runs a script to its end while
 // GETs wait: 500 fields took 0.8-1 ms (SLOWLOG, with 1,000,000 links clicked), 100 take ~0.2 ms.
 const CHUNK = 100
-const ADD_ALL = 'for i = 1, #ARGV, 2 do redis.call(\'HINCRBY\', KEYS[1], ARGV[i], ARGV[i + 1]) end return #ARGV / 2'
+// A chunk is added once however often it is sent. A timeout does not mean Redis did not run the
+// script: a replica whose event loop stalls past REDIS_TIMEOUT_MS times out on replies that
+// already arrived (seen under overload: 211 clicks counted twice in one k6 run when a timed-out
+// chunk was simply retried). Chunks carry increasing numbers and are added strictly in order, so
+// the number of the last one added is all Redis needs to recognise a chunk it has seen.
+// KEYS: the pending hash, the sequence key. ARGV: the chunk's number, then field/count pairs.
+// Returns 1 when added, 0 when it had been added before.
+const ADD_ONCE = `
+if tonumber(ARGV[1]) <= tonumber(redis.call('GET', KEYS[2]) or '0') then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('SET', KEYS[2], ARGV[1])
+return 1`
 
 export function createClickBuffer (opts: ClickBufferOptions) {
   const now = opts.now ?? Date.now
   const stats: ClickStats = { recorded: 0, flushed: 0, flushErrors: 0, dropped: 0 }
   let counts = new Map<string, number>()
   let inFlight: Promise<FlushResult> | null = null
+  // At most one: after a failure nothing newer is sent until this one is confirmed.
+  let unconfirmed: Unconfirmed | null = null
+  let lastSeq = 0
   let day = ''
   let dayEndsAt = 0
 
@@ -54,55 +76,55 @@ export function createClickBuffer (opts: ClickBufferOptions) {
     return day
   }
 
-  /** Puts counts back after a failed flush, within the same bound as record(). */
-  function restore (field: string, count: number): void {
-    const current = counts.get(field)
-    if (current !== undefined) counts.set(field, current + count)
-    else if (counts.size < opts.maxFields) counts.set(field, count)
-    else stats.dropped += count
+  /** Puts back counts that were never sent, within the same bound as record(). */
+  function restore (entries: Array<[string, number]>): void {
+    for (const [field, count] of entries) {
+      const current = counts.get(field)
+      if (current !== undefined) counts.set(field, current + count)
+      else if (counts.size < opts.maxFields) counts.set(field, count)
+      else stats.dropped += count
+    }
   }
 
-  /** Adds one chunk to the hash: an error for the whole chunk, or null. */
-  async function sendChunk (chunk: Array<[string, number]>): Promise<unknown> {
-    const args: Array<string | number> = []
-    for (const [field, count] of chunk) args.push(field, count)
+  /** Sends one chunk: an error when its outcome is unknown, or null once Redis has it (now or before). */
+  async function sendChunk ({ seq, entries }: Unconfirmed): Promise<unknown> {
+    const args: Array<string | number> = [seq]
+    for (const [field, count] of entries) args.push(field, count)
     // Through a pipeline, so that a failure of the command or of the connection is a value here.
     const pipeline = opts.redis.pipeline()
-    pipeline.eval(ADD_ALL, 1, opts.hashKey, ...args)
+    pipeline.eval(ADD_ONCE, 2, opts.hashKey, opts.seqKey, ...args)
     return pipeline.exec().then((replies) => replies === null ? new Error('pipeline discarded') : replies[0]?.[0] ?? null, (error: unknown) => error)
   }
 
   async function send (batch: Map<string, number>): Promise<FlushResult> {
+    const chunks: Array<Array<[string, number]>> = []
     const entries = [...batch]
+    for (let i = 0; i < entries.length; i += CHUNK) chunks.push(entries.slice(i, i + CHUNK))
     let flushed = 0
-    let failed = 0
-    let firstError: unknown
-    for (let i = 0; i < entries.length; i += CHUNK) {
-      const chunk = entries.slice(i, i + CHUNK)
-      // After a failure the rest is kept without trying: Redis is down or timing out, and waiting
-      // for each chunk to fail in turn would hold the flush for seconds.
-      const error = firstError ?? await sendChunk(chunk)
-      for (const [field, count] of chunk) {
-        if (error) {
-          // A timed-out script may still have been applied: retrying can over-count a little,
-          // which beats losing the clicks of a whole interval.
-          restore(field, count)
-          failed++
-        } else {
-          flushed += count
-        }
+    let error: unknown = null
+    // The chunk left unconfirmed by an earlier flush goes first, under its own number.
+    const pending = unconfirmed !== null ? [unconfirmed] : []
+    unconfirmed = null
+    while (pending.length > 0 || chunks.length > 0) {
+      const chunk = pending.shift() ?? { seq: ++lastSeq, entries: chunks.shift()! }
+      error = await sendChunk(chunk)
+      if (error) {
+        unconfirmed = chunk
+        break
       }
-      if (error) firstError ??= error
+      for (const [, count] of chunk.entries) flushed += count
     }
     stats.flushed += flushed
-    if (failed === 0) return { flushed, failed }
+    if (error === null) return { flushed, failed: 0 }
+    // Redis is down or timing out: the rest waits for the next flush instead of failing in turn.
+    for (const chunk of chunks) restore(chunk)
     stats.flushErrors++
-    return { flushed, failed, error: firstError }
+    return { flushed, failed: unconfirmed!.entries.length + chunks.reduce((n, chunk) => n + chunk.length, 0), error }
   }
 
   function flush (): Promise<FlushResult> {
     if (inFlight !== null) return inFlight
-    if (counts.size === 0) return Promise.resolve({ flushed: 0, failed: 0 })
+    if (counts.size === 0 && unconfirmed === null) return Promise.resolve({ flushed: 0, failed: 0 })
     const batch = counts
     counts = new Map()
     inFlight = send(batch).finally(() => { inFlight = null })
@@ -139,8 +161,19 @@ export function createClickBuffer (opts: ClickBufferOptions) {
       return flush()
     },
 
+    /** Fields held in memory: counted, or sent without a reply yet. */
     get bufferedFields (): number {
-      return counts.size
+      return counts.size + (unconfirmed?.entries.length ?? 0)
+    },
+
+    /**
+     * Forgets this buffer's sequence in Redis once nothing of it can arrive any more: after a
+     * drain with nothing unconfirmed. False (and the key kept) otherwise.
+     */
+    async forgetSequence (): Promise<boolean> {
+      if (inFlight !== null || unconfirmed !== null || counts.size > 0) return false
+      await opts.redis.del(opts.seqKey)
+      return true
     }
   }
 }

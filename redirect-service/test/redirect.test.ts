@@ -250,7 +250,11 @@ describe('shutdown', () => {
     await storeLink(infra.cassandra, key, 'https://example.com/closing')
     expect((await own.inject(`/${key}`)).statusCode).toBe(302)
     expect(own.clicks.bufferedFields).toBe(1)
+    const sequences = async (): Promise<string[]> => (await infra.redis.keys(`${infra.prefix}clicks:flushed:*`)).sort()
+    const before = await sequences()
     await own.close()
     expect(await infra.redis.hget(redisKeys(infra.prefix).clicksPending, clickField(today(), key, false))).toBe('1')
+    // Its flush wrote a sequence key, deleted once nothing more can come; the shared app's stays.
+    expect(await sequences()).toEqual(before)
   })
 })

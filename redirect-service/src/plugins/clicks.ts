@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { randomUUID } from 'node:crypto'
 import { createClickBuffer, type ClickBuffer, type FlushResult } from '../click-buffer.ts'
 import { exposeCounter, exposeGauge } from '../metrics.ts'
 
@@ -20,7 +21,10 @@ export interface ClicksPluginOptions {
  * Redis plugin (registered earlier, so closed later) disconnects its client.
  */
 async function clicksPlugin (app: FastifyInstance, opts: ClicksPluginOptions): Promise<void> {
-  const buffer = createClickBuffer({ redis: app.redis, hashKey: app.redisKeys.clicksPending, maxFields: opts.maxFields })
+  // Unique per process, never reused: a restarted container keeps its hostname and pid, and a new
+  // buffer that took over an old sequence would have its first chunks taken for repeats.
+  const seqKey = app.redisKeys.clicksFlushedSeq(randomUUID())
+  const buffer = createClickBuffer({ redis: app.redis, hashKey: app.redisKeys.clicksPending, seqKey, maxFields: opts.maxFields })
   app.decorate('clicks', buffer)
 
   const { stats } = buffer
@@ -49,7 +53,11 @@ async function clicksPlugin (app: FastifyInstance, opts: ClicksPluginOptions): P
   app.addHook('preClose', async () => { clearInterval(timer) })
   app.addHook('onClose', async () => {
     const result = await buffer.drain()
-    if (result.error !== undefined) app.log.error({ err: result.error, fields: result.failed }, 'final click flush failed; these clicks are lost')
+    if (result.error !== undefined) {
+      app.log.error({ err: result.error, fields: result.failed }, 'final click flush failed; these clicks are lost')
+      return
+    }
+    await buffer.forgetSequence().catch((err: unknown) => app.log.warn({ err, key: seqKey }, 'could not delete the click sequence key; it stays in Redis'))
   })
 }
 
