@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.ts'
 import { createLinkResolver } from './link-resolver.ts'
-import { exposeCounter, exposeLabelledCounter } from './metrics.ts'
+import { exposeCounter, exposeLabelledCounter, storeReadTimer } from './metrics.ts'
 import clicksPlugin from './plugins/clicks.ts'
 import invalidationsPlugin from './plugins/invalidations.ts'
 import { redirectRoutes } from './routes/redirect.ts'
@@ -55,7 +55,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     repository: createLinkRepository(app.cassandra),
     localMax: config.LOCAL_CACHE_MAX,
     localTtlMs: config.LOCAL_CACHE_TTL_MS,
-    localNegativeTtlMs: config.LOCAL_NEGATIVE_TTL_MS
+    localNegativeTtlMs: config.LOCAL_NEGATIVE_TTL_MS,
+    onRead: storeReadTimer(app.metrics)
   })
   const { stats } = resolver
   exposeLabelledCounter(app.metrics, 'shortwave_link_lookups_total', 'Link lookups by the layer that answered', 'source',

@@ -2,6 +2,7 @@ import { cassandraUnavailable } from '@shortwave/common/errors'
 import type { CacheLookup, LinkCache } from '@shortwave/common/link-cache'
 import { isLive, type LinkRepository } from '@shortwave/common/link-repository'
 import { LRUCache } from 'lru-cache'
+import { performance } from 'node:perf_hooks'
 import { toLocationHeader } from './location.ts'
 
 // Where a redirect finds its link: this process's LRU, then Redis, then Cassandra. Every layer
@@ -22,6 +23,11 @@ export interface LinkResolverOptions {
   localTtlMs: number
   localNegativeTtlMs: number
   now?: () => number
+  /**
+   * How long each read of Redis and of Cassandra took, failed ones included: the redirects that
+   * are not answered from memory wait exactly this long, so their tail is found here.
+   */
+  onRead?: (store: 'redis' | 'cassandra', seconds: number) => void
 }
 
 export interface LookupStats {
@@ -57,12 +63,26 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     return { url, expiresAt, location: toLocationHeader(url) }
   }
 
+  const onRead = opts.onRead ?? (() => {})
+
   async function fromRedis (key: string): Promise<CacheLookup | null> {
+    const started = performance.now()
     try {
       return await opts.cache.get(key)
     } catch {
       countCacheError()
       return null
+    } finally {
+      onRead('redis', (performance.now() - started) / 1000)
+    }
+  }
+
+  async function fromCassandra (key: string) {
+    const started = performance.now()
+    try {
+      return await opts.repository.find(key).catch(cassandraUnavailable)
+    } finally {
+      onRead('cassandra', (performance.now() - started) / 1000)
     }
   }
 
@@ -76,7 +96,7 @@ export function createLinkResolver (opts: LinkResolverOptions) {
       return link
     }
 
-    const stored = await opts.repository.find(key).catch(cassandraUnavailable)
+    const stored = await fromCassandra(key)
     stats.cassandra++
     const at = now()
     const link = stored !== null && isLive(stored, at) ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, at) : null

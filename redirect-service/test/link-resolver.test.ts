@@ -105,6 +105,23 @@ describe('link resolver', () => {
     expect(links.stats.cacheErrors).toBeGreaterThanOrEqual(1)
   })
 
+  it('times each read of Redis and of Cassandra, failed ones too, and none for a local hit', async () => {
+    const reads: Array<[string, number]> = []
+    const onRead = (store: string, seconds: number): void => { reads.push([store, seconds]) }
+    const key = uniqueKey()
+    await storeLink(infra.cassandra, key, 'https://example.com/timed')
+    const links = resolver({ onRead })
+    await links.resolve(key) // Redis misses, Cassandra answers
+    await links.resolve(key) // from memory
+    expect(reads.map(([store]) => store)).toEqual(['redis', 'cassandra'])
+    expect(reads.every(([, seconds]) => seconds > 0 && seconds < 60)).toBe(true)
+
+    const failing = resolver({ cache: cacheOn(unreachable), onRead })
+    reads.length = 0
+    await failing.resolve(key)
+    expect(reads.map(([store]) => store)).toEqual(['redis', 'cassandra'])
+  })
+
   it('answers 503 when Redis fails and Cassandra cannot answer', async () => {
     const links = resolver({
       cache: cacheOn(unreachable),

@@ -235,6 +235,8 @@ describe('service endpoints', () => {
     expect(metricValue(text, 'shortwave_redirects_total', { result: 'not_found' })).toBeGreaterThanOrEqual(1)
     expect(metricValue(text, 'shortwave_link_lookups_total', { source: 'cassandra' })).toBeGreaterThanOrEqual(1)
     expect(metricValue(text, 'shortwave_link_lookups_total', { source: 'local' })).toBeGreaterThanOrEqual(1)
+    expect(metricValue(text, 'shortwave_link_store_read_duration_seconds_count', { store: 'redis' })).toBeGreaterThanOrEqual(1)
+    expect(metricValue(text, 'shortwave_link_store_read_duration_seconds_count', { store: 'cassandra' })).toBeGreaterThanOrEqual(1)
     expect(metricValue(text, 'shortwave_clicks_recorded_total')).toBeGreaterThanOrEqual(2)
     expect(metricValue(text, 'shortwave_clicks_flushed_total')).toBeGreaterThanOrEqual(2)
     expect(text).toContain('shortwave_click_flush_errors_total')
