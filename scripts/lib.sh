@@ -215,6 +215,24 @@ spawn_detached() {
   }
 }
 
+# thread_states PID -> "main thread Z; threads: 9 S, 1 D (wait: folio_wait_bit)": what a process
+# that ignores its grace period is doing. A zombie main thread with live threads has exited but
+# cannot finish (a thread stuck in the kernel, usually on I/O); a running one is still in JavaScript.
+thread_states() {
+  local task state counts="" wchan waits=""
+  declare -A n=()
+  for task in /proc/"$1"/task/*; do
+    state=$(proc_state "$1/task/${task##*/}") || continue
+    n[$state]=$((${n[$state]:-0} + 1))
+    if [[ "$state" == D ]]; then
+      wchan=$(cat "$task/wchan" 2>/dev/null || true)
+      [[ -z "$wchan" || "$waits" == *"$wchan"* ]] || waits+="${waits:+, }$wchan"
+    fi
+  done
+  for state in "${!n[@]}"; do counts+="${counts:+, }${n[$state]} $state"; done
+  printf 'main thread %s; threads: %s%s' "$(proc_state "$1" || echo gone)" "${counts:-none}" "${waits:+ (D waiting in: $waits)}"
+}
+
 # stop_pid NAME [GRACE_S]
 # SIGTERM, wait up to GRACE_S (default 15), then SIGKILL. Only ever signals the recorded,
 # verified process. On SIGKILL the whole process group goes too, but only when the group is
@@ -238,7 +256,7 @@ stop_pid() {
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < grace * 5; i++)); do pid_alive "$name" || break; sleep 0.2; done
   if pid_alive "$name"; then
-    warn "$name: still running ${grace}s after SIGTERM; sending SIGKILL"
+    warn "$name: still running ${grace}s after SIGTERM ($(thread_states "$pid")); sending SIGKILL"
     local pgid
     pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
     if [[ "$pgid" == "$pid" ]]; then kill -KILL -- "-$pid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
