@@ -48,8 +48,9 @@ cpu_times() { head -n 1 /proc/stat; }
 # shared VM a latency threshold crossed while much was stolen says more about the host than the stack.
 cpu_report() {
   awk -v a="$1" -v b="$2" 'BEGIN {
-    n = split(a, x, " "); split(b, y, " "); total = 0
-    for (i = 2; i <= n; i++) { d[i] = y[i] - x[i]; total += d[i] }
+    split(a, x, " "); split(b, y, " "); total = 0
+    # Fields 2-9 only: guest and guest_nice (10, 11) are already counted in user and nice.
+    for (i = 2; i <= 9; i++) { d[i] = y[i] - x[i]; total += d[i] }
     if (total <= 0) exit
     printf "machine during the run: %.0f%% busy, %.0f%% stolen by the hypervisor\n", 100 * (total - d[5] - d[6] - d[9]) / total, 100 * d[9] / total
   }'

@@ -97,29 +97,28 @@ export function createClickBuffer (opts: ClickBufferOptions) {
   }
 
   async function send (batch: Map<string, number>): Promise<FlushResult> {
-    const chunks: Array<Array<[string, number]>> = []
-    const entries = [...batch]
-    for (let i = 0; i < entries.length; i += CHUNK) chunks.push(entries.slice(i, i + CHUNK))
-    let flushed = 0
-    let error: unknown = null
-    // The chunk left unconfirmed by an earlier flush goes first, under its own number.
-    const pending = unconfirmed !== null ? [unconfirmed] : []
+    // The chunk left unconfirmed by an earlier flush goes first, under its own number; numbers
+    // only have to increase, so one taken by a chunk that is put back unsent leaves a harmless gap.
+    const queue: Unconfirmed[] = unconfirmed !== null ? [unconfirmed] : []
     unconfirmed = null
-    while (pending.length > 0 || chunks.length > 0) {
-      const chunk = pending.shift() ?? { seq: ++lastSeq, entries: chunks.shift()! }
-      error = await sendChunk(chunk)
+    const entries = [...batch]
+    for (let i = 0; i < entries.length; i += CHUNK) queue.push({ seq: ++lastSeq, entries: entries.slice(i, i + CHUNK) })
+    let flushed = 0
+    for (let i = 0; i < queue.length; i++) {
+      const error = await sendChunk(queue[i]!)
       if (error) {
-        unconfirmed = chunk
-        break
+        // Redis is down or timing out: the rest waits for the next flush instead of failing in turn.
+        unconfirmed = queue[i]!
+        const rest = queue.slice(i + 1)
+        for (const chunk of rest) restore(chunk.entries)
+        stats.flushed += flushed
+        stats.flushErrors++
+        return { flushed, failed: unconfirmed.entries.length + rest.reduce((n, chunk) => n + chunk.entries.length, 0), error }
       }
-      for (const [, count] of chunk.entries) flushed += count
+      for (const [, count] of queue[i]!.entries) flushed += count
     }
     stats.flushed += flushed
-    if (error === null) return { flushed, failed: 0 }
-    // Redis is down or timing out: the rest waits for the next flush instead of failing in turn.
-    for (const chunk of chunks) restore(chunk)
-    stats.flushErrors++
-    return { flushed, failed: unconfirmed!.entries.length + chunks.reduce((n, chunk) => n + chunk.length, 0), error }
+    return { flushed, failed: 0 }
   }
 
   function flush (): Promise<FlushResult> {

@@ -65,24 +65,21 @@ export function createLinkResolver (opts: LinkResolverOptions) {
 
   const onRead = opts.onRead ?? (() => {})
 
-  async function fromRedis (key: string): Promise<CacheLookup | null> {
+  async function timed<T> (store: 'redis' | 'cassandra', read: () => Promise<T>): Promise<T> {
     const started = performance.now()
     try {
-      return await opts.cache.get(key)
-    } catch {
-      countCacheError()
-      return null
+      return await read()
     } finally {
-      onRead('redis', (performance.now() - started) / 1000)
+      onRead(store, (performance.now() - started) / 1000)
     }
   }
 
-  async function fromCassandra (key: string) {
-    const started = performance.now()
+  async function fromRedis (key: string): Promise<CacheLookup | null> {
     try {
-      return await opts.repository.find(key).catch(cassandraUnavailable)
-    } finally {
-      onRead('cassandra', (performance.now() - started) / 1000)
+      return await timed('redis', () => opts.cache.get(key))
+    } catch {
+      countCacheError()
+      return null
     }
   }
 
@@ -96,7 +93,7 @@ export function createLinkResolver (opts: LinkResolverOptions) {
       return link
     }
 
-    const stored = await fromCassandra(key)
+    const stored = await timed('cassandra', () => opts.repository.find(key)).catch(cassandraUnavailable)
     stats.cassandra++
     const at = now()
     const link = stored !== null && isLive(stored, at) ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, at) : null
