@@ -211,7 +211,7 @@ redis_reset() { redis_down; }
 # reaches a running nginx.
 
 nginx_cmd() { # nginx_cmd CONF_DIR
-  NGINX_CMD=("$(command -v nginx)" -p "$NGINX_DIR/" -c "$1/nginx.conf" -g 'daemon off;')
+  NGINX_CMD=("$(command -v nginx)" -p "$NGINX_DIR/" -c "$1/nginx.conf" -g "daemon off;$(nginx_user_directive "$ROOT/web")")
 }
 
 nginx_marker() { printf -- '-p %s/' "$NGINX_DIR"; }

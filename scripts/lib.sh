@@ -215,6 +215,16 @@ spawn_detached() {
   }
 }
 
+# nginx_user_directive WEB_DIR -> "" or " user NAME;", for nginx -g. A root master drops its workers
+# to nobody, who must read the web root. A checkout under a directory only its owner may enter
+# (`mktemp -d` makes them 0700, and CI clones into one) is out of nobody's reach: the workers then
+# run as the user running the stack, who can read it. tests/nginx/edge.ts makes the same choice.
+nginx_user_directive() {
+  ((EUID == 0)) || return 0
+  runuser -u nobody -- test -r "$1/index.html" 2>/dev/null && return 0
+  printf ' user %s;' "$(id -un)"
+}
+
 # thread_states PID -> "main thread Z; threads: 9 S, 1 D (wait: folio_wait_bit)": what a process
 # that ignores its grace period is doing. A zombie main thread with live threads has exited but
 # cannot finish (a thread stuck in the kernel, usually on I/O); a running one is still in JavaScript.

@@ -1,7 +1,7 @@
 // A real nginx on the real shared config (nginx/*.conf), assembled like scripts/infra.sh does,
 // with a test env file in front of stand-in upstreams. What is under test here is nginx's
 // routing, headers, limits and error answers; the services are tested elsewhere.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http'
 import { connect, createServer as createNetServer, type Socket } from 'node:net'
@@ -12,6 +12,12 @@ import { fileURLToPath } from 'node:url'
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const WEB_ROOT = join(ROOT, 'web')
 const SHARED_DIR = join(ROOT, 'nginx')
+// Who the workers run as, by the local stack's rule (scripts/lib.sh nginx_user_directive): nobody
+// unless nobody cannot reach the web root, as in a checkout under a 0700 `mktemp -d` directory.
+const WORKER_USER = execFileSync('bash', ['-c', 'source "$1"; nginx_user_directive "$2"', 'edge', join(ROOT, 'scripts', 'lib.sh'), WEB_ROOT], {
+  env: { ...process.env, SW_LOG_TAG: 'test' },
+  encoding: 'utf8'
+})
 
 const running = new Set<ChildProcess>()
 process.once('exit', () => { for (const child of running) child.kill('SIGKILL') })
@@ -40,7 +46,7 @@ export async function assemble (envFiles: Record<string, string>): Promise<{ pre
 }
 
 function nginxArgs (prefix: string, conf: string): string[] {
-  return ['-p', `${prefix}/`, '-c', join(conf, 'nginx.conf'), '-g', 'daemon off;']
+  return ['-p', `${prefix}/`, '-c', join(conf, 'nginx.conf'), '-g', `daemon off;${WORKER_USER}`]
 }
 
 /** `nginx -t` on an assembled conf dir. */
