@@ -10,6 +10,9 @@ import type { CassandraConfig, RedisConfig } from '../config.ts'
 
 export const TEST_CASSANDRA = process.env['SW_TEST_CASSANDRA'] ?? '127.0.0.1:19042'
 export const TEST_REDIS_URL = process.env['SW_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:16379'
+// Two checkouts testing against the same servers at once (git worktrees) set different namespaces,
+// so the same test file in both does not drop the other's keyspace.
+const TEST_NAMESPACE = (process.env['SW_TEST_NAMESPACE'] ?? '').replace(/[^a-z0-9]/g, '').slice(0, 8)
 
 export interface TestInfra {
   keyspace: string
@@ -28,7 +31,7 @@ export interface TestInfra {
  * `name` must be a short lowercase word, unique per test file.
  */
 export async function createTestInfra (name: string, extraEnv: Record<string, string> = {}): Promise<TestInfra> {
-  const keyspace = `t_${name}`
+  const keyspace = `t_${TEST_NAMESPACE}${name}`
   const prefix = `t:${name}:${randomBytes(3).toString('hex')}:`
   const env: Record<string, string> = {
     CASSANDRA_CONTACT_POINTS: TEST_CASSANDRA,
