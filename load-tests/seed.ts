@@ -4,8 +4,8 @@
 //
 // Every link ends up exactly as a create through the API with a generated key leaves it: its key
 // claimed with a conditional batch (claimBatch, as the key-worker does; claimed_by "load-seed"),
-// then activated (activatePooled, as create-service does with a pooled key): state 'active', url,
-// created_at, no expiry, no owner. What the API does and this does not: the Redis cache write
+// then activated (activateLeased, as create-service does with a key it leased): url, created_at,
+// no expiry, no owner (the lease step is skipped: nothing else can hand these keys out). What the API does and this does not: the Redis cache write
 // (the first redirect fills it) and the rate limit. Through the API the same 100,000 links take
 // minutes on this machine; this takes seconds.
 //
@@ -15,7 +15,7 @@
 import { CassandraEnv, KeyEnv, envSchema, loadConfig } from '@shortwave/common/config'
 import { migrate } from '@shortwave/common/cassandra/migrate'
 import { parseReplication } from '@shortwave/common/cassandra/schema'
-import { createKeyGenerator, isReserved } from '@shortwave/common/keys'
+import { createKeyGenerator } from '@shortwave/common/keys'
 import { createLinkRepository, type Link } from '@shortwave/common/link-repository'
 import { createCassandraClient } from '@shortwave/common/plugins/cassandra'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -58,14 +58,13 @@ async function lane (): Promise<void> {
   while (reserved < total) {
     const want = Math.min(BATCH, total - reserved)
     reserved += want
-    const candidates = generator.batch(want).filter((key) => !isReserved(key))
-    const { claimed } = await repo.claimBatch(candidates, CLAIMED_BY)
+    const { claimed } = await repo.claimBatch(generator.batch(want), CLAIMED_BY)
     // Conflicts (a key someone already has) are simply asked for again.
     reserved -= want - claimed.length
     const createdAt = new Date()
     await Promise.all(claimed.map((key) => {
       const link: Link = { key, url: `${args['url-prefix']}${key}`, createdAt, expiresAt: null, owner: null }
-      return repo.activatePooled(link)
+      return repo.activateLeased(link)
     }))
     keys.push(...claimed)
     if (keys.length % 50_000 < claimed.length) process.stderr.write(`  ${keys.length} links\n`)

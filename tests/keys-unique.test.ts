@@ -14,7 +14,7 @@ describe('key uniqueness across workers and concurrent creates', () => {
     // so both workers claim concurrently and the bypass path is exercised as well.
     stack = await startStack(infra, {
       workers: 2,
-      env: { POOL_LOW_WATER: '200', POOL_HIGH_WATER: '1000', CLAIM_BATCH_SIZE: '50', REFILL_INTERVAL_MS: '50', POOL_FETCH_BATCH: '16' }
+      env: { POOL_LOW_WATER: '200', POOL_HIGH_WATER: '1000', CLAIM_BATCH_SIZE: '50', REFILL_INTERVAL_MS: '50' }
     })
   })
 

@@ -65,6 +65,10 @@ export const CassandraEnv = {
   CASSANDRA_LOCAL_DC: Type.String({ default: 'datacenter1', minLength: 1 }),
   CASSANDRA_KEYSPACE: Type.String({ default: 'shortwave', pattern: '^[a-z][a-z0-9_]{0,47}$' }),
   CASSANDRA_CONSISTENCY: Type.Union([Type.Literal('ONE'), Type.Literal('LOCAL_ONE'), Type.Literal('LOCAL_QUORUM'), Type.Literal('QUORUM')], { default: 'LOCAL_QUORUM' }),
+  // Paxos of the key claims, leases and aliases. LOCAL_SERIAL decides within one datacenter; a
+  // keyspace replicated to several datacenters that all create links needs SERIAL, or two
+  // datacenters could each hand out the same key (docs/deploy.md).
+  CASSANDRA_SERIAL_CONSISTENCY: Type.Union([Type.Literal('LOCAL_SERIAL'), Type.Literal('SERIAL')], { default: 'LOCAL_SERIAL' }),
   CASSANDRA_USERNAME: Type.Optional(Type.String()),
   CASSANDRA_PASSWORD: Type.Optional(Type.String()),
   CASSANDRA_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 })

@@ -33,9 +33,20 @@ export class MethodNotAllowedError extends MethodNotAllowed {
 /** A dependency (Cassandra, Redis) cannot serve the request now; the client should retry later. */
 export const DependencyUnavailableError = createError<[string, { cause: unknown }?]>('SW_DEPENDENCY_UNAVAILABLE', '%s is unavailable; retry shortly', 503)
 
+/**
+ * Every generated key create-service tried itself was taken: with keys of a sane length that
+ * means the store answers strangely, or keys ran out under a too-small KEY_LENGTH; a retry may
+ * find the pool refilled.
+ */
+export const NoFreeKeyError = createError<[number]>('SW_NO_FREE_KEY', 'No free key after %d attempts; retry shortly', 503)
+
 const { errors: driverErrors, types } = cassandra
 
+// A server error is Cassandra failing inside (an exception on the node, a node shutting down), not
+// a fault of the query: the next attempt, or another coordinator, usually succeeds.
 const unavailableCodes = new Set<number>([
+  types.responseErrorCodes.serverError,
+  types.responseErrorCodes.truncateError,
   types.responseErrorCodes.unavailableException,
   types.responseErrorCodes.overloaded,
   types.responseErrorCodes.isBootstrapping,

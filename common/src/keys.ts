@@ -1,4 +1,4 @@
-import { customAlphabet } from 'nanoid'
+import { customRandom, random as secureRandom } from 'nanoid'
 
 // One module owns the shape of a key, so the generator, the alias check and the redirect
 // service's "can this even be a key?" test never disagree.
@@ -41,20 +41,29 @@ export function isReserved (alias: string): boolean {
   return RESERVED_WORDS.has(alias.toLowerCase())
 }
 
-/** Generates keys in batches that share one bucket prefix (see BUCKET_LENGTH). */
-export function createKeyGenerator (length = DEFAULT_KEY_LENGTH) {
+/**
+ * Generates keys in batches that share one bucket prefix (see BUCKET_LENGTH). A long key can
+ * spell a reserved word; such a key would be claimed but could never be served, so none is made.
+ */
+export function createKeyGenerator (length = DEFAULT_KEY_LENGTH, random: (bytes: number) => Uint8Array = secureRandom) {
   if (length <= BUCKET_LENGTH) throw new RangeError(`key length must exceed ${BUCKET_LENGTH}`)
-  const prefix = customAlphabet(KEY_ALPHABET, BUCKET_LENGTH)
-  const suffix = customAlphabet(KEY_ALPHABET, length - BUCKET_LENGTH)
+  const prefix = customRandom(KEY_ALPHABET, BUCKET_LENGTH, random)
+  const suffix = customRandom(KEY_ALPHABET, length - BUCKET_LENGTH, random)
+  const usable = (bucket: string): string => {
+    let key: string
+    do key = bucket + suffix()
+    while (isReserved(key))
+    return key
+  }
   return {
     batch (count: number): string[] {
       const bucket = prefix()
       const keys = new Set<string>()
-      while (keys.size < count) keys.add(bucket + suffix())
+      while (keys.size < count) keys.add(usable(bucket))
       return [...keys]
     },
     one (): string {
-      return prefix() + suffix()
+      return usable(prefix())
     }
   }
 }

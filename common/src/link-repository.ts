@@ -12,7 +12,7 @@ export interface Link {
   owner: string | null
 }
 
-export type LinkState = 'pooled' | 'active' | 'deleted'
+export type LinkState = 'pooled' | 'leased' | 'active' | 'deleted'
 
 export interface ClaimResult {
   claimed: string[]
@@ -20,13 +20,22 @@ export interface ClaimResult {
 }
 
 const Q = {
-  find: 'SELECT state, url, created_at, expires_at, owner FROM links WHERE bucket = ? AND key = ?',
+  find: 'SELECT url, created_at, expires_at, owner, deleted_at FROM links WHERE bucket = ? AND key = ?',
   insertIfAbsent: 'INSERT INTO links (bucket, key, state, url, created_at, expires_at, owner, claimed_at, claimed_by) VALUES (?, ?, \'active\', ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
-  activate: 'UPDATE links SET state = \'active\', url = ?, created_at = ?, expires_at = ?, owner = ? WHERE bucket = ? AND key = ?',
+  // Writes only columns no lightweight transaction ever writes on a pooled key: with a client clock
+  // behind Cassandra's, an activation written after a Paxos write of the state column would
+  // otherwise lose to it by timestamp, and an acknowledged link would stay invisible.
+  activate: 'UPDATE links SET url = ?, created_at = ?, expires_at = ?, owner = ? WHERE bucket = ? AND key = ?',
   claim: 'INSERT INTO links (bucket, key, state, claimed_at, claimed_by) VALUES (?, ?, \'pooled\', ?, ?) IF NOT EXISTS',
+  lease: 'UPDATE links SET state = \'leased\', leased_by = ?, leased_at = ? WHERE bucket = ? AND key = ? IF state = \'pooled\'',
+  // Read at the serial consistency after a conditional write whose answer was lost: it finishes
+  // any Paxos round still in flight, so what it sees is final.
+  settled: 'SELECT key, state, leased_by, url, created_at, owner FROM links WHERE bucket = ? AND key IN ?',
   clicks: 'SELECT day, clicks, bot_clicks FROM link_clicks_daily WHERE key = ?',
   addClicks: 'UPDATE link_clicks_daily SET clicks = clicks + ?, bot_clicks = bot_clicks + ? WHERE key = ? AND day = ?',
-  // The row stays (a key is handed out once, ever); only its link goes.
+  // The row stays (a key is handed out once, ever); only its link goes. deleted_at, a cell nothing
+  // else writes, is what marks it: url = null alone could lose by timestamp to an activation
+  // or an alias's Paxos insert stamped later than this replica's clock.
   markDeleted: 'UPDATE links SET state = \'deleted\', url = null, deleted_at = ? WHERE bucket = ? AND key = ?',
   indexOwned: 'INSERT INTO links_by_owner (owner, created_at, key) VALUES (?, ?, ?)',
   unindexOwned: 'DELETE FROM links_by_owner WHERE owner = ? AND created_at = ? AND key = ?',
@@ -78,7 +87,7 @@ export function isIndexedAs (link: Pick<Link, 'owner' | 'createdAt'>, owner: str
 }
 
 function toLink (key: string, row: cassandra.types.Row): Link | null {
-  if (row['state'] !== 'active' || row['url'] == null) return null
+  if (row['url'] == null || row['deleted_at'] != null) return null
   return {
     key,
     url: row['url'] as string,
@@ -115,7 +124,31 @@ function clickParams (u: ClickUpdate): unknown[] {
   return [cassandra.types.Long.fromNumber(u.clicks), cassandra.types.Long.fromNumber(u.botClicks), u.key, cassandra.types.LocalDate.fromString(u.day)]
 }
 
+/**
+ * Whether a conditional write that failed may still have been applied: the coordinator or the
+ * connection gave up after the request was sent. Refusals before any work (no host, unavailable,
+ * overloaded) applied nothing.
+ */
+export function mayHaveApplied (error: unknown): boolean {
+  if (error instanceof cassandra.errors.OperationTimedOutError) return true
+  if (error instanceof cassandra.errors.ResponseError) {
+    return error.code === cassandra.types.responseErrorCodes.writeTimeout || error.code === cassandra.types.responseErrorCodes.writeFailure
+  }
+  return error instanceof cassandra.errors.DriverError && (error as { isSocketError?: boolean }).isSocketError === true
+}
+
 export function createLinkRepository (client: cassandra.Client) {
+  // The serial consistency the client was built with (CASSANDRA_SERIAL_CONSISTENCY); the driver
+  // keeps its options at run time without declaring them.
+  const { options } = client as unknown as { options?: cassandra.ClientOptions }
+  const serial = options?.queryOptions?.serialConsistency ?? cassandra.types.consistencies.localSerial
+
+  /** The rows of keys of one bucket, read at the serial consistency (see Q.settled). */
+  async function settledRows (keys: readonly string[]): Promise<cassandra.types.Row[]> {
+    const result = await client.execute(Q.settled, [bucketOf(keys[0]!), keys], { prepare: true, consistency: serial })
+    return result.rows
+  }
+
   return {
     /** The active link stored under the key, or null (unknown, still pooled, or deleted). Expiry is the caller's call. */
     async find (key: string): Promise<Link | null> {
@@ -127,16 +160,54 @@ export function createLinkRepository (client: cassandra.Client) {
     /**
      * Claims the key and stores the link in one lightweight transaction: used for aliases and
      * when create-service has to generate a key itself. False when the key was already taken.
+     * When the answer is lost (a timeout, a dropped connection), the row is read back at the
+     * serial consistency: the insert applied if the row holds this very link, did not if the row
+     * holds another, and with no row at all the original error stands (nothing was stored).
      */
     async insertIfAbsent (link: Link, claimedBy: string): Promise<boolean> {
-      const result = await client.execute(Q.insertIfAbsent, [
-        bucketOf(link.key), link.key, link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), link.createdAt, claimedBy
-      ], { prepare: true })
-      return result.wasApplied()
+      const params = [bucketOf(link.key), link.key, link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), link.createdAt, claimedBy]
+      try {
+        return (await client.execute(Q.insertIfAbsent, params, { prepare: true })).wasApplied()
+      } catch (error) {
+        if (!mayHaveApplied(error)) throw error
+        const [row] = await settledRows([link.key])
+        if (row === undefined) throw error
+        return row['url'] === link.url && (row['owner'] ?? null) === link.owner &&
+          (row['created_at'] as Date | null)?.getTime() === link.createdAt.getTime()
+      }
     },
 
-    /** Stores a link under a key the key-worker already claimed and the pool handed out exactly once. */
-    async activatePooled (link: Link): Promise<void> {
+    /**
+     * Leases pooled keys of one bucket to `holder` with one conditional batch (one Paxos round):
+     * each key goes from 'pooled' to 'leased' only if it still is 'pooled', so a key Redis hands
+     * out again (a replayed or restored pool) is never leased twice. Returns the keys now leased
+     * to `holder`, which must be unique to this call: only its owner activates them, with a plain
+     * write (activateLeased). Keys no longer pooled are left out; the batch applies all or
+     * nothing, so it is sent again without them.
+     */
+    async leaseChunk (keys: readonly string[], holder: string): Promise<string[]> {
+      let pending = [...new Set(keys)]
+      for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
+        const bucket = bucketOf(pending[0]!)
+        if (pending.some((k) => bucketOf(k) !== bucket)) throw new RangeError('leaseChunk needs keys from one bucket')
+        const now = new Date()
+        let result: cassandra.types.ResultSet
+        try {
+          result = await client.batch(pending.map((key) => ({ query: Q.lease, params: [holder, now, bucket, key] })), { prepare: true })
+        } catch (error) {
+          if (!mayHaveApplied(error)) throw error
+          return (await settledRows(pending)).filter((r) => r['leased_by'] === holder).map((r) => r['key'] as string)
+        }
+        if (result.wasApplied()) return pending
+        // Not applied: the answer lists the rows it found, with their state.
+        const pooled = new Set(result.rows.filter((r) => r['state'] === 'pooled').map((r) => r['key'] as string))
+        pending = pending.filter((k) => pooled.has(k))
+      }
+      return []
+    },
+
+    /** Stores a link under a key leased to this caller (leaseChunk), or claimed by it alone. */
+    async activateLeased (link: Link): Promise<void> {
       await client.execute(Q.activate, [link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), bucketOf(link.key), link.key], IDEMPOTENT)
     },
 

@@ -3,7 +3,7 @@
 
 export function redisKeys (prefix: string) {
   return {
-    /** SET of keys already claimed in Cassandra and not yet handed out. */
+    /** SET of chunks of keys claimed in Cassandra and not yet leased (see key-pool.ts). */
     pool: `${prefix}pool`,
     /** Cached link: JSON, or NEGATIVE for "no such link". */
     link: (key: string) => `${prefix}link:${key}`,

@@ -18,6 +18,25 @@ describe('key generator', () => {
     for (const c of '01lIO') expect(KEY_ALPHABET).not.toContain(c)
   })
 
+  it('never makes a key that spells a reserved word', () => {
+    // Random bytes (each an index into the alphabet; nanoid reads them from the end) that make the
+    // prefix "ass", then the suffix "ets".
+    const calls: string[] = []
+    const random = (bytes: number) => {
+      const scripted = [...(calls.shift() ?? '')].map((c) => KEY_ALPHABET.indexOf(c))
+      return Uint8Array.from({ length: bytes }, (_, i) => scripted[bytes - 1 - i] ?? Math.floor(Math.random() * KEY_ALPHABET.length))
+    }
+    expect(isReserved('assets')).toBe(true)
+    const generator = createKeyGenerator(6, random)
+    calls.push('ass', 'ets')
+    const one = generator.one()
+    expect(one.startsWith('ass')).toBe(true)
+    expect(one).not.toBe('assets')
+    calls.push('ass', 'ets')
+    const batch = generator.batch(3)
+    expect(batch.every((key) => key.startsWith('ass') && !isReserved(key))).toBe(true)
+  })
+
   it('refuses a length that leaves nothing after the bucket prefix', () => {
     expect(() => createKeyGenerator(BUCKET_LENGTH)).toThrow(RangeError)
   })

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLinkRepository } from '../src/link-repository.ts'
+import { createKeyGenerator } from '../src/keys.ts'
+import { createLinkRepository, type Link } from '../src/link-repository.ts'
 import { spyOnStatements, type SentStatement } from '../src/testing/cassandra-spy.ts'
-import { createTestInfra, type TestInfra } from '../src/testing/infra.ts'
+import { createTestInfra, skewedClient, type TestInfra } from '../src/testing/infra.ts'
+import { loseAnswers } from '../src/testing/lost-answers.ts'
 
 let infra: TestInfra
 
@@ -24,9 +26,10 @@ describe('the link repository', () => {
     const anonymous = { key: 'rep0002', url: 'https://example.com/b', createdAt, expiresAt: null, owner: null }
 
     expect(await repo.claimBatch(['rep0001', 'rep0002'], 'w1')).toMatchObject({ claimed: ['rep0001', 'rep0002'] })
+    expect(await repo.leaseChunk(['rep0001', 'rep0002'], 'lease-1')).toEqual(['rep0001', 'rep0002'])
     await repo.indexOwned(owned)
-    await repo.activatePooled(owned)
-    await repo.activatePooled(anonymous)
+    await repo.activateLeased(owned)
+    await repo.activateLeased(anonymous)
     expect(await repo.insertIfAbsent({ ...anonymous, key: 'rep-alias' }, 'create')).toBe(true)
     expect(await repo.find('rep0001')).toMatchObject({ url: 'https://example.com/a' })
     expect(await repo.ownedPage('ak_1', null, 10)).toHaveLength(1)
@@ -42,7 +45,102 @@ describe('the link repository', () => {
     expect(await repo.find('rep0001')).toBeNull()
 
     const mayRepeat = (s: SentStatement) => !/ IF NOT EXISTS| IF \w+ =/.test(s.cql) && !/ = \w+ \+ \?/.test(s.cql)
-    expect(sent.filter((s) => !mayRepeat(s)).map((s) => s.cql.split(' ')[0])).toEqual(['INSERT', 'INSERT', 'UPDATE', 'UPDATE'])
+    expect(sent.filter((s) => !mayRepeat(s)).map((s) => s.cql.split(' ')[0])).toEqual(['INSERT', 'UPDATE', 'INSERT', 'UPDATE', 'UPDATE'])
     expect(sent.filter((s) => mayRepeat(s) !== (s.options.isIdempotent === true)).map((s) => s.cql)).toEqual([])
+  })
+})
+
+const HOUR = 3_600_000
+const linkOn = (key: string, url = `https://example.com/${key}`): Link => ({ key, url, createdAt: new Date(), expiresAt: null, owner: null })
+
+describe('key leases', () => {
+  it('leases only keys that are still pooled, each to one holder', async () => {
+    const repo = createLinkRepository(infra.cassandra)
+    const chunk = createKeyGenerator(7).batch(20)
+    expect((await repo.claimBatch(chunk, 'w1')).claimed).toHaveLength(20)
+    // One key of the chunk already became a link: a replayed chunk carries it again.
+    expect(await repo.leaseChunk([chunk[0]!], 'first')).toEqual([chunk[0]])
+    await repo.activateLeased(linkOn(chunk[0]!))
+
+    const leased = await repo.leaseChunk(chunk, 'second')
+    expect(leased).toEqual(chunk.slice(1))
+    expect(await repo.leaseChunk(chunk, 'third')).toEqual([])
+    expect(await repo.find(chunk[0]!)).toMatchObject({ url: `https://example.com/${chunk[0]}` })
+  })
+
+  it('never leases a key that was not claimed first', async () => {
+    const repo = createLinkRepository(infra.cassandra)
+    const [key] = createKeyGenerator(7).batch(1)
+    expect(await repo.leaseChunk([key!], 'holder')).toEqual([])
+    expect(await repo.insertIfAbsent(linkOn(key!), 'create')).toBe(true)
+  })
+
+  it('reads back which keys a lease won when its answer is lost', async () => {
+    const chunk = createKeyGenerator(7).batch(10)
+    await createLinkRepository(infra.cassandra).claimBatch(chunk, 'w1')
+    const applied = loseAnswers(infra.cassandra, (cql) => cql.includes("state = 'leased'"), 'after')
+    expect((await createLinkRepository(applied.client).leaseChunk(chunk, 'lost-after')).sort()).toEqual([...chunk].sort())
+    expect(applied.lost).toHaveLength(1)
+
+    const other = createKeyGenerator(7).batch(10)
+    await createLinkRepository(infra.cassandra).claimBatch(other, 'w1')
+    const dropped = loseAnswers(infra.cassandra, (cql) => cql.includes("state = 'leased'"), 'before')
+    expect(await createLinkRepository(dropped.client).leaseChunk(other, 'lost-before')).toEqual([])
+    // Nothing was leased, so the keys are still there for a lease that gets its answer.
+    expect(await createLinkRepository(infra.cassandra).leaseChunk(other, 'retry')).toEqual(other)
+  })
+
+  it('reads back whether an insert applied when its answer is lost', async () => {
+    const ifNotExists = (cql: string) => cql.includes('IF NOT EXISTS')
+    const landed = linkOn('lost-alias-landed')
+    expect(await createLinkRepository(loseAnswers(infra.cassandra, ifNotExists, 'after').client).insertIfAbsent(landed, 'create')).toBe(true)
+    expect(await createLinkRepository(infra.cassandra).find(landed.key)).toMatchObject({ url: landed.url })
+
+    const taken = { ...linkOn('lost-alias-landed'), url: 'https://example.com/someone-else' }
+    expect(await createLinkRepository(loseAnswers(infra.cassandra, ifNotExists, 'after').client).insertIfAbsent(taken, 'create')).toBe(false)
+
+    const never = linkOn('lost-alias-never')
+    await expect(createLinkRepository(loseAnswers(infra.cassandra, ifNotExists, 'before').client).insertIfAbsent(never, 'create'))
+      .rejects.toMatchObject({ code: 0x1100 })
+    expect(await createLinkRepository(infra.cassandra).find(never.key)).toBeNull()
+  })
+})
+
+describe('with a client clock behind or ahead of Cassandra', () => {
+  it('serves a link activated by a replica whose clock is an hour behind', async () => {
+    const behind = await skewedClient(infra, -HOUR)
+    try {
+      const chunk = createKeyGenerator(7).batch(5)
+      await createLinkRepository(infra.cassandra).claimBatch(chunk, 'w1')
+      const repo = createLinkRepository(behind)
+      expect(await repo.leaseChunk(chunk, 'behind')).toEqual(chunk)
+      for (const key of chunk) await repo.activateLeased(linkOn(key))
+      for (const key of chunk) expect(await createLinkRepository(infra.cassandra).find(key), key).toMatchObject({ url: `https://example.com/${key}` })
+    } finally {
+      await behind.shutdown()
+    }
+  })
+
+  it('deletes, from a replica whose clock is behind, a link stored by Paxos or a replica ahead', async () => {
+    const behind = await skewedClient(infra, -HOUR)
+    const ahead = await skewedClient(infra, HOUR)
+    try {
+      const repo = createLinkRepository(infra.cassandra)
+      const alias = linkOn('skewed-alias')
+      expect(await repo.insertIfAbsent(alias, 'create')).toBe(true)
+      await createLinkRepository(behind).markDeleted(alias)
+      expect(await repo.find(alias.key)).toBeNull()
+
+      const [key] = createKeyGenerator(7).batch(1)
+      await repo.claimBatch([key!], 'w1')
+      await repo.leaseChunk([key!], 'ahead')
+      const link = linkOn(key!)
+      await createLinkRepository(ahead).activateLeased(link)
+      await createLinkRepository(behind).markDeleted(link)
+      expect(await repo.find(key!)).toBeNull()
+    } finally {
+      await behind.shutdown()
+      await ahead.shutdown()
+    }
   })
 })

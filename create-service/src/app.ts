@@ -1,6 +1,7 @@
 import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { RateLimitedError, UnsupportedMediaTypeError } from '@shortwave/common/errors'
+import { createKeyPool } from '@shortwave/common/key-pool'
 import { createLinkCache } from '@shortwave/common/link-cache'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
@@ -95,13 +96,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
   const invalidator = createLinkInvalidator({ cache, redis: app.redis, channel: app.redisKeys.linkInvalidations, log: app.log })
   const keySource = createKeySource({
-    redis: app.redis,
-    keys: app.redisKeys,
+    pool: createKeyPool(app.redis, app.redisKeys),
     repo,
     registry: app.metrics,
     log: app.log,
-    batchSize: config.POOL_FETCH_BATCH,
-    keyLength: config.KEY_LENGTH
+    keyLength: config.KEY_LENGTH,
+    leaseAhead: config.KEY_LEASE_AHEAD
   })
   const links = createLinkService({
     repo,
@@ -118,7 +118,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     log: app.log
   })
 
-  // Before the Redis client closes: buffered keys go back to the pool for other replicas.
+  // Before the clients close: no lease may start or be left half done.
   app.addHook('preClose', () => keySource.close())
   app.addHook('preClose', async () => { invalidator.close() })
 

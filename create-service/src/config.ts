@@ -30,7 +30,9 @@ export const configSchema = envSchema({
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 60 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 8192 }),
-  POOL_FETCH_BATCH: Type.Integer({ minimum: 1, maximum: 1000, default: 32 }),
+  // Keys left in this replica's lease when it leases the next chunk of the pool: enough for the
+  // creates that arrive during one Paxos round, so they do not wait for it.
+  KEY_LEASE_AHEAD: Type.Integer({ minimum: 0, maximum: 1000, default: 50 }),
   REDIS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 2_592_000, default: 86_400 }),
   REDIS_NEGATIVE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
   RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 })

@@ -1,30 +1,38 @@
+import { NoFreeKeyError } from '@shortwave/common/errors'
+import type { KeyPool } from '@shortwave/common/key-pool'
 import { createKeyGenerator } from '@shortwave/common/keys'
 import type { Link, LinkRepository } from '@shortwave/common/link-repository'
-import type { RedisKeys } from '@shortwave/common/redis-keys'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Redis } from 'ioredis'
+import { randomUUID } from 'node:crypto'
 import { Counter, type Registry } from 'prom-client'
 
-// Generated keys come from the pool the key-worker fills: each was claimed in Cassandra before
-// it entered the pool, and SPOP hands each out once, so the request path neither generates nor
-// checks keys. Keys are fetched a few at a time and buffered here, so most creates do not touch
-// Redis for their key at all. When the pool cannot serve (empty, or Redis down) the service
-// claims a key itself with a lightweight transaction: slower, still unique.
+// Generated keys come from the pool the key-worker fills, a chunk of one bucket at a time. Redis
+// only suggests keys: this replica leases a whole chunk in Cassandra with one conditional batch
+// (each key 'pooled' → 'leased' to a lease id of its own), and only the keys the lease won are
+// used, with a plain write each (LinkRepository.activateLeased). A key Redis hands out twice — a
+// replayed chunk, a failover to a lagging replica, a restored snapshot — fails its lease and is
+// skipped without the client noticing. The next chunk is leased while a few keys are left, so
+// most creates wait for no Paxos round. When the pool cannot serve (empty, or Redis down) the
+// service claims a key itself with a lightweight transaction: slower, still unique.
 
 export const CLAIMED_BY = 'create-service'
 const BYPASS_ATTEMPTS = 5
+/** Chunks one refill may find already leased before it gives up on the pool for this create. */
+const CHUNKS_PER_REFILL = 4
 
 export interface KeySourceOptions {
-  redis: Redis
-  keys: RedisKeys
-  repo: LinkRepository
+  pool: Pick<KeyPool, 'take' | 'offer' | 'available'>
+  repo: Pick<LinkRepository, 'leaseChunk' | 'insertIfAbsent'>
   registry: Registry
   log: FastifyBaseLogger
-  batchSize: number
   keyLength: number
+  /** The next chunk is leased once this few keys are left (0: once none is). */
+  leaseAhead: number
+  /** Names this process in its lease ids (a random one by default). */
+  instanceId?: string
 }
 
-/** A link under its new key. From the pool it still has to be written (activatePooled); from the bypass it is already stored. */
+/** A link under its new key. From the pool it still has to be written (activateLeased); from the bypass it is already stored. */
 export interface TakenKey {
   link: Link
   source: 'pool' | 'bypass'
@@ -38,8 +46,9 @@ export type BeforeStore = (link: Link) => Promise<void>
 type BypassReason = 'pool_empty' | 'redis_error'
 
 export function createKeySource (opts: KeySourceOptions) {
-  const { redis, keys, repo, log } = opts
+  const { pool, repo, log } = opts
   const generator = createKeyGenerator(opts.keyLength)
+  const instanceId = opts.instanceId ?? randomUUID()
   const taken = new Counter({
     name: 'shortwave_keys_taken_total',
     help: 'Generated keys used for new links, by where they came from',
@@ -52,37 +61,75 @@ export function createKeySource (opts: KeySourceOptions) {
     labelNames: ['reason'] as const,
     registers: [opts.registry]
   })
+  const leases = new Counter({
+    name: 'shortwave_key_leases_total',
+    help: 'Chunks of pooled keys this replica tried to lease, by outcome (replayed: none of its keys was still pooled)',
+    labelNames: ['outcome'] as const,
+    registers: [opts.registry]
+  })
+  const skipped = new Counter({
+    name: 'shortwave_keys_skipped_total',
+    help: 'Keys the pool offered that were no longer pooled in Cassandra (handed out before, then replayed by Redis)',
+    registers: [opts.registry]
+  })
+  for (const outcome of ['leased', 'replayed']) leases.inc({ outcome }, 0)
 
   const buffer: string[] = []
   let refilling: Promise<'ok' | BypassReason> | null = null
+  let leaseSeq = 0
   let closed = false
 
-  async function refill (): Promise<'ok' | BypassReason> {
-    try {
-      const popped = await redis.spop(keys.pool, opts.batchSize)
+  async function leaseNextChunk (): Promise<'ok' | BypassReason> {
+    for (let i = 0; i < CHUNKS_PER_REFILL; i++) {
+      let chunk: string[] | null
+      try {
+        chunk = await pool.take()
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'key pool unavailable; claiming keys directly')
+        return 'redis_error'
+      }
+      if (chunk === null) return 'pool_empty'
+      const leased = await repo.leaseChunk(chunk, `${instanceId}:${++leaseSeq}`).catch(async (err: unknown) => {
+        // The create answers 503. Offering the chunk again is safe, as a lease decides who uses a key.
+        await pool.offer(chunk).catch(() => {})
+        throw err
+      })
+      skipped.inc(chunk.length - leased.length)
+      leases.inc({ outcome: leased.length > 0 ? 'leased' : 'replayed' })
+      if (leased.length === 0) {
+        log.warn({ keys: chunk.length }, 'the key pool offered a chunk that was leased before; skipped it')
+        continue
+      }
       if (closed) {
-        // Shutdown began while the keys were on their way: put them straight back.
-        if (popped.length) await redis.sadd(keys.pool, ...popped)
+        log.info({ keys: leased.length }, 'leased keys left unused at shutdown')
         return 'pool_empty'
       }
-      buffer.push(...popped)
-      return popped.length ? 'ok' : 'pool_empty'
-    } catch (err) {
-      log.warn({ err: (err as Error).message }, 'key pool unavailable; claiming keys directly')
-      return 'redis_error'
+      buffer.push(...leased)
+      return 'ok'
+    }
+    return 'pool_empty'
+  }
+
+  /** One lease in flight at a time, shared by every caller waiting for a key. */
+  function refill (): Promise<'ok' | BypassReason> {
+    refilling ??= leaseNextChunk().finally(() => { refilling = null })
+    return refilling
+  }
+
+  function leaseAhead (): void {
+    if (buffer.length <= opts.leaseAhead && refilling === null && !closed && pool.available()) {
+      refill().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not lease the next chunk of keys'))
     }
   }
 
-  /** A key from the buffer, refilling it from the pool (one SPOP at a time, shared by every waiting caller). */
   async function fromPool (): Promise<{ key: string } | { bypass: BypassReason }> {
     if (closed) return { bypass: 'pool_empty' }
     // While Redis is known to be down, do not even try: the bypass is the fast path then.
-    if (redis.status !== 'ready' && buffer.length === 0) return { bypass: 'redis_error' }
+    if (!pool.available() && buffer.length === 0) return { bypass: 'redis_error' }
     while (true) {
       const key = buffer.shift()
       if (key !== undefined) return { key }
-      refilling ??= refill().finally(() => { refilling = null })
-      const outcome = await refilling
+      const outcome = await refill()
       if (outcome !== 'ok') {
         const late = buffer.shift()
         return late === undefined ? { bypass: outcome } : { key: late }
@@ -97,17 +144,18 @@ export function createKeySource (opts: KeySourceOptions) {
       if (await repo.insertIfAbsent(link, CLAIMED_BY)) return link
       log.info({ key: link.key }, 'generated key already taken; trying another')
     }
-    throw new Error(`no free key after ${BYPASS_ATTEMPTS} attempts; KEY_LENGTH may be too small`)
+    throw new NoFreeKeyError(BYPASS_ATTEMPTS)
   }
 
   return {
     /**
      * Hands out a key nobody else will ever get. `beforeStore` runs with the link before it is
-     * written under its key (see TakenKey). Cassandra failures of the bypass propagate.
+     * written under its key (see TakenKey). Cassandra failures propagate.
      */
     async take (draft: LinkDraft, beforeStore: BeforeStore = async () => {}): Promise<TakenKey> {
       const pooled = await fromPool()
       if ('key' in pooled) {
+        leaseAhead()
         taken.inc({ source: 'pool' })
         const link = { ...draft, key: pooled.key }
         await beforeStore(link)
@@ -119,21 +167,18 @@ export function createKeySource (opts: KeySourceOptions) {
       return { link, source: 'bypass' }
     },
 
-    /** Keys buffered here are claimed and unused: back into the pool with them, for another replica to use. */
+    /**
+     * Stops leasing. Keys leased and unused are left so: they are this process's alone, and
+     * nothing else may use them (a few lost keys cost nothing).
+     */
     async close (): Promise<void> {
       closed = true
-      await refilling
+      await refilling?.catch(() => {})
       const unused = buffer.splice(0)
-      if (unused.length === 0) return
-      try {
-        await redis.sadd(keys.pool, ...unused)
-      } catch (err) {
-        // They stay claimed in Cassandra and are never handed out again: lost keys, never duplicates.
-        log.warn({ err: (err as Error).message, keys: unused.length }, 'could not return unused keys to the pool')
-      }
+      if (unused.length > 0) log.info({ keys: unused.length }, 'leased keys left unused at shutdown')
     },
 
-    /** Keys fetched from the pool and not yet used (for tests and diagnostics). */
+    /** Keys leased and not yet used (for tests and diagnostics). */
     get buffered (): number {
       return buffer.length
     }

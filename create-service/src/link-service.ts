@@ -85,8 +85,8 @@ export function createLinkService (opts: LinkServiceOptions) {
 
   async function storeGenerated (draft: LinkDraft): Promise<Link> {
     const { link, source } = await keySource.take(draft, listUnderOwner).catch(cassandraUnavailable)
-    // A pooled key that fails to activate is dropped, never reused: the write may have landed.
-    if (source === 'pool') await repo.activatePooled(link).catch(cassandraUnavailable)
+    // A leased key that fails to activate is dropped, never reused: the write may have landed.
+    if (source === 'pool') await repo.activateLeased(link).catch(cassandraUnavailable)
     return link
   }
 

@@ -11,8 +11,8 @@ let app: FastifyInstance
 let pooled: Set<string>
 
 beforeAll(async () => {
-  infra = await createTestInfra('cs_create', { BLOCKED_DOMAINS: 'evil.example', POOL_FETCH_BATCH: '4' })
-  pooled = new Set(await seedPool(infra, 50))
+  infra = await createTestInfra('cs_create', { BLOCKED_DOMAINS: 'evil.example', KEY_LEASE_AHEAD: '0' })
+  pooled = new Set(await seedPool(infra, 50, 4))
   app = await startApp(infra)
 })
 
@@ -128,7 +128,7 @@ describe('POST /api/v1/links creates links', () => {
       expiresAt: null
     })
     expect(response.headers['location']).toBe(`http://localhost:8080/api/v1/links/${body.key}`)
-    expect(await poolSize(infra)).toBe(before - 4) // one batch of POOL_FETCH_BATCH
+    expect(await poolSize(infra)).toBe(before - 4) // one chunk, leased whole
     const stored = await createLinkRepository(infra.cassandra).find(body.key)
     expect(stored).toMatchObject({ key: body.key, url: 'https://example.com/generated', expiresAt: null })
     expect(JSON.parse((await infra.redis.get(keys().link(body.key)))!)).toEqual({ u: 'https://example.com/generated', e: null })

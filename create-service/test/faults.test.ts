@@ -10,7 +10,7 @@ let cassandra: ReturnType<typeof observedCassandra>
 beforeAll(async () => {
   infra = await createTestInfra('cs_faults')
   cassandra = observedCassandra(infra.cassandra)
-  app = await startApp(infra, { RETRY_AFTER_SECONDS: '7', POOL_FETCH_BATCH: '2' }, { cassandra: cassandra.client })
+  app = await startApp(infra, { RETRY_AFTER_SECONDS: '7', KEY_LEASE_AHEAD: '0' }, { cassandra: cassandra.client })
 })
 
 afterAll(async () => {
@@ -51,17 +51,39 @@ describe('when Cassandra cannot answer', () => {
     }
   })
 
-  it('does not reuse a pool key whose activation failed', async () => {
+  // A fresh app each: the one above holds keys it leased in earlier tests.
+  async function freshApp (): Promise<void> {
+    await app.close()
+    app = await startApp(infra, { RETRY_AFTER_SECONDS: '7', KEY_LEASE_AHEAD: '0' }, { cassandra: cassandra.client })
+  }
+
+  it('does not reuse a leased key whose activation failed', async () => {
     await infra.redis.del(`${infra.prefix}pool`)
-    const [first, second] = await seedPool(infra, 2)
+    const chunk = await seedPool(infra, 3)
+    await freshApp()
+    const first = (await createLink(app, { url: 'https://example.com/a' })).json().key
     cassandra.state.down = true
-    expect((await createLink(app, { url: 'https://example.com/a' })).statusCode).toBe(503)
+    expect((await createLink(app, { url: 'https://example.com/b' })).statusCode).toBe(503)
     cassandra.state.down = false
     expect(await poolSize(infra)).toBe(0)
-    const key = (await createLink(app, { url: 'https://example.com/b' })).json().key
-    // One of the two was lost with the failed write; the other serves the next create.
-    expect([first, second]).toContain(key)
+    // The key of the failed write was dropped with it: the last one of the chunk serves the next
+    // create, and the one after bypasses the empty pool.
     const third = (await createLink(app, { url: 'https://example.com/c' })).json().key
-    expect([first, second]).not.toContain(third)
+    const fourth = (await createLink(app, { url: 'https://example.com/d' })).json().key
+    expect(chunk).toContain(first)
+    expect(chunk).toContain(third)
+    expect(third).not.toBe(first)
+    expect(chunk).not.toContain(fourth)
+  })
+
+  it('answers 503 when it cannot lease, and offers the chunk again', async () => {
+    await infra.redis.del(`${infra.prefix}pool`)
+    const chunk = await seedPool(infra, 3)
+    await freshApp()
+    cassandra.state.down = true
+    expect((await createLink(app, { url: 'https://example.com/e' })).statusCode).toBe(503)
+    cassandra.state.down = false
+    expect(await poolSize(infra)).toBe(3)
+    expect(chunk).toContain((await createLink(app, { url: 'https://example.com/f' })).json().key)
   })
 })

@@ -2,7 +2,8 @@ import { loadConfig } from '@shortwave/common/config'
 import { createKeyGenerator } from '@shortwave/common/keys'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import type { TestInfra } from '@shortwave/common/testing/infra'
+import { pooledKeys, type TestInfra } from '@shortwave/common/testing/infra'
+import { createKeyPool } from '@shortwave/common/key-pool'
 import cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
@@ -10,15 +11,21 @@ import { createApiKeyRepository, type ApiKeyRole } from '../src/api-keys.ts'
 import { buildApp } from '../src/app.ts'
 import { configSchema } from '../src/config.ts'
 
-/** Does what the key-worker does: claims keys in Cassandra, then offers them in the Redis pool. */
-export async function seedPool (infra: TestInfra, count = 50): Promise<string[]> {
-  const { claimed } = await createLinkRepository(infra.cassandra).claimBatch(createKeyGenerator(7).batch(count), 'test')
-  await infra.redis.sadd(redisKeys(infra.prefix).pool, ...claimed)
-  return claimed
+/** Does what the key-worker does: claims chunks of keys in Cassandra, then offers them in the Redis pool. */
+export async function seedPool (infra: TestInfra, count = 50, chunkSize = count): Promise<string[]> {
+  const pool = createKeyPool(infra.redis, redisKeys(infra.prefix))
+  const seeded: string[] = []
+  for (let left = count; left > 0; left -= chunkSize) {
+    const { claimed } = await createLinkRepository(infra.cassandra).claimBatch(createKeyGenerator(7).batch(Math.min(chunkSize, left)), 'test')
+    await pool.offer(claimed)
+    seeded.push(...claimed)
+  }
+  return seeded
 }
 
-export function poolSize (infra: TestInfra): Promise<number> {
-  return infra.redis.scard(redisKeys(infra.prefix).pool)
+/** Keys in the pool, not yet leased. */
+export async function poolSize (infra: TestInfra): Promise<number> {
+  return (await pooledKeys(infra)).length
 }
 
 export async function startApp (
@@ -42,6 +49,10 @@ export function createLink (app: FastifyInstance, body: unknown, headers: Record
  */
 export function observedCassandra (client: cassandra.Client, match: (query: string) => boolean = () => true) {
   const state = { inFlight: 0, maxInFlight: 0, down: false }
+  const batch = async (...args: unknown[]) => {
+    if (state.down) throw new cassandra.errors.NoHostAvailableError({})
+    return await (client.batch as (...args: unknown[]) => Promise<unknown>)(...args)
+  }
   const execute = async (query: string, ...rest: unknown[]) => {
     if (state.down) throw new cassandra.errors.NoHostAvailableError({})
     const counted = match(query)
@@ -55,6 +66,7 @@ export function observedCassandra (client: cassandra.Client, match: (query: stri
   const proxy = new Proxy(client, {
     get (target, property) {
       if (property === 'execute') return execute
+      if (property === 'batch') return batch
       const value = Reflect.get(target, property, target)
       return typeof value === 'function' ? value.bind(target) : value
     }

@@ -1,7 +1,10 @@
+import { createKeyPool } from '@shortwave/common/key-pool'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import { createRedisClient } from '@shortwave/common/plugins/redis'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, skewedClient, type TestInfra } from '@shortwave/common/testing/infra'
+import { loseAnswers } from '@shortwave/common/testing/lost-answers'
+import type cassandra from 'cassandra-driver'
 import type { FastifyBaseLogger } from 'fastify'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
@@ -25,37 +28,93 @@ beforeEach(async () => {
 const silent = { warn () {}, info () {} } as unknown as FastifyBaseLogger
 const draft = () => ({ url: 'https://example.com/', createdAt: new Date(), expiresAt: null, owner: null })
 
-function keySource (batchSize: number) {
+function keySource (leaseAhead = 0) {
   return createKeySource({
-    redis: infra.redis,
-    keys: redisKeys(infra.prefix),
+    pool: createKeyPool(infra.redis, redisKeys(infra.prefix)),
     repo: createLinkRepository(infra.cassandra),
     registry: new Registry(),
     log: silent,
-    batchSize,
-    keyLength: 7
+    keyLength: 7,
+    leaseAhead
   })
 }
 
+async function createMany (app: Awaited<ReturnType<typeof startApp>>, count: number, tag: string): Promise<string[]> {
+  const keys: string[] = []
+  for (let i = 0; i < count; i++) {
+    const response = await createLink(app, { url: `https://example.com/${tag}/${i}` })
+    expect(response.statusCode).toBe(201)
+    keys.push(response.json().key as string)
+  }
+  return keys
+}
+
 describe('key source', () => {
-  it('serves concurrent callers from one refill at a time', async () => {
-    const seeded = new Set(await seedPool(infra, 50))
-    const source = keySource(4)
-    const taken = await Promise.all(Array.from({ length: 10 }, () => source.take(draft())))
-    expect(taken.every((t) => t.source === 'pool' && seeded.has(t.link.key))).toBe(true)
-    expect(new Set(taken.map((t) => t.link.key)).size).toBe(10)
-    // Three batches of four: a fourth refill, or one per waiting caller, would have taken more.
-    expect(await poolSize(infra)).toBe(38)
-    expect(source.buffered).toBe(2)
+  it('serves concurrent callers from one lease at a time', async () => {
+    const seeded = await seedPool(infra, 50, 10)
+    const source = keySource()
+    const taken = await Promise.all(Array.from({ length: 9 }, () => source.take(draft())))
+    expect(taken.every((t) => t.source === 'pool' && seeded.includes(t.link.key))).toBe(true)
+    expect(new Set(taken.map((t) => t.link.key)).size).toBe(9)
+    // One chunk of ten, leased once: a lease per waiting caller would have taken more.
+    expect(await poolSize(infra)).toBe(40)
+    expect(source.buffered).toBe(1)
     await source.close()
+    // A leased key is this process's alone: it is not offered again.
     expect(await poolSize(infra)).toBe(40)
   })
 
+  it('leases the next chunk before the last one runs out', async () => {
+    await seedPool(infra, 30, 10)
+    const source = keySource(5)
+    for (let i = 0; i < 5; i++) await source.take(draft())
+    await expect.poll(() => source.buffered).toBe(15)
+    expect(await poolSize(infra)).toBe(10)
+    await source.close()
+  })
+
   it('claims a key itself when the pool is empty', async () => {
-    const source = keySource(4)
-    const { link, source: from } = await source.take(draft())
+    const { link, source: from } = await keySource().take(draft())
     expect(from).toBe('bypass')
     expect(await createLinkRepository(infra.cassandra).find(link.key)).toMatchObject({ url: 'https://example.com/' })
+  })
+})
+
+describe('keys Redis hands out again', () => {
+  it('never reuses the key of a live link that reappears in the pool', async () => {
+    await seedPool(infra, 10)
+    const app = await startApp(infra, { KEY_LEASE_AHEAD: '0' })
+    try {
+      const [live] = await createMany(app, 1, 'live')
+      // What a lagging replica or a hand-made SADD does: the used key comes back, alone.
+      await infra.redis.del(redisKeys(infra.prefix).pool)
+      await infra.redis.sadd(redisKeys(infra.prefix).pool, live!)
+      const later = await createMany(app, 20, 'later')
+      expect(later).not.toContain(live)
+      expect(new Set(later).size).toBe(20)
+      expect(await createLinkRepository(infra.cassandra).find(live!)).toMatchObject({ url: 'https://example.com/live/0' })
+      expect(await metricValue(app, 'shortwave_key_leases_total', 'outcome="replayed"')).toBe(1)
+      expect(await metricValue(app, 'shortwave_keys_skipped_total', '')).toBe(1)
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('skips a whole chunk offered again after its keys were used', async () => {
+    const first = await seedPool(infra, 10)
+    const app = await startApp(infra, { KEY_LEASE_AHEAD: '0' })
+    try {
+      const used = await createMany(app, 10, 'first')
+      expect([...used].sort()).toEqual([...first].sort())
+      await createKeyPool(infra.redis, redisKeys(infra.prefix)).offer(first)
+      const second = await seedPool(infra, 10)
+      const later = await createMany(app, 10, 'second')
+      expect(later.sort()).toEqual([...second].sort())
+      const repo = createLinkRepository(infra.cassandra)
+      for (const [i, key] of used.entries()) expect((await repo.find(key))?.url).toBe(`https://example.com/first/${i}`)
+    } finally {
+      await app.close()
+    }
   })
 })
 
@@ -98,12 +157,87 @@ describe('creating links without the pool', () => {
     }
   })
 
-  it('returns unused buffered keys to the pool when the app closes', async () => {
+  it('answers 503 with Retry-After when every key it tries itself is taken', async () => {
+    const repo = createLinkRepository(infra.cassandra)
+    expect(await repo.insertIfAbsent({ ...draft(), key: 'always-taken' }, 'test')).toBe(true)
+    // Every conditional insert lands on a key that exists: Cassandra answers "not applied" each time.
+    const collide = new Proxy(infra.cassandra, {
+      get (target, property) {
+        if (property !== 'execute') return Reflect.get(target, property, target)
+        return (cql: string, params: unknown[], options?: cassandra.QueryOptions) => {
+          const onTaken = cql.includes('IF NOT EXISTS') ? ['alw', 'always-taken', ...params.slice(2)] : params
+          return target.execute(cql, onTaken, options)
+        }
+      }
+    })
+    const app = await startApp(infra, { RETRY_AFTER_SECONDS: '3' }, { cassandra: collide })
+    try {
+      const response = await createLink(app, { url: 'https://example.com/no-free-key' })
+      expect(response.statusCode).toBe(503)
+      expect(response.headers['retry-after']).toBe('3')
+      expect(response.json()).toMatchObject({ code: 'SW_NO_FREE_KEY' })
+      expect((await repo.find('always-taken'))?.url).toBe('https://example.com/')
+    } finally {
+      await app.close()
+    }
+  })
+})
+
+describe('conditional writes whose answer is lost', () => {
+  const ifNotExists = (cql: string) => cql.includes('IF NOT EXISTS')
+
+  it('answers 201 for an alias whose insert landed, reading the row back', async () => {
+    const lossy = loseAnswers(infra.cassandra, ifNotExists, 'after')
+    const app = await startApp(infra, {}, { cassandra: lossy.client })
+    try {
+      const response = await createLink(app, { url: 'https://example.com/landed', alias: 'lost-answer-landed' })
+      expect(response.statusCode).toBe(201)
+      expect(lossy.lost).toHaveLength(1)
+      expect((await createLinkRepository(infra.cassandra).find('lost-answer-landed'))?.url).toBe('https://example.com/landed')
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('answers 503 for an alias whose insert never ran, and stores nothing', async () => {
+    const app = await startApp(infra, { RETRY_AFTER_SECONDS: '4' }, { cassandra: loseAnswers(infra.cassandra, ifNotExists, 'before').client })
+    try {
+      const response = await createLink(app, { url: 'https://example.com/never', alias: 'lost-answer-never' })
+      expect(response.statusCode).toBe(503)
+      expect(response.headers['retry-after']).toBe('4')
+      expect(await createLinkRepository(infra.cassandra).find('lost-answer-never')).toBeNull()
+    } finally {
+      await app.close()
+    }
+  })
+
+  it('uses the keys of a lease whose answer was lost, once', async () => {
+    const seeded = await seedPool(infra, 10)
+    const app = await startApp(infra, { KEY_LEASE_AHEAD: '0' }, { cassandra: loseAnswers(infra.cassandra, (cql) => cql.includes("'leased'"), 'after').client })
+    try {
+      const keys = await createMany(app, 10, 'lost-lease')
+      expect(keys.sort()).toEqual([...seeded].sort())
+    } finally {
+      await app.close()
+    }
+  })
+})
+
+describe('with a clock an hour behind Cassandra', () => {
+  it('serves every link it acknowledged', async () => {
     await seedPool(infra, 20)
-    const app = await startApp(infra, { POOL_FETCH_BATCH: '8' })
-    expect((await createLink(app, { url: 'https://example.com/close' })).statusCode).toBe(201)
-    expect(await poolSize(infra)).toBe(12)
-    await app.close()
-    expect(await poolSize(infra)).toBe(19)
+    const behind = await skewedClient(infra, -3_600_000)
+    const app = await startApp(infra, { KEY_LEASE_AHEAD: '0' }, { cassandra: behind })
+    try {
+      const keys = await createMany(app, 5, 'behind')
+      const alias = await createLink(app, { url: 'https://example.com/behind/alias', alias: 'behind-alias' })
+      expect(alias.statusCode).toBe(201)
+      const repo = createLinkRepository(infra.cassandra)
+      for (const [i, key] of keys.entries()) expect((await repo.find(key))?.url, key).toBe(`https://example.com/behind/${i}`)
+      expect((await app.inject({ method: 'GET', url: `/api/v1/links/${keys[0]}` })).statusCode).toBe(200)
+    } finally {
+      await app.close()
+      await behind.shutdown()
+    }
   })
 })

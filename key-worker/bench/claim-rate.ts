@@ -1,6 +1,7 @@
 // How many keys per second one key-worker claims, for a few batch sizes and concurrencies.
 // Runs refill passes against a throwaway keyspace (t_kw_bench) on the local Cassandra and Redis:
 //   node key-worker/bench/claim-rate.ts            (BENCH_SECONDS=10 per setting by default)
+import { createKeyPool } from '@shortwave/common/key-pool'
 import { createKeyGenerator } from '@shortwave/common/keys'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import { redisKeys } from '@shortwave/common/redis-keys'
@@ -25,8 +26,7 @@ async function run (batchSize: number, concurrency: number, ms: number) {
   const latencies: number[] = []
   let conflicts = 0
   const deps: RefillDeps = {
-    redis: infra.redis,
-    keys,
+    pool: createKeyPool(infra.redis, keys),
     repo,
     generator: createKeyGenerator(7),
     onBatch: (result, s) => { latencies.push(s * 1000); conflicts += result.conflicts.length }

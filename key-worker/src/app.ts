@@ -1,4 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { createKeyPool } from '@shortwave/common/key-pool'
 import { createKeyGenerator, type KeyGenerator } from '@shortwave/common/keys'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
 import errorHandler from '@shortwave/common/plugins/error-handler'
@@ -36,7 +37,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       ...storeChecks(app),
       // Ready means create-service can take keys from the pool without bypassing it.
       pool: async () => {
-        const depth = await app.redis.scard(app.redisKeys.pool)
+        const depth = await createKeyPool(app.redis, app.redisKeys).depth(config.CLAIM_BATCH_SIZE)
         if (depth < config.POOL_LOW_WATER) throw new Error(`pool depth ${depth} is below ${config.POOL_LOW_WATER}`)
       }
     }

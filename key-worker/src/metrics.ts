@@ -6,7 +6,7 @@ export function createWorkerMetrics (registry: Registry, poolDepth: () => Promis
   const metrics = {
     poolDepth: new Gauge({
       name: 'shortwave_key_pool_depth',
-      help: 'Unused keys in the Redis pool',
+      help: 'Unused keys in the Redis pool (its chunks times CLAIM_BATCH_SIZE)',
       registers,
       async collect () {
         // With Redis down the last known depth is still the best answer; a scrape must not fail.

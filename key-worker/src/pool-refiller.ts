@@ -1,15 +1,14 @@
-import { isReserved, type KeyGenerator } from '@shortwave/common/keys'
+import type { KeyPool } from '@shortwave/common/key-pool'
+import type { KeyGenerator } from '@shortwave/common/keys'
 import type { ClaimResult, LinkRepository } from '@shortwave/common/link-repository'
-import type { RedisKeys } from '@shortwave/common/redis-keys'
-import type { Redis } from 'ioredis'
 import { performance } from 'node:perf_hooks'
 
 // The pool only ever holds keys Cassandra confirmed as claimed by this worker (a conditional
 // insert that applied), so neither a second worker, a restart nor an alias can see one twice.
+// Each claim batch enters the pool as one chunk, which create-service leases whole.
 
 export interface RefillDeps {
-  redis: Redis
-  keys: Pick<RedisKeys, 'pool'>
+  pool: Pick<KeyPool, 'offer' | 'depth'>
   repo: Pick<LinkRepository, 'claimBatch'>
   /** One bucket per batch (see createKeyGenerator): one Paxos round claims the whole batch. */
   generator: Pick<KeyGenerator, 'batch'>
@@ -40,14 +39,13 @@ export interface RefillOutcome {
  * flight. With an aborted signal no new batch starts; batches already sent are still pooled.
  */
 export async function refillPool (deps: RefillDeps, settings: RefillSettings, signal?: AbortSignal): Promise<RefillOutcome> {
-  const { redis, keys } = deps
   const outcome: RefillOutcome = { depth: 0, pooled: 0, conflicts: 0, batches: 0 }
   // Shared by the lanes: keys requested but not yet pooled, and whether one lane failed.
   const lanesState = { inFlight: 0, failed: false }
 
   async function lane (): Promise<void> {
     while (!lanesState.failed && !signal?.aborted) {
-      const depth = await redis.scard(keys.pool)
+      const depth = await deps.pool.depth(settings.batchSize)
       const count = Math.min(settings.batchSize, settings.highWater - depth - lanesState.inFlight)
       if (count <= 0) return
       lanesState.inFlight += count
@@ -66,14 +64,12 @@ export async function refillPool (deps: RefillDeps, settings: RefillSettings, si
   }))
   const failure = (await Promise.allSettled(lanes)).find((r) => r.status === 'rejected')
   if (failure) throw failure.reason
-  outcome.depth = await redis.scard(keys.pool)
+  outcome.depth = await deps.pool.depth(settings.batchSize)
   return outcome
 }
 
 async function claimBatch (deps: RefillDeps, workerId: string, count: number, outcome: RefillOutcome): Promise<number> {
-  // A long key can spell a reserved word; such a key would be claimed but could never be served.
-  const keys = deps.generator.batch(count).filter((key) => !isReserved(key))
-  if (keys.length === 0) return 0
+  const keys = deps.generator.batch(count)
   const started = performance.now()
   const result = await deps.repo.claimBatch(keys, workerId)
   outcome.batches++
@@ -81,7 +77,7 @@ async function claimBatch (deps: RefillDeps, workerId: string, count: number, ou
   deps.onBatch?.(result, (performance.now() - started) / 1000)
   if (result.claimed.length === 0) return 0
   // Should this fail, the keys stay claimed in Cassandra and are never handed out: wasted, never duplicated.
-  await deps.redis.sadd(deps.keys.pool, ...result.claimed)
+  await deps.pool.offer(result.claimed)
   outcome.pooled += result.claimed.length
   return result.claimed.length
 }

@@ -1,3 +1,4 @@
+import { createKeyPool } from '@shortwave/common/key-pool'
 import type { KeyGenerator } from '@shortwave/common/keys'
 import { createLinkRepository, type ClaimResult } from '@shortwave/common/link-repository'
 import type { FastifyInstance } from 'fastify'
@@ -24,23 +25,24 @@ export interface WorkerPluginOptions {
  * What is not cleaned up, on purpose:
  * - Redis cache entries: every one carries a TTL (a link's capped at its expiry, see
  *   link-cache.ts), so Redis drops them itself.
- * - Claimed keys that never reach a link (popped by a process that died, flushed with Redis, or
- *   not pooled because SADD failed): their rows stay 'pooled' for good. Putting them back in the
- *   pool could hand one out twice, since a paused process may still hold it and activate it later
- *   (invariant 1). Keys are plentiful; a few lost ones cost nothing.
+ * - Claimed keys that never reach a link (popped by a process that died, flushed with Redis, not
+ *   pooled because SADD failed, or leased by a replica that stopped): their rows stay 'pooled' or
+ *   'leased' for good. Only a lease makes a key usable, so a lost chunk could be offered again
+ *   safely, but finding one would mean scanning the table; keys are plentiful, and a few lost
+ *   ones cost nothing.
  */
 async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): Promise<void> {
   const { config } = opts
   const redis = app.redis
   const keys = app.redisKeys
   const repo = createLinkRepository(app.cassandra)
-  const metrics = createWorkerMetrics(app.metrics, () => redis.scard(keys.pool))
+  const pool = createKeyPool(redis, keys)
+  const metrics = createWorkerMetrics(app.metrics, () => pool.depth(config.CLAIM_BATCH_SIZE))
   // A worker that stops heartbeating for this long is presumed dead and its clicks adopted.
   const heartbeatTtlMs = Math.max(15_000, 5 * config.CLICK_FOLD_INTERVAL_MS)
 
   const refillDeps = {
-    redis,
-    keys,
+    pool,
     repo,
     generator: opts.generator,
     onBatch: (result: ClaimResult, seconds: number) => {

@@ -1,6 +1,6 @@
 import { createKeyGenerator } from '@shortwave/common/keys'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, pooledKeys, type TestInfra } from '@shortwave/common/testing/infra'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.ts'
 import { buildWorker, metricValue, waitFor, workerConfig } from './helpers.ts'
@@ -35,10 +35,11 @@ describe('key-worker app', () => {
 
       failing = false
       await waitFor('readiness', async () => (await app.inject('/readyz')).statusCode === 200)
-      expect(await infra.redis.scard(pool)).toBeGreaterThanOrEqual(300)
+      expect((await pooledKeys(infra)).length).toBeGreaterThanOrEqual(300)
 
-      await waitFor('the pool at high water', async () => await infra.redis.scard(pool) >= 600)
-      const depth = await infra.redis.scard(pool)
+      // Chunks of 50 fresh keys: the depth the worker counts is the keys the pool holds.
+      await waitFor('the pool at high water', async () => (await pooledKeys(infra)).length >= 600)
+      const depth = (await pooledKeys(infra)).length
       await waitFor('the claim counter to catch up', async () => await metricValue(app, 'shortwave_keys_claimed_total') === depth)
       const metrics = await app.inject('/metrics')
       expect(metrics.statusCode).toBe(200)
@@ -55,13 +56,15 @@ describe('key-worker app', () => {
   it('becomes unready when the pool is drained below low water', async () => {
     const pool = redisKeys(infra.prefix).pool
     // A long interval: after the first pass nothing refills during the test.
-    const app = await buildWorker(infra, { WORKER_ID: 'app-b', POOL_LOW_WATER: '100', POOL_HIGH_WATER: '200', REFILL_INTERVAL_MS: '60000' })
+    const app = await buildWorker(infra, { WORKER_ID: 'app-b', POOL_LOW_WATER: '101', POOL_HIGH_WATER: '200', REFILL_INTERVAL_MS: '60000' })
     try {
       await infra.redis.del(pool)
       await app.ready()
       await waitFor('readiness', async () => (await app.inject('/readyz')).statusCode === 200)
-      await waitFor('the first pass to end', async () => await infra.redis.scard(pool) >= 200)
-      await infra.redis.spop(pool, (await infra.redis.scard(pool)) - 99)
+      // Chunks of 100 keys (CLAIM_BATCH_SIZE): one left is below low water.
+      await waitFor('the first pass to end', async () => await infra.redis.scard(pool) >= 2)
+      await infra.redis.spop(pool, (await infra.redis.scard(pool)) - 1)
+      expect(await pooledKeys(infra)).toHaveLength(100)
       expect((await app.inject('/readyz')).statusCode).toBe(503)
     } finally {
       await app.close()

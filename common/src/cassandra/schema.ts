@@ -89,6 +89,16 @@ export const MIGRATIONS: readonly Migration[] = [
       // each compaction small.
       'ALTER TABLE links WITH compaction = {\'class\': \'UnifiedCompactionStrategy\', \'scaling_parameters\': \'T4\'}'
     ]
+  },
+  {
+    id: '004-key-leases',
+    statements: [
+      // A create-service replica leases a chunk of pooled keys before it uses them (one Paxos
+      // round per chunk; LinkRepository.leaseChunk): leased_by names the lease, unique per chunk,
+      // so a replica whose lease answer was lost can read back which keys became its own.
+      'ALTER TABLE links ADD IF NOT EXISTS leased_by text',
+      'ALTER TABLE links ADD IF NOT EXISTS leased_at timestamp'
+    ]
   }
 ]
 

@@ -15,7 +15,14 @@ const { types, policies, auth } = cassandra
  * One client per process. Reconnection is constant and quick so a restarted node is used again
  * within a second or two, without restarting the service.
  */
-export function createCassandraClient (config: CassandraConfig, options: { keyspace?: string | null } = {}): cassandra.Client {
+export interface ClientOptions {
+  /** Another keyspace than the configured one; null for none (migrations). */
+  keyspace?: string | null
+  /** Where write timestamps come from (tests skew the client's clock with one). */
+  timestamps?: cassandra.policies.timestampGeneration.TimestampGenerator
+}
+
+export function createCassandraClient (config: CassandraConfig, options: ClientOptions = {}): cassandra.Client {
   const keyspace = options.keyspace === undefined ? config.CASSANDRA_KEYSPACE : options.keyspace ?? undefined
   const contactPoints = config.CASSANDRA_CONTACT_POINTS.split(',')
   return new cassandra.Client({
@@ -32,10 +39,13 @@ export function createCassandraClient (config: CassandraConfig, options: { keysp
     queryOptions: {
       prepare: true,
       consistency: types.consistencies[config.CASSANDRA_CONSISTENCY === 'QUORUM' ? 'quorum' : config.CASSANDRA_CONSISTENCY === 'ONE' ? 'one' : config.CASSANDRA_CONSISTENCY === 'LOCAL_ONE' ? 'localOne' : 'localQuorum'],
-      serialConsistency: types.consistencies.localSerial
+      serialConsistency: config.CASSANDRA_SERIAL_CONSISTENCY === 'SERIAL' ? types.consistencies.serial : types.consistencies.localSerial
     },
     socketOptions: { connectTimeout: 2000, readTimeout: config.CASSANDRA_TIMEOUT_MS },
-    policies: { reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000) },
+    policies: {
+      reconnection: new policies.reconnection.ConstantReconnectionPolicy(1000),
+      ...(options.timestamps ? { timestampGeneration: options.timestamps } : {})
+    },
     pooling: { warmup: true, heartBeatInterval: 5000 }
   })
 }

@@ -21,8 +21,13 @@ function statusOf (error: FastifyError): number {
   return status >= 400 && status <= 599 ? status : 500
 }
 
+/** Our own errors (common/src/errors.ts) carry messages written for clients; a driver's do not. */
+function isOurs (error: FastifyError): boolean {
+  return error.code?.startsWith('SW_') === true
+}
+
 function messageOf (error: FastifyError, status: number): string {
-  if (status === 503) return error.code === 'SW_DEPENDENCY_UNAVAILABLE' ? error.message : 'A dependency is unavailable; retry shortly'
+  if (status === 503) return isOurs(error) ? error.message : 'A dependency is unavailable; retry shortly'
   if (status >= 500) return 'Internal Server Error'
   if (error.validation) {
     // Ajv says "body/url must match format"; say which field, in words a person can act on.
@@ -38,7 +43,7 @@ function messageOf (error: FastifyError, status: number): string {
 export function errorBody (error: FastifyError): ErrorBody {
   const status = statusOf(error)
   const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: messageOf(error, status) }
-  if (error.code && status < 500) body.code = error.code
+  if (error.code && (status < 500 || (status === 503 && isOurs(error)))) body.code = error.code
   else if (status === 503) body.code = 'SW_DEPENDENCY_UNAVAILABLE'
   return body
 }

@@ -4,6 +4,7 @@ import cassandra from 'cassandra-driver'
 import type { Redis } from 'ioredis'
 import { randomBytes } from 'node:crypto'
 import { migrate } from '../cassandra/migrate.ts'
+import { redisKeys } from '../redis-keys.ts'
 import { createCassandraClient } from '../plugins/cassandra.ts'
 import { createRedisClient, connectRedis } from '../plugins/redis.ts'
 import type { CassandraConfig, RedisConfig } from '../config.ts'
@@ -50,6 +51,7 @@ export async function createTestInfra (name: string, extraEnv: Record<string, st
     CASSANDRA_LOCAL_DC: 'datacenter1',
     CASSANDRA_KEYSPACE: keyspace,
     CASSANDRA_CONSISTENCY: 'LOCAL_QUORUM',
+    CASSANDRA_SERIAL_CONSISTENCY: 'LOCAL_SERIAL',
     CASSANDRA_TIMEOUT_MS: 5000
   }
   const redisConfig: RedisConfig = { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, REDIS_TIMEOUT_MS: 1000 }
@@ -85,12 +87,34 @@ export async function createTestInfra (name: string, extraEnv: Record<string, st
   }
 }
 
+/**
+ * A client on the test's keyspace whose write timestamps run `offsetMs` behind (negative) or
+ * ahead of this machine's clock, as a service on a host with a skewed clock would write them.
+ * Lightweight transactions still take the coordinator's time. The caller shuts it down.
+ */
+export async function skewedClient (infra: TestInfra, offsetMs: number): Promise<cassandra.Client> {
+  class Skewed extends cassandra.policies.timestampGeneration.MonotonicTimestampGenerator {
+    override getDate (): number {
+      return Date.now() + offsetMs
+    }
+  }
+  const client = createCassandraClient(infra.cassandraConfig, { timestamps: new Skewed(1000, 1000) })
+  await client.connect()
+  return client
+}
+
+/** Every key in the test's Redis key pool, chunk by chunk flattened (see key-pool.ts). */
+export async function pooledKeys (infra: Pick<TestInfra, 'redis' | 'prefix'>): Promise<string[]> {
+  const chunks = await infra.redis.smembers(redisKeys(infra.prefix).pool)
+  return chunks.flatMap((chunk) => chunk.split(' '))
+}
+
 /** Counts rows of the links table that hold a link (not merely a claimed key). */
 export async function countActiveLinks (client: cassandra.Client): Promise<number> {
   let count = 0
-  const result = await client.execute('SELECT state FROM links', [], { prepare: true, fetchSize: 5000 })
+  const result = await client.execute('SELECT url, deleted_at FROM links', [], { prepare: true, fetchSize: 5000 })
   for await (const row of result) {
-    if (row['state'] === 'active') count++
+    if (row['url'] != null && row['deleted_at'] == null) count++
   }
   return count
 }

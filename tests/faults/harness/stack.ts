@@ -38,6 +38,7 @@ export function cassandraConfig (contactPoints: string, keyspace: string, timeou
     CASSANDRA_LOCAL_DC: 'datacenter1',
     CASSANDRA_KEYSPACE: keyspace,
     CASSANDRA_CONSISTENCY: 'LOCAL_QUORUM',
+    CASSANDRA_SERIAL_CONSISTENCY: 'LOCAL_SERIAL',
     CASSANDRA_TIMEOUT_MS: timeoutMs
   }
 }

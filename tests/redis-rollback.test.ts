@@ -1,0 +1,76 @@
+import { redisKeys } from '@shortwave/common/redis-keys'
+import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLink, inParallel, startStack, waitFor, type Stack } from './helpers/stack.ts'
+
+// Redis may lose or go back in time (a failover to a lagging replica, a restore from a backup);
+// the keys it handed out then come back. Invariant 1 must not rest on it.
+
+const LINKS = 1000
+
+interface Snapshot { key: string, ttl: number, dump: Buffer }
+
+/** Every key of the stack but its link cache, as a backup or a lagging replica would have it. */
+async function nonCacheKeys (redis: Redis, prefix: string): Promise<string[]> {
+  const cache = redisKeys(prefix).link('')
+  const keys = await redis.keys(`${prefix}*`)
+  return keys.filter((key) => !key.startsWith(cache))
+}
+
+async function snapshot (redis: Redis, prefix: string): Promise<Snapshot[]> {
+  const taken: Snapshot[] = []
+  for (const key of await nonCacheKeys(redis, prefix)) {
+    const [dump, ttl] = await Promise.all([redis.dumpBuffer(key), redis.pttl(key)])
+    if (dump !== null) taken.push({ key, ttl: Math.max(0, ttl), dump })
+  }
+  return taken
+}
+
+async function rollBack (redis: Redis, prefix: string, to: Snapshot[]): Promise<void> {
+  const now = await nonCacheKeys(redis, prefix)
+  if (now.length > 0) await redis.del(...now)
+  for (const { key, ttl, dump } of to) await redis.restore(key, ttl, dump, 'REPLACE')
+}
+
+describe('Redis rolled back to an older state', () => {
+  let infra: TestInfra
+  let stack: Stack
+
+  beforeAll(async () => {
+    infra = await createTestInfra('e2e_rollback')
+    stack = await startStack(infra, { env: { POOL_LOW_WATER: '400', POOL_HIGH_WATER: '1500', CLAIM_BATCH_SIZE: '50', REFILL_INTERVAL_MS: '50' } })
+    await waitFor('the pool to fill', async () => await infra.redis.scard(redisKeys(infra.prefix).pool) >= 20)
+  })
+
+  afterAll(async () => {
+    await stack?.close()
+    await infra?.close()
+  })
+
+  async function createBatch (tag: string): Promise<Array<{ key: string, url: string }>> {
+    const urls = Array.from({ length: LINKS }, (_, i) => `https://example.com/${tag}/${i}`)
+    return inParallel(urls, 20, async (url) => {
+      const res = await createLink(stack.createUrl, { url })
+      expect(res.status).toBe(201)
+      return { key: res.body['key'] as string, url }
+    })
+  }
+
+  it(`hands out no key twice across ${LINKS} creates before and ${LINKS} after, and every earlier link keeps its URL`, async () => {
+    const before = await snapshot(infra.redis, infra.prefix)
+    expect(before.some((s) => s.key === redisKeys(infra.prefix).pool)).toBe(true)
+    const first = await createBatch('before')
+    await rollBack(infra.redis, infra.prefix, before)
+    const second = await createBatch('after')
+
+    const keys = [...first, ...second].map((l) => l.key)
+    expect(new Set(keys).size).toBe(keys.length)
+    const moved = await inParallel(first, 20, async ({ key, url }) => {
+      const res = await fetch(`${stack.redirectUrl}/${key}`, { redirect: 'manual' })
+      await res.arrayBuffer()
+      return res.status === 302 && res.headers.get('location') === url ? null : key
+    })
+    expect(moved.filter(Boolean)).toEqual([])
+  }, 240_000)
+})
