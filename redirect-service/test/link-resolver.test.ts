@@ -66,6 +66,19 @@ describe('link resolver', () => {
     expect(links.stats).toMatchObject({ local: 1, redis: 1, cassandra: 0 })
   })
 
+  it('computes the ASCII Location once per resolved link, from Redis or from Cassandra', async () => {
+    const [inRedis, inCassandra] = [uniqueKey(), uniqueKey()]
+    await cacheOn(infra.redis).set({ key: inRedis, url: 'https://例え.jp/redis?q=ü', expiresAt: null })
+    await storeLink(infra.cassandra, inCassandra, 'https://例え.jp/パス')
+    const links = resolver()
+    for (const [key, location] of [[inRedis, 'https://xn--r8jz45g.jp/redis?q=%C3%BC'], [inCassandra, 'https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9']] as const) {
+      const resolved = await links.resolve(key)
+      expect(resolved?.location).toBe(location)
+      // A redirect served from memory reuses the link as resolved: nothing is serialised per request.
+      expect(links.cached(key)).toBe(resolved)
+    }
+  })
+
   it('fills Redis after reading Cassandra, for links and for misses', async () => {
     const key = uniqueKey()
     const unknown = uniqueKey()

@@ -34,18 +34,23 @@ export async function launchChromium (hosts: Record<string, string>): Promise<Br
 
 export interface Target {
   port: number
+  /** Every request the site received: its path and query as sent, and its Host header. */
+  received: Array<{ path: string, host: string | undefined }>
   close: () => Promise<void>
 }
 
 /** The site a short link leads to: any path answers a small HTML page naming it. */
 export async function startTarget (): Promise<Target> {
+  const received: Target['received'] = []
   const server: Server = createServer((req, res) => {
+    received.push({ path: req.url ?? '', host: req.headers.host })
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-    res.end(`<!doctype html><title>Target</title><h1>You have landed</h1><p id="path">${encodeURI(req.url ?? '')}</p>`)
+    res.end(`<!doctype html><title>Target</title><h1>You have landed</h1><p id="path">${(req.url ?? '').replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`)}</p>`)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return {
     port: (server.address() as { port: number }).port,
+    received,
     close: () => new Promise((resolve) => server.close(() => resolve()))
   }
 }

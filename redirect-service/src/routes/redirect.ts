@@ -48,7 +48,7 @@ export const redirectRoutes: FastifyPluginAsyncTypebox<RedirectRoutesOptions> = 
   app.get('/:key', {
     schema: {
       params: Type.Object({ key: Type.String() }),
-      response: { [status]: Type.Null({ description: 'The Location header carries the stored URL' }), 404: NotFound, 500: ErrorBody, 503: ErrorBody }
+      response: { [status]: Type.Null({ description: 'The Location header carries the stored URL: as stored when ASCII, else its WHATWG serialisation' }), 404: NotFound, 500: ErrorBody, 503: ErrorBody }
     }
   }, (request, reply) => {
     const { key } = request.params
