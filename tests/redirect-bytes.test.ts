@@ -10,7 +10,7 @@ const URLS = [
   "https://example.com/it's;matrix=1/(paren)!*",
   'https://例え.jp/パス?q=ü&emoji=🎉#frag',
   'https://xn--r8jz45g.jp/%E3%83%91%E3%82%B9',
-  'http://203.0.113.7:8443/deep/path/',
+  'http://93.184.216.34:8443/deep/path/',
   `https://example.com/${'long/'.repeat(300)}`.slice(0, 2048)
 ]
 

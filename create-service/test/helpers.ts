@@ -5,9 +5,8 @@ import { redisKeys } from '@shortwave/common/redis-keys'
 import type { TestInfra } from '@shortwave/common/testing/infra'
 import cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
-import type { Redis } from 'ioredis'
 import { createApiKeyRepository, type ApiKeyRole } from '../src/api-keys.ts'
-import { buildApp } from '../src/app.ts'
+import { buildApp, type AppDeps } from '../src/app.ts'
 import { configSchema } from '../src/config.ts'
 
 /** Does what the key-worker does: claims keys in Cassandra, then offers them in the Redis pool. */
@@ -24,7 +23,7 @@ export function poolSize (infra: TestInfra): Promise<number> {
 export async function startApp (
   infra: TestInfra,
   env: Record<string, string> = {},
-  deps: { cassandra?: cassandra.Client, redis?: Redis } = {}
+  deps: Pick<AppDeps, 'cassandra' | 'redis' | 'resolveHost'> = {}
 ): Promise<FastifyInstance> {
   const config = loadConfig(configSchema, { RATE_LIMIT_MAX: '100000', ...infra.env, ...env })
   const app = await buildApp(config, { cassandra: infra.cassandra, redis: infra.redis, logger: false, ...deps })
