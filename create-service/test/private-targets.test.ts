@@ -118,7 +118,7 @@ describe('private and metadata targets', () => {
     'http://192.167.255.255/', 'http://192.169.0.1/', 'http://169.255.0.1/', 'http://198.20.0.1/',
     'http://223.255.255.255/', 'http://126.255.255.255/', 'http://128.0.0.1/',
     'http://[2606:4700:4700::1111]/', 'http://[2001:4860:4860::8888]/', 'http://[::ffff:8.8.8.8]/',
-    'http://[64:ff9b::8.8.8.8]/', 'http://[2002:808:808::1]/', 'http://[fe00::1]/',
+    'http://[64:ff9b::8.8.8.8]/', 'http://[2002:808:808::1]/',
     'https://8.8.8.8.nip.io/', 'https://app-1-1-1-1.sslip.io/', 'https://deadbeef.nip.io/', 'https://nip.io/',
     'https://web2.example.com/', 'https://1password.com/', 'https://123.example.com/', 'https://10.example.com/',
     'https://a.10.0.0.example.com/', 'https://2024-01-15.example.com/', 'https://v10-0-0-1x.example.com/',
