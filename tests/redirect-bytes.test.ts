@@ -17,7 +17,7 @@ const ASCII_URLS = [
   // a signed URL's signature covers its bytes, so the redirect must not.
   'HTTP://Example.COM/Signed?X-Sig=AbC%2b%2F%3D&e=1',
   "https://example.com:443/a/./b/../c?q='x'",
-  'http://203.0.113.7:8443/deep/path/',
+  'http://93.184.216.34:8443/deep/path/',
   `https://example.com/${'long/'.repeat(300)}`.slice(0, 2048)
 ]
 const UNICODE_URLS = [

@@ -5,6 +5,10 @@ import cassandra from 'cassandra-driver'
 // responses in one place (plugins/error-handler.ts).
 
 export const InvalidUrlError = createError<[string]>('SW_INVALID_URL', '%s', 400)
+/** A link target on a loopback, private, link-local or metadata address (design.md invariant 8). */
+export const PrivateTargetError = createError<[string]>('SW_URL_PRIVATE_TARGET', '%s', 400)
+/** With RESOLVE_TARGETS on: the target's host name has no address, so it cannot be shown to be public. */
+export const UnresolvableTargetError = createError<[string]>('SW_URL_UNRESOLVABLE', '%s', 400)
 export const InvalidAliasError = createError<[string]>('SW_INVALID_ALIAS', '%s', 400)
 export const InvalidExpiryError = createError<[string]>('SW_INVALID_EXPIRY', '%s', 400)
 export const AliasTakenError = createError<[string]>('SW_ALIAS_TAKEN', 'The alias "%s" is already taken; choose another one', 409)

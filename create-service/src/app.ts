@@ -14,7 +14,7 @@ import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
-import { listSetting, type Config } from './config.ts'
+import { checkConfig, listSetting, type Config } from './config.ts'
 import { createCreationLimit } from './creation-limit.ts'
 import { createIdempotencyStore } from './idempotency.ts'
 import { createKeySource } from './key-source.ts'
@@ -24,6 +24,7 @@ import authPlugin from './plugins/auth.ts'
 import openApiPlugin from './plugins/openapi.ts'
 import linkViewRoutes from './routes/link-views.ts'
 import linkRoutes from './routes/links.ts'
+import { createDnsResolver, type ResolveHost } from './target-resolver.ts'
 import { URL_MAX_LENGTH, createUrlPolicy } from './url-policy.ts'
 import { formatValidationErrors } from './validation-messages.ts'
 
@@ -33,6 +34,8 @@ export interface AppDeps {
   logger?: boolean
   /** Where JSON log lines go instead of stdout (tests read them). */
   logStream?: NodeJS.WritableStream
+  /** How target host names are resolved when RESOLVE_TARGETS is on (tests; DNS otherwise). */
+  resolveHost?: ResolveHost
 }
 
 // The API takes JSON only. Any other body (text/plain included, which Fastify would otherwise
@@ -43,6 +46,7 @@ function refuseNonJson (request: FastifyRequest, _payload: unknown, done: (err: 
 }
 
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  checkConfig(config)
   const { logger } = serverOptions(config)
   const app = Fastify(serverOptions(config, {
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -111,7 +115,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     checkUrl: createUrlPolicy({
       publicBaseUrl: config.PUBLIC_BASE_URL,
       ownHosts: listSetting(config.OWN_HOSTS),
-      blockedDomains: listSetting(config.BLOCKED_DOMAINS)
+      blockedDomains: listSetting(config.BLOCKED_DOMAINS),
+      allowedNetworks: listSetting(config.ALLOWED_TARGET_NETWORKS),
+      allowedHosts: listSetting(config.ALLOWED_TARGET_HOSTS),
+      ...(config.RESOLVE_TARGETS ? { resolveHost: deps.resolveHost ?? createDnsResolver({ timeoutMs: config.RESOLVE_TIMEOUT_MS }) } : {})
     }),
     maxTtlSeconds: config.MAX_TTL_SECONDS,
     registry: app.metrics,

@@ -96,7 +96,7 @@ export function createLinkService (opts: LinkServiceOptions) {
      * nothing. Returns once the link is durable in Cassandra; the cache write is best effort.
      */
     async createLink (input: CreateLinkInput, now = new Date()): Promise<Link> {
-      const url = opts.checkUrl(input.url)
+      const url = await opts.checkUrl(input.url)
       const alias = input.alias === undefined ? undefined : checkAlias(input.alias)
       const expiresAt = resolveExpiry(input, opts.maxTtlSeconds, now.getTime())
       const draft: LinkDraft = { url, createdAt: now, expiresAt, owner: input.owner }

@@ -117,7 +117,8 @@ export const ErrorBody = Type.Object(ErrorFields)
 const ClientErrorBody = Type.Object(ErrorFields, {
   description: 'The request cannot be served as sent; the message says why (401: no or a bad API key, 403: not yours, 404: no such link, 409: alias taken, 422: Idempotency-Key reused, 429: rate limit)',
   examples: [
-    { statusCode: 400, error: 'Bad Request', message: 'url must point to a public host, not localhost', code: 'SW_INVALID_URL' },
+    { statusCode: 400, error: 'Bad Request', message: 'url must be an absolute URL starting with http:// or https:// and naming a host', code: 'SW_INVALID_URL' },
+    { statusCode: 400, error: 'Bad Request', message: 'url must point to a public host: 10.0.0.1 is a private network address (RFC 1918); an operator can allow internal networks with ALLOWED_TARGET_NETWORKS (CIDRs) and internal host names with ALLOWED_TARGET_HOSTS', code: 'SW_URL_PRIVATE_TARGET' },
     { statusCode: 404, error: 'Not Found', message: 'No link with the key "nope"', code: 'SW_LINK_NOT_FOUND' }
   ]
 })

@@ -1,11 +1,22 @@
-import { InvalidUrlError } from '@shortwave/common/errors'
+import { DependencyUnavailableError, InvalidUrlError, PrivateTargetError, UnresolvableTargetError } from '@shortwave/common/errors'
 import { lookalikeHostProblem } from './confusable-host.ts'
+import { addressesNamedBy, localNameKind } from './named-addresses.ts'
+import { networkList, specialAddressKind } from './special-addresses.ts'
+import type { ResolveHost } from './target-resolver.ts'
 
 // Which URLs may be shortened. Everything is decided on the WHATWG parse — the parser browsers
 // use when they follow the Location header — so no spelling of a host (case, trailing dot, hex IP,
 // percent-encoding, Unicode) can slip past a check and mean something else in the browser. The URL
 // is stored exactly as given, not re-serialised: re-encoding would break URLs whose bytes matter
 // (signed URLs, servers that tell %27 from '), and the browser parses the same string we checked.
+//
+// One policy for every URL the service stores (link targets now; fallback URLs and webhook
+// targets use the same createUrlPolicy). Targets on loopback, private, link-local, CGNAT,
+// unique-local, metadata and other non-public addresses are refused (special-addresses.ts), in
+// any spelling the parser accepts and in host names that spell them (named-addresses.ts), unless
+// the operator allows the network or the host name. With a resolver, a host name must also
+// resolve only to public addresses: a check at creation time, which a name whose DNS changes
+// later (rebinding) still passes — a fetch made by this service must check again when it connects.
 
 export const URL_MAX_LENGTH = 2048
 /**
@@ -24,9 +35,16 @@ export interface UrlPolicyOptions {
   ownHosts?: readonly string[]
   /** A host equal to one of these, or under it, is refused. */
   blockedDomains?: readonly string[]
+  /** Networks (CIDRs or addresses) that may be targets although they are not public: ALLOWED_TARGET_NETWORKS. */
+  allowedNetworks?: readonly string[]
+  /** Host names that, with their subdomains, may be targets whatever they resolve to: ALLOWED_TARGET_HOSTS. */
+  allowedHosts?: readonly string[]
+  /** When given, every address a host name resolves to must be public or allowed too (RESOLVE_TARGETS). */
+  resolveHost?: ResolveHost
 }
 
-export type UrlPolicy = (input: string) => string
+/** Resolves to the URL to store (exactly the input), or rejects with a 4xx error saying what is wrong. */
+export type UrlPolicy = (input: string) => Promise<string>
 
 // Control characters, any kind of whitespace or separator, and invisible formatting characters
 // (zero-width, bidi overrides): none belongs in a URL a person will click, CR/LF least of all.
@@ -34,8 +52,7 @@ const FORBIDDEN_CHARACTER = /[\p{Cc}\p{Cf}\p{Z}\s]/u
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/
 const TLD = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/
-// ::1, ::, and IPv4-mapped / IPv4-compatible loopback as the WHATWG parser writes them.
-const IPV6_LOOPBACK = /^\[(?:::1?|::(?:ffff:)?7f[0-9a-f]{2}:[0-9a-f]{1,4})\]$/
+const ALLOW_HINT = 'an operator can allow internal networks with ALLOWED_TARGET_NETWORKS (CIDRs) and internal host names with ALLOWED_TARGET_HOSTS'
 
 // An IPv4-mapped IPv6 literal as the WHATWG parser writes it ([::ffff:cb00:7107]): a dual-stack
 // client reaches the IPv4 host 203.0.113.7 through it, so it is compared as that address.
@@ -57,9 +74,8 @@ export function canonicalHost (host: string): string | null {
   }
 }
 
-function isLoopback (host: string): boolean {
-  if (IPV4.test(host)) return host.startsWith('127.') || host === '0.0.0.0'
-  return host === 'localhost' || host.endsWith('.localhost') || IPV6_LOOPBACK.test(host)
+function isAddress (host: string): boolean {
+  return host.startsWith('[') || IPV4.test(host)
 }
 
 function describeCharacter (char: string): string {
@@ -79,13 +95,14 @@ export function withoutInvisibleCharacters (input: string): string {
   return [...input].filter((char) => !FORBIDDEN_CHARACTER.test(char)).join('')
 }
 
-function hostProblem (host: string): string | null {
-  if (host.startsWith('[') || IPV4.test(host)) return null
+/** What is wrong with a host name; an allowed internal name may be a single label or end in any label. */
+function hostProblem (host: string, internal: boolean): string | null {
+  if (isAddress(host)) return null
   if (host.length > 253) return 'is longer than 253 characters'
   const labels = host.split('.')
-  if (labels.length < 2) return 'is not a public host name; use a full domain name such as example.com'
+  if (labels.length < 2 && !internal) return 'is not a public host name; use a full domain name such as example.com'
   if (!labels.every((label) => LABEL.test(label))) return 'is not a valid host name'
-  if (!TLD.test(labels.at(-1)!)) return 'does not end in a valid top-level domain'
+  if (!TLD.test(labels.at(-1)!) && !internal) return 'does not end in a valid top-level domain'
   return lookalikeHostProblem(host)
 }
 
@@ -103,13 +120,54 @@ export function createUrlPolicy (opts: UrlPolicyOptions): UrlPolicy {
   // Locally the public host is localhost; its numeric spellings reach the same server.
   if (ownHosts.has('localhost')) for (const host of ['127.0.0.1', '[::1]']) ownHosts.add(host)
   const blocked = [...hostSet(opts.blockedDomains ?? [], 'BLOCKED_DOMAINS')]
+  const allowedHosts = [...hostSet(opts.allowedHosts ?? [], 'ALLOWED_TARGET_HOSTS')]
+  const inAllowedNetwork = networkList(opts.allowedNetworks ?? [])
+  const { resolveHost } = opts
 
   function refuse (message: string): never {
     throw new InvalidUrlError(message)
   }
 
-  /** Returns the URL to store (exactly the input) or throws InvalidUrlError saying what is wrong. */
-  return function checkUrl (input: string): string {
+  function refusePrivate (what: string): never {
+    throw new PrivateTargetError(`url must point to a public host: ${what}; ${ALLOW_HINT}`)
+  }
+
+  /** What kind of non-public address this is, unless its network is allowed; null for a public one. */
+  function addressProblem (address: string): string | null {
+    return inAllowedNetwork(address) ? null : specialAddressKind(address)
+  }
+
+  /** Why the host (not an allowed host name) cannot be a target without asking DNS; null when it may be. */
+  function privateHostProblem (host: string): string | null {
+    const shown = host.slice(0, 64)
+    if (isAddress(host)) {
+      const kind = addressProblem(host.replace(/^\[|\]$/g, ''))
+      return kind && `${shown} is ${kind}`
+    }
+    const local = localNameKind(host)
+    if (local) return `${shown} is ${local}`
+    for (const address of addressesNamedBy(host)) {
+      const kind = addressProblem(address)
+      if (kind) return `${shown} resolves to ${address} by its name alone (wildcard DNS), which is ${kind}`
+    }
+    return null
+  }
+
+  async function checkResolved (host: string, resolve: ResolveHost): Promise<void> {
+    const addresses = await resolve(host).catch((error: unknown) => {
+      throw new DependencyUnavailableError('DNS', { cause: error })
+    })
+    const shown = host.slice(0, 64)
+    if (addresses.length === 0) {
+      throw new UnresolvableTargetError(`url host ${shown} has no address in DNS; this shortener only accepts names that resolve to public addresses (RESOLVE_TARGETS)`)
+    }
+    for (const address of addresses) {
+      const kind = addressProblem(address)
+      if (kind) refusePrivate(`${shown} resolves to ${address}, which is ${kind}`)
+    }
+  }
+
+  return async function checkUrl (input: string): Promise<string> {
     if (input.length === 0) refuse('url must not be empty')
     if (input.length > URL_MAX_LENGTH) refuse(`url is ${input.length} characters long; the limit is ${URL_MAX_LENGTH}`)
     const invisible = invisibleCharacterProblem(input)
@@ -130,13 +188,16 @@ export function createUrlPolicy (opts: UrlPolicyOptions): UrlPolicy {
     const host = url.hostname.replace(/\.+$/, '')
     if (!host) refuse('url must name a host')
     if (ownHosts.has(host)) refuse(`url points at this link shortener (${host}); a short link to it would loop`)
-    if (isLoopback(host)) refuse(`url must point to a public host, not ${host}`)
     const reached = unmapIPv4(host)
     if (ownHosts.has(reached)) refuse(`url points at this link shortener (${host} is ${reached}); a short link to it would loop`)
-    const problem = hostProblem(host)
+    const internal = allowedHosts.some((domain) => host === domain || host.endsWith(`.${domain}`))
+    const privateProblem = internal ? null : privateHostProblem(host)
+    if (privateProblem) refusePrivate(privateProblem)
+    const problem = hostProblem(host, internal)
     if (problem) refuse(`url host "${host.slice(0, 64)}" ${problem}`)
     const block = blocked.find((domain) => reached === domain || host.endsWith(`.${domain}`))
     if (block) refuse(`links to ${block} are not accepted`)
+    if (resolveHost && !internal && !isAddress(host)) await checkResolved(host, resolveHost)
 
     return input
   }

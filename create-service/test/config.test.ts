@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from '@shortwave/common/config'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { configSchema } from '../src/config.ts'
+import { checkConfig, configSchema } from '../src/config.ts'
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -11,6 +11,10 @@ describe('configuration', () => {
       PUBLIC_BASE_URL: 'http://localhost:8080',
       OWN_HOSTS: '',
       BLOCKED_DOMAINS: '',
+      ALLOWED_TARGET_NETWORKS: '',
+      ALLOWED_TARGET_HOSTS: '',
+      RESOLVE_TARGETS: false,
+      RESOLVE_TIMEOUT_MS: 1000,
       MAX_TTL_SECONDS: 157_680_000,
       ALLOW_ANONYMOUS: true,
       RATE_LIMIT_MAX: 60,
@@ -40,10 +44,45 @@ describe('configuration', () => {
     ['MAX_TTL_SECONDS', '-5'],
     ['ALLOW_ANONYMOUS', 'maybe'],
     ['OWN_HOSTS', 'a.example, http://b.example'],
-    ['BLOCKED_DOMAINS', 'evil example']
+    ['BLOCKED_DOMAINS', 'evil example'],
+    ['ALLOWED_TARGET_NETWORKS', 'intranet.example'],
+    ['ALLOWED_TARGET_HOSTS', 'http://wiki'],
+    ['RESOLVE_TARGETS', 'sometimes'],
+    ['RESOLVE_TIMEOUT_MS', '0']
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig(configSchema, { [name]: value })).toThrow(ConfigError)
     expect(() => loadConfig(configSchema, { [name]: value })).toThrow(new RegExp(`${name}=`))
+  })
+
+  it.each([
+    '10.0.0.0/8', '10.0.0.0/8, 172.16.0.0/12 ,fd12:3456::/48', '192.168.1.10', '::1', '0.0.0.0/0'
+  ])('accepts ALLOWED_TARGET_NETWORKS=%s', (value) => {
+    expect(checkConfig(loadConfig(configSchema, { ALLOWED_TARGET_NETWORKS: value })).ALLOWED_TARGET_NETWORKS).toBe(value)
+  })
+
+  it.each([
+    ['10.0.0.0/33', /"10\.0\.0\.0\/33" needs a prefix length from 0 to 32/],
+    ['fd00::/129', /from 0 to 128/],
+    ['10.0.0.256/8', /"10\.0\.0\.256\/8" is not an IP address or network/],
+    ['10.0.0/8', /is not an IP address/],
+    ['10.0.0.0/', /needs a prefix length/],
+    ['fd00:::1/64', /is not an IP address/]
+  ])('refuses ALLOWED_TARGET_NETWORKS=%s, naming the variable and the entry', (value, message) => {
+    const check = () => checkConfig(loadConfig(configSchema, { ALLOWED_TARGET_NETWORKS: value }))
+    expect(check).toThrow(ConfigError)
+    expect(check).toThrow(new RegExp(`ALLOWED_TARGET_NETWORKS="${value.replace(/[./]/g, '\\$&')}" is invalid`))
+    expect(check).toThrow(message)
+  })
+
+  it('stops the real server on a network it cannot parse, naming the variable', () => {
+    const server = fileURLToPath(new URL('../src/server.ts', import.meta.url))
+    const result = spawnSync(process.execPath, [server], {
+      env: { ...process.env, ALLOWED_TARGET_NETWORKS: '10.0.0.0/33', CASSANDRA_CONTACT_POINTS: '127.0.0.1:1' },
+      encoding: 'utf8',
+      timeout: 30_000
+    })
+    expect(result.status).toBe(78)
+    expect(result.stderr).toMatch(/ALLOWED_TARGET_NETWORKS="10\.0\.0\.0\/33" is invalid: .*prefix length/)
   })
 
   it('stops the real server with a message naming the variable', () => {

@@ -6,9 +6,8 @@ import { pooledKeys, type TestInfra } from '@shortwave/common/testing/infra'
 import { createKeyPool } from '@shortwave/common/key-pool'
 import cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
-import type { Redis } from 'ioredis'
 import { createApiKeyRepository, type ApiKeyRole } from '../src/api-keys.ts'
-import { buildApp } from '../src/app.ts'
+import { buildApp, type AppDeps } from '../src/app.ts'
 import { configSchema } from '../src/config.ts'
 
 /** Does what the key-worker does: claims chunks of keys in Cassandra, then offers them in the Redis pool. */
@@ -31,7 +30,7 @@ export async function poolSize (infra: TestInfra): Promise<number> {
 export async function startApp (
   infra: TestInfra,
   env: Record<string, string> = {},
-  deps: { cassandra?: cassandra.Client, redis?: Redis } = {}
+  deps: Pick<AppDeps, 'cassandra' | 'redis' | 'resolveHost'> = {}
 ): Promise<FastifyInstance> {
   const config = loadConfig(configSchema, { RATE_LIMIT_MAX: '100000', ...infra.env, ...env })
   const app = await buildApp(config, { cassandra: infra.cassandra, redis: infra.redis, logger: false, ...deps })

@@ -95,6 +95,24 @@ describe('links back to the shortener itself (loops), in every spelling', () => 
   })
 })
 
+describe('private and metadata targets (invariant 8)', () => {
+  it.each([
+    ['the cloud metadata address', 'http://169.254.169.254/latest/meta-data/'],
+    ['the metadata address as a decimal', 'http://2852039166/'],
+    ['the metadata address as IPv4-mapped IPv6', 'http://[::ffff:a9fe:a9fe]/'],
+    ['an RFC 1918 address', 'http://10.0.0.1/'],
+    ['an RFC 1918 address in octal', 'http://0300.0250.1.1/'],
+    ['a CGNAT address', 'http://100.64.0.1/'],
+    ['a unique-local IPv6 address', 'http://[fd00::1]/'],
+    ['an IPv6 link-local address', 'http://[fe80::1]/'],
+    ['a wildcard DNS name for a private address', 'https://app-192-168-1-1.nip.io/'],
+    ['a .internal name', 'http://metadata.google.internal/']
+  ])('refuses %s: %s', async (_name, url) => {
+    const answer = await create(edge.url, { url })
+    expect({ status: answer.status, body: answer.json() }).toMatchObject({ status: 400, body: { code: 'SW_URL_PRIVATE_TARGET', message: expect.stringMatching(/public host/) } })
+  })
+})
+
 describe('control characters, CR/LF and invisible characters', () => {
   it.each([
     ['CR/LF (header splitting)', 'https://example.com/\r\nSet-Cookie: a=b'],

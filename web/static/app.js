@@ -13,6 +13,8 @@ const copied = $('copy-status')
 const FIELD = {
   __proto__: null,
   SW_INVALID_URL: 'url',
+  SW_URL_PRIVATE_TARGET: 'url',
+  SW_URL_UNRESOLVABLE: 'url',
   SW_INVALID_ALIAS: 'alias',
   SW_ALIAS_TAKEN: 'alias',
   SW_INVALID_EXPIRY: 'expiry',
