@@ -43,7 +43,8 @@ interface ManagedOptions {
   port: number
   command: string
   args: string[]
-  env?: Record<string, string>
+  /** Read at every start, so a changed environment applies from the next restart. */
+  env?: () => Record<string, string>
   logFile: string
   ready: () => Promise<boolean>
   readyTimeoutMs?: number
@@ -72,7 +73,7 @@ function managed (opts: ManagedOptions): Managed {
       log.write(`\n===== ${opts.name} start ${new Date().toISOString()} =====\n`)
       const spawned = spawn(opts.command, opts.args, {
         cwd: ROOT,
-        env: { ...process.env, ...opts.env },
+        env: { ...process.env, ...opts.env?.() },
         stdio: ['ignore', 'pipe', 'pipe']
       })
       child = spawned
@@ -109,6 +110,7 @@ export interface ServiceOptions {
   /** Entry file relative to the repository root, e.g. create-service/src/server.ts. */
   entry: string
   port: number
+  /** Read at every start: changes apply from the next restart. */
   env: Record<string, string>
   logDir: string
   /** Path answering 200 once the service can serve (default /readyz). */
@@ -122,21 +124,26 @@ export function service (opts: ServiceOptions): Managed {
     port: opts.port,
     command: process.execPath,
     args: [join(ROOT, opts.entry)],
-    env: { ...opts.env, HOST: '127.0.0.1', PORT: String(opts.port) },
+    env: () => ({ ...opts.env, HOST: '127.0.0.1', PORT: String(opts.port) }),
     logFile: join(opts.logDir, `${opts.name}.log`),
     ready: () => httpOk(`http://127.0.0.1:${opts.port}${opts.readyPath ?? '/readyz'}`)
   })
 }
 
-/** A redis-server of the suite's own, without persistence, restartable on the same port. */
-export function redisServer (port: number, logDir: string): Managed & { url: string } {
+/**
+ * A redis-server of the suite's own, without persistence, restartable on the same port; with
+ * `replicaOf`, a replica of the redis-server on that port.
+ */
+export function redisServer (port: number, logDir: string, opts: { name?: string, replicaOf?: number } = {}): Managed & { url: string } {
+  const name = opts.name ?? 'redis'
   const dir = mkdtempSync(join(tmpdir(), 'sw-faults-redis-'))
+  const replica = opts.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(opts.replicaOf)]
   const server = managed({
-    name: 'redis',
+    name,
     port,
     command: 'redis-server',
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    logFile: join(logDir, 'redis.log'),
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...replica],
+    logFile: join(logDir, `${name}.log`),
     ready: async () => {
       const { connect } = await import('node:net')
       return new Promise<boolean>((resolve) => {
