@@ -43,8 +43,7 @@ interface ManagedOptions {
   port: number
   command: string
   args: string[]
-  /** Read at every start, so a changed environment applies from the next restart. */
-  env?: () => Record<string, string>
+  env?: Record<string, string>
   logFile: string
   ready: () => Promise<boolean>
   readyTimeoutMs?: number
@@ -73,7 +72,7 @@ function managed (opts: ManagedOptions): Managed {
       log.write(`\n===== ${opts.name} start ${new Date().toISOString()} =====\n`)
       const spawned = spawn(opts.command, opts.args, {
         cwd: ROOT,
-        env: { ...process.env, ...opts.env?.() },
+        env: { ...process.env, ...opts.env },
         stdio: ['ignore', 'pipe', 'pipe']
       })
       child = spawned
@@ -110,7 +109,6 @@ export interface ServiceOptions {
   /** Entry file relative to the repository root, e.g. create-service/src/server.ts. */
   entry: string
   port: number
-  /** Read at every start: changes apply from the next restart. */
   env: Record<string, string>
   logDir: string
   /** Path answering 200 once the service can serve (default /readyz). */
@@ -124,7 +122,7 @@ export function service (opts: ServiceOptions): Managed {
     port: opts.port,
     command: process.execPath,
     args: [join(ROOT, opts.entry)],
-    env: () => ({ ...opts.env, HOST: '127.0.0.1', PORT: String(opts.port) }),
+    env: { ...opts.env, HOST: '127.0.0.1', PORT: String(opts.port) },
     logFile: join(opts.logDir, `${opts.name}.log`),
     ready: () => httpOk(`http://127.0.0.1:${opts.port}${opts.readyPath ?? '/readyz'}`)
   })

@@ -23,8 +23,6 @@ export interface ProcessStackOptions {
 }
 
 export interface ProcessStack {
-  /** The environment every service starts with, read at each start: change it, then restart them. */
-  env: Record<string, string>
   edge: Edge
   keyWorker: Managed
   creates: Managed[]
@@ -96,7 +94,6 @@ export async function startProcessStack (opts: ProcessStackOptions): Promise<Pro
     serverParams: 'max_fails=3 fail_timeout=10s'
   }))
   return {
-    env,
     edge,
     keyWorker,
     creates,
