@@ -10,6 +10,9 @@
 #                                                      killed under load and brought back
 #                                                      -> reports/cluster.json
 #
+# Either way the figures of the run, passed or failed, are then written into docs/reliability.md
+# between its markers (tests/faults/write-reliability-doc.ts), so the page always shows the last run.
+#
 # Works from a fresh clone (installs what is missing, like npm test). Nodes this run had to start
 # are stopped again at the end; running ones are reused and left running. SW_KEEP_NODES=1 keeps
 # the started ones too (a second run then skips their start-up).
@@ -46,10 +49,17 @@ main() {
 
   bash "${CLUSTER[@]}" status >/dev/null 2>&1 || STARTED=1
   bash "${CLUSTER[@]}" up
-  local t0
+  local t0 rc=0
   t0=$(now)
-  npx --no vitest run --config "tests/$SUITE/vitest.config.ts"
-  log "passed in $(elapsed "$t0"); figures in reports/$SUITE.json"
+  # A report left by an earlier run must not be shown as this run's figures.
+  if [[ "$SUITE" == faults ]]; then rm -f reports/faults.json reports/fuzz.json; else rm -f reports/cluster.json; fi
+  npx --no vitest run --config "tests/$SUITE/vitest.config.ts" || rc=$?
+  node "$ROOT/tests/faults/write-reliability-doc.ts" "$SUITE" || { ((rc)) || rc=1; }
+  if ((rc)); then
+    log "FAILED (exit $rc) after $(elapsed "$t0"); figures in reports/$SUITE.json and docs/reliability.md"
+    exit "$rc"
+  fi
+  log "passed in $(elapsed "$t0"); figures in reports/$SUITE.json and docs/reliability.md"
 }
 
 main "$@"

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# npm test (and CI): typecheck, lint, unit/integration tests against the real Cassandra and Redis,
-# then the fault tests. Fails fast. Infra this run had to start is stopped again at the end;
-# infra that was already running (e.g. `npm run infra up` for a warm Cassandra) is left alone.
+# npm test (and CI, .ci/run): typecheck, lint, unit/integration tests against the real Cassandra
+# and Redis, the k6 smoke run, the tests that stop the shared Cassandra, then the expensive
+# reliability suites on nodes of their own (scripts/faults.sh: faults and fuzz, then the
+# three-node cluster). Fails fast. Infra this run had to start is stopped again as soon as nothing
+# needs it; infra that was already running (e.g. `npm run infra up` for a warm Cassandra) is left
+# alone.
+#
+#   scripts/test.sh          everything (npm test)
+#   scripts/test.sh quick    typecheck, lint and the main vitest suite only (npm run test:quick)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -38,10 +44,7 @@ step() {
 finish() {
   local rc=$?
   trap - EXIT
-  if ((${#STARTED_INFRA[@]})); then
-    log "stopping the infra this run started: ${STARTED_INFRA[*]}"
-    bash "$INFRA" down "${STARTED_INFRA[@]}" || true
-  fi
+  stop_started_infra
   if ((${#TIMINGS[@]})); then
     printf '\nstep            wall time\n'
     printf '%s\n' "${TIMINGS[@]}"
@@ -50,7 +53,20 @@ finish() {
   exit "$rc"
 }
 
+stop_started_infra() {
+  if ((${#STARTED_INFRA[@]})); then
+    log "stopping the infra this run started: ${STARTED_INFRA[*]}"
+    bash "$INFRA" down "${STARTED_INFRA[@]}" || true
+    STARTED_INFRA=()
+  fi
+}
+
 main() {
+  local mode=${1:-all}
+  case "$mode" in
+    all | quick) ;;
+    *) die "usage: test.sh [quick]" ;;
+  esac
   cd "$ROOT"
   trap finish EXIT
   trap 'exit 130' INT
@@ -67,16 +83,24 @@ main() {
   step typecheck npm run --silent typecheck
   step lint npm run --silent lint
 
-  # Built before the tests so the cold Go build doesn't compete with them for the two cores.
-  step deploy-tools bash "$ROOT/scripts/deploy-check.sh" build
+  # Built before the tests so the cold Go build doesn't compete with them for the two cores (the
+  # quick loop leaves it to tests/deploy, which build what is missing).
+  [[ "$mode" == quick ]] || step deploy-tools bash "$ROOT/scripts/deploy-check.sh" build
 
   step vitest npx --no vitest run
+  [[ "$mode" == quick ]] && return
 
   # k6 smoke scenario through nginx against the services (load-tests/, scripts/smoke.sh):
   # thresholds on errors and checks only.
   step smoke bash "$ROOT/scripts/smoke.sh"
 
   step vitest-faults npx --no vitest run --config vitest.faults.config.ts
+
+  # The reliability suites bring their own Cassandra nodes and Redis: the shared ones would only
+  # take memory and CPU from them now.
+  stop_started_infra
+  step test:faults bash "$ROOT/scripts/faults.sh" faults
+  step test:cluster bash "$ROOT/scripts/faults.sh" cluster
 }
 
 main "$@"

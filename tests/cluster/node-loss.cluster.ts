@@ -2,8 +2,11 @@
 // replication factor 3, the services at LOCAL_QUORUM (their default) as separate processes behind
 // a real nginx. One node is killed under steady traffic: no request may fail and no acknowledged
 // link may be lost. Then it comes back and must catch up (hints, then repair), proven by reading
-// every link from it alone, with the two other nodes gone. Figures: reports/cluster.json.
+// every link from it alone, with the two other nodes gone. Before that, the stack's Redis fails
+// over: a replica started with --replicaof is promoted while the primary is killed, and no key may
+// be answered 201 twice. Figures: reports/cluster.json.
 import { createCassandraClient } from '@shortwave/common/plugins/cassandra'
+import { createRedisClient } from '@shortwave/common/plugins/redis'
 import cassandra from 'cassandra-driver'
 import { randomBytes } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
@@ -13,18 +16,28 @@ import { inParallel } from '../helpers/stack.ts'
 import { freePort } from '../nginx/edge.ts'
 import { formatTable, runPhase, writeReport, type PhaseRecord } from '../faults/harness/phases.ts'
 import { cassandraNodes, redisServer, ROOT, sleep } from '../faults/harness/processes.ts'
+import { dropLinkCache } from '../faults/harness/redis-rollback.ts'
+import type { ClusterReport, FailoverFigures } from '../faults/harness/reliability-doc.ts'
 import { cassandraConfig, freshKeyspace, startProcessStack, type ProcessStack } from '../faults/harness/stack.ts'
-import { startTraffic, type Traffic } from '../faults/harness/traffic.ts'
-import { verifyAcknowledged, type Verification } from '../faults/harness/verify.ts'
+import { startTcpProxy, type TcpProxy } from '../faults/harness/tcp-proxy.ts'
+import { createBurst, startTraffic, type Burst, type Traffic } from '../faults/harness/traffic.ts'
+import { verifyAcknowledged, verifyAroundFault, type Verification } from '../faults/harness/verify.ts'
 
 const KEYSPACE = 'c_cluster'
 const LOG_DIR = join(ROOT, '.run', 'cluster', 'logs')
 const VICTIM = 2
 const OUTAGE_MS = 20_000
+const REDIS_PREFIX = 'f:'
+/** Creates on each side of the Redis failover. */
+const FAILOVER_BURST = 500
 
 const nodes = cassandraNodes('cluster')
 let contactPoints: string
 let redis: ReturnType<typeof redisServer>
+let replica: ReturnType<typeof redisServer> | undefined
+/** The services' Redis endpoint: the primary, and after the failover the promoted replica. */
+let redisEndpoint: TcpProxy
+let failover: { record: PhaseRecord, figures: FailoverFigures } | undefined
 let db: cassandra.Client
 let stack: ProcessStack
 let traffic: Traffic
@@ -35,11 +48,12 @@ beforeAll(async () => {
   db = await freshKeyspace(contactPoints, KEYSPACE, 'SimpleStrategy:3')
   redis = redisServer(await freePort(), LOG_DIR)
   await redis.start()
+  redisEndpoint = await startTcpProxy(redis.port)
   stack = await startProcessStack({
     contactPoints,
     keyspace: KEYSPACE,
     replication: 'SimpleStrategy:3',
-    redisUrl: redis.url,
+    redisUrl: redisEndpoint.url('redis'),
     logDir: LOG_DIR,
     createReplicas: 1,
     redirectReplicas: 2,
@@ -55,7 +69,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await traffic?.stop()
   await stack?.close()
+  await redisEndpoint?.close()
   await redis?.crash()
+  await replica?.crash()
   await db?.shutdown()
 }, 120_000)
 
@@ -75,6 +91,93 @@ async function nodetoolUntil (node: number, args: string[], done: (output: strin
     await sleep(3000)
   }
 }
+
+/** A field of INFO replication as a number. */
+async function replicationField (client: ReturnType<typeof createRedisClient>, field: string): Promise<number> {
+  const info = await client.info('replication')
+  return Number(new RegExp(`^${field}:(\\S+)`, 'm').exec(info)?.[1] ?? NaN)
+}
+
+// Invariant 1 across a real Redis failover: whatever the promoted replica had not yet received
+// (keys already handed out, still pooled on the replica) must not make a key a link twice.
+describe('the Redis primary lost and its replica promoted under load', () => {
+  it('answers no key 201 twice and keeps every link across the failover', async () => {
+    const primary = redis
+    // The replica follows the primary through a link the test can stall, so that it is behind when
+    // the primary dies: what a failover to a lagging replica loses.
+    const replicationLink = await startTcpProxy(primary.port)
+    replica = redisServer(await freePort(), LOG_DIR, { name: 'redis-replica', replicaOf: replicationLink.port })
+    await replica.start()
+    const client = (url: string) => {
+      const c = createRedisClient({ REDIS_URL: url, REDIS_KEY_PREFIX: REDIS_PREFIX, REDIS_TIMEOUT_MS: 2000 })
+      c.on('error', () => {})
+      return c
+    }
+    const primaryClient = client(primary.url)
+    const replicaClient = client(replica.url)
+    try {
+      await Promise.all([primaryClient.connect(), replicaClient.connect()])
+      const synced = Date.now() + 30_000
+      while (await replicaClient.info('replication').then((info) => !info.includes('master_link_status:up'), () => true)) {
+        if (Date.now() > synced) throw new Error('the replica did not sync with the primary')
+        await sleep(200)
+      }
+      const runId = randomBytes(4).toString('hex')
+      const load = startTraffic({ baseUrl: stack.edge.url, runId })
+      const burst = (label: string) => createBurst({ baseUrl: stack.edge.url, runId, label, count: FAILOVER_BURST, concurrency: 8 })
+      let before!: Burst
+      let after!: Burst
+      let lagBytes = 0
+      let promoteMs = 0
+      let failedOverAt = 0
+      const record = await runPhase(load, {
+        name: 'redis-failover',
+        fault: `Redis replication stalled during ${FAILOVER_BURST} creates, the primary SIGKILLed, its replica promoted (REPLICAOF NO ONE) and the services' Redis endpoint pointed at it`,
+        // Redis down: a create may fail cleanly (invariant 4), while its connections are dropped.
+        allowed: { create: ['503'] },
+        async inject () {
+          replicationLink.holdReplies()
+          before = await burst('before')
+          const primaryOffset = await replicationField(primaryClient, 'master_repl_offset')
+          await primary.crash()
+          const killedAt = Date.now()
+          lagBytes = Math.max(0, primaryOffset - await replicationField(replicaClient, 'master_repl_offset'))
+          await replicaClient.replicaof('NO', 'ONE')
+          promoteMs = Date.now() - killedAt
+        },
+        holdMs: 0,
+        async heal () {
+          redisEndpoint.retarget(replica!.port)
+          failedOverAt = Date.now()
+        },
+        afterHeal: async () => {
+          after = await burst('after')
+          return { lagBytes }
+        }
+      })
+      await load.stop()
+      redis = replica
+
+      // What Cassandra holds, not what a cache still remembers.
+      await dropLinkCache(replicaClient, REDIS_PREFIX)
+      await sleep(1500)
+      const { verification: check, figures } = await verifyAroundFault({ before, after, steady: load.acks, faultAt: failedOverAt }, stack.edge.url)
+      failover = { record, figures: { lagBytes, promoteMs, ...figures } }
+      console.log(`\n${formatTable([record])}\n\nRedis failover: ${JSON.stringify({ ...failover.figures, check: { ...failover.figures.check, failures: check.failures.length } })}\n`)
+
+      expect(check.duplicateKeys).toEqual([])
+      expect(check.failures).toEqual([])
+      expect(failover.figures.earlier.intact).toBe(failover.figures.earlier.links)
+      expect({ before: before.byStatus, after: after.byStatus }).toEqual({ before: { 201: FAILOVER_BURST }, after: { 201: FAILOVER_BURST } })
+      expect(load.violations).toEqual([])
+      expect({ unexpected: record.unexpected, recovered: record.recovered }).toEqual({ unexpected: {}, recovered: true })
+    } finally {
+      primaryClient.disconnect()
+      replicaClient.disconnect()
+      await replicationLink.close()
+    }
+  }, 600_000)
+})
 
 describe('one node of three lost under load (RF 3, LOCAL_QUORUM)', () => {
   const records: PhaseRecord[] = []
@@ -137,15 +240,17 @@ describe('one node of three lost under load (RF 3, LOCAL_QUORUM)', () => {
     catchUp['linksOnVictimAlone'] = onVictim
     catchUp['linksAcknowledgedInKillPhase'] = traffic.acks.filter((a) => a.phase === 'node-kill').length
 
-    const file = writeReport('cluster', {
+    const report: ClusterReport = {
       suite: 'cluster',
       finishedAt: new Date().toISOString(),
       settings: { nodes: 3, replication: 'SimpleStrategy:3', consistency: 'LOCAL_QUORUM', victim: `node${VICTIM}`, outageMs: OUTAGE_MS },
-      phases: records,
+      phases: [...(failover ? [failover.record] : []), ...records],
       verification: { ...verification, failures: verification.failures.slice(0, 20) },
       catchUp: { ...catchUp, missingOnVictim: missing.slice(0, 20) },
-      violations: traffic.violations.slice(0, 20)
-    })
+      violations: traffic.violations.slice(0, 20),
+      ...(failover ? { redisFailover: failover.figures } : {})
+    }
+    const file = writeReport('cluster', report)
     console.log(`catch-up: ${JSON.stringify(catchUp)}; written to ${file}\n`)
 
     for (const record of records) {

@@ -12,15 +12,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../nginx/edge.ts'
 import { formatTable, runPhase, writeReport, type FaultPhase, type PhaseRecord } from './harness/phases.ts'
 import { cassandraNodes, redisServer, ROOT, sleep, type Exit, type Managed } from './harness/processes.ts'
+import { dropLinkCache, restoreState, snapshotState, type RedisSnapshot } from './harness/redis-rollback.ts'
+import type { FaultsReport, RollbackFigures } from './harness/reliability-doc.ts'
 import { freshKeyspace, startProcessStack, type ProcessStack } from './harness/stack.ts'
-import { startTraffic, type Traffic } from './harness/traffic.ts'
-import { verifyAcknowledged, type Verification } from './harness/verify.ts'
+import { createBurst, startTraffic, type Burst, type Traffic } from './harness/traffic.ts'
+import { verifyAcknowledged, verifyAroundFault, type Verification } from './harness/verify.ts'
 
 const KEYSPACE = 'f_load'
 const LOG_DIR = join(ROOT, '.run', 'faults', 'logs')
 const POOL_LOW_WATER = 300
 const REDIS_TIMEOUT_MS = 250
 const CASSANDRA_TIMEOUT_MS = 2000
+const REDIS_PREFIX = 'f:'
+/** Creates on each side of the Redis rollback. */
+const ROLLBACK_BURST = 1000
 
 const nodes = cassandraNodes('faults')
 let redis: ReturnType<typeof redisServer>
@@ -166,6 +171,7 @@ function phases (): FaultPhase[] {
 describe('faults under load', () => {
   const records: PhaseRecord[] = []
   let verification: Verification
+  let report: FaultsReport
 
   it('keeps every acknowledged link and answers only what the contract allows, fault after fault', async () => {
     traffic = startTraffic({ baseUrl: stack.edge.url, runId: randomBytes(4).toString('hex') })
@@ -182,7 +188,7 @@ describe('faults under load', () => {
     verification = await verifyAcknowledged(traffic.acks, { edgeUrl: stack.edge.url, cassandra: db })
 
     const all = traffic.samples
-    const report = {
+    report = {
       suite: 'faults',
       finishedAt: new Date().toISOString(),
       settings: { redisTimeoutMs: REDIS_TIMEOUT_MS, cassandraTimeoutMs: CASSANDRA_TIMEOUT_MS, createReplicas: 2, redirectReplicas: 2 },
@@ -237,6 +243,55 @@ describe('faults under load', () => {
       expect(response.headers.get('location')).toBe(`https://example.com/in-flight/${i}`)
     }
   }, 120_000)
+
+  // Invariant 1: whatever Redis forgets, replays or rolls back, a key becomes a link at most once.
+  // Black-box: the test knows the key prefix and the link cache's key names, not how the pool is kept.
+  it('answers no key 201 twice and keeps every earlier link when Redis rolls back to an older state, under load', async () => {
+    const runId = randomBytes(4).toString('hex')
+    const load = startTraffic({ baseUrl: stack.edge.url, runId })
+    const burst = (label: string) => createBurst({ baseUrl: stack.edge.url, runId, label, count: ROLLBACK_BURST, concurrency: 8 })
+    let snapshot!: RedisSnapshot
+    let before!: Burst
+    let after!: Burst
+    let restore!: RollbackFigures['restore']
+    let restoredAt = 0
+    const record = await runPhase(load, {
+      name: 'redis-rollback',
+      fault: `Redis state (every key but the link cache) DUMPed, ${ROLLBACK_BURST} creates, then RESTOREd`,
+      async inject () {
+        snapshot = await snapshotState(redisClient, REDIS_PREFIX)
+        before = await burst('before')
+      },
+      holdMs: 0,
+      async heal () {
+        const began = Date.now()
+        restore = { ...await restoreState(redisClient, REDIS_PREFIX, snapshot), ms: Date.now() - began }
+        restoredAt = Date.now()
+      },
+      afterHeal: async () => {
+        after = await burst('after')
+        return { snapshotKeys: snapshot.entries.length }
+      }
+    })
+    await load.stop()
+    records.push(record)
+
+    // What Cassandra holds, not what a cache still remembers.
+    await dropLinkCache(redisClient, REDIS_PREFIX)
+    await sleep(3500) // the redirect replicas' in-process cache (LOCAL_CACHE_TTL_MS, 3 s)
+    const { verification: check, figures } = await verifyAroundFault({ before, after, steady: load.acks, faultAt: restoredAt }, stack.edge.url)
+    const rollback: RollbackFigures = { snapshotKeys: snapshot.entries.length, restore, ...figures }
+    report = { ...report, phases: records, redisRollback: rollback }
+    const file = writeReport('faults', report)
+    console.log(`\n${formatTable([record])}\n\nRedis rollback: ${JSON.stringify({ ...rollback, check: { ...rollback.check, failures: rollback.check.failures.length } })}; written to ${file}\n`)
+
+    expect(check.duplicateKeys).toEqual([])
+    expect(check.failures).toEqual([])
+    expect(rollback.earlier.intact).toBe(rollback.earlier.links)
+    expect({ before: before.byStatus, after: after.byStatus }).toEqual({ before: { 201: ROLLBACK_BURST }, after: { 201: ROLLBACK_BURST } })
+    expect(load.violations).toEqual([])
+    expect({ unexpected: record.unexpected, recovered: record.recovered }).toEqual({ unexpected: {}, recovered: true })
+  }, 600_000)
 })
 
 /** A POST whose body is held back half-way until `opened` resolves and its function is called. */

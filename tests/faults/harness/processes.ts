@@ -128,15 +128,20 @@ export function service (opts: ServiceOptions): Managed {
   })
 }
 
-/** A redis-server of the suite's own, without persistence, restartable on the same port. */
-export function redisServer (port: number, logDir: string): Managed & { url: string } {
+/**
+ * A redis-server of the suite's own, without persistence, restartable on the same port; with
+ * `replicaOf`, a replica of the redis-server on that port.
+ */
+export function redisServer (port: number, logDir: string, opts: { name?: string, replicaOf?: number } = {}): Managed & { url: string } {
+  const name = opts.name ?? 'redis'
   const dir = mkdtempSync(join(tmpdir(), 'sw-faults-redis-'))
+  const replica = opts.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(opts.replicaOf)]
   const server = managed({
-    name: 'redis',
+    name,
     port,
     command: 'redis-server',
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    logFile: join(logDir, 'redis.log'),
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...replica],
+    logFile: join(logDir, `${name}.log`),
     ready: async () => {
       const { connect } = await import('node:net')
       return new Promise<boolean>((resolve) => {

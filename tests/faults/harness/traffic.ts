@@ -200,3 +200,40 @@ export function figuresOf (samples: Sample[], op: Op): OpFigures {
     p99Ms: percentile(latencies, 99)
   }
 }
+
+export interface Burst {
+  /** Every 201: the key answered and the URL sent. */
+  acks: Array<{ key: string, url: string }>
+  byStatus: Record<string, number>
+  ms: number
+}
+
+/** `count` creates through the edge, `concurrency` in flight, each URL unique; every answer counted. */
+export async function createBurst (opts: { baseUrl: string, runId: string, label: string, count: number, concurrency?: number, timeoutMs?: number }): Promise<Burst> {
+  const burst: Burst = { acks: [], byStatus: {}, ms: 0 }
+  const started = Date.now()
+  let next = 0
+  async function lane (): Promise<void> {
+    while (next < opts.count) {
+      const url = `https://example.com/burst/${opts.runId}/${opts.label}/${next++}`
+      let outcome: string
+      try {
+        const response = await fetch(`${opts.baseUrl}/api/v1/links`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ url }),
+          signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000)
+        })
+        const body = await response.json().catch(() => null) as { key?: unknown } | null
+        outcome = String(response.status)
+        if (response.status === 201 && typeof body?.key === 'string') burst.acks.push({ key: body.key, url })
+      } catch (error) {
+        outcome = errorCode(error)
+      }
+      burst.byStatus[outcome] = (burst.byStatus[outcome] ?? 0) + 1
+    }
+  }
+  await Promise.all(Array.from({ length: opts.concurrency ?? 8 }, lane))
+  burst.ms = Date.now() - started
+  return burst
+}
