@@ -1,37 +1,13 @@
 import { redisKeys } from '@shortwave/common/redis-keys'
 import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
-import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { restoreState, snapshotState } from './faults/harness/redis-rollback.ts'
 import { createLink, inParallel, startStack, waitFor, type Stack } from './helpers/stack.ts'
 
 // Redis may lose or go back in time (a failover to a lagging replica, a restore from a backup);
 // the keys it handed out then come back. Invariant 1 must not rest on it.
 
 const LINKS = 1000
-
-interface Snapshot { key: string, ttl: number, dump: Buffer }
-
-/** Every key of the stack but its link cache, as a backup or a lagging replica would have it. */
-async function nonCacheKeys (redis: Redis, prefix: string): Promise<string[]> {
-  const cache = redisKeys(prefix).link('')
-  const keys = await redis.keys(`${prefix}*`)
-  return keys.filter((key) => !key.startsWith(cache))
-}
-
-async function snapshot (redis: Redis, prefix: string): Promise<Snapshot[]> {
-  const taken: Snapshot[] = []
-  for (const key of await nonCacheKeys(redis, prefix)) {
-    const [dump, ttl] = await Promise.all([redis.dumpBuffer(key), redis.pttl(key)])
-    if (dump !== null) taken.push({ key, ttl: Math.max(0, ttl), dump })
-  }
-  return taken
-}
-
-async function rollBack (redis: Redis, prefix: string, to: Snapshot[]): Promise<void> {
-  const now = await nonCacheKeys(redis, prefix)
-  if (now.length > 0) await redis.del(...now)
-  for (const { key, ttl, dump } of to) await redis.restore(key, ttl, dump, 'REPLACE')
-}
 
 describe('Redis rolled back to an older state', () => {
   let infra: TestInfra
@@ -58,10 +34,10 @@ describe('Redis rolled back to an older state', () => {
   }
 
   it(`hands out no key twice across ${LINKS} creates before and ${LINKS} after, and every earlier link keeps its URL`, async () => {
-    const before = await snapshot(infra.redis, infra.prefix)
-    expect(before.some((s) => s.key === redisKeys(infra.prefix).pool)).toBe(true)
+    const before = await snapshotState(infra.redis, infra.prefix)
+    expect(before.entries.some((s) => s.key === redisKeys(infra.prefix).pool)).toBe(true)
     const first = await createBatch('before')
-    await rollBack(infra.redis, infra.prefix, before)
+    await restoreState(infra.redis, infra.prefix, before)
     const second = await createBatch('after')
 
     const keys = [...first, ...second].map((l) => l.key)

@@ -2,7 +2,9 @@
 // and a Redis of the suite's own, under steady traffic (creates and redirects) while one part at
 // a time is killed, paused or stopped. What users saw is recorded per fault and written to
 // reports/faults.json; at the end every acknowledged link must be stored and must redirect.
+import { createKeyPool } from '@shortwave/common/key-pool'
 import { createRedisClient } from '@shortwave/common/plugins/redis'
+import { redisKeys } from '@shortwave/common/redis-keys'
 import type cassandra from 'cassandra-driver'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
@@ -63,8 +65,11 @@ afterAll(async () => {
   await db?.shutdown()
 }, 120_000)
 
+// The key-worker's CLAIM_BATCH_SIZE (its default): each pool chunk holds that many keys.
+const CHUNK_SIZE = 100
+
 async function poolDepth (): Promise<number> {
-  return redisClient.scard('f:pool').catch(() => -1)
+  return createKeyPool(redisClient, redisKeys('f:')).depth(CHUNK_SIZE).catch(() => -1)
 }
 
 /** Resolves with how long the key-worker took to fill the pool to its low-water mark again. */
