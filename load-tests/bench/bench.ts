@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import cassandra from 'cassandra-driver'
+import { median, runWrk, type Figures } from './wrk.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const BENCH = join(ROOT, 'load-tests/bench')
@@ -189,49 +190,15 @@ const withChildren = (pid: number): number[] => [pid, ...childrenOf(pid)]
 
 // ------------------------------------------------------------------ measurements
 
-interface Figures {
-  rps: number
-  /** CPU time of the serving processes (not the load generator) per request, microseconds. */
-  cpuUs?: number
-  p50: number
-  p95: number
-  p99: number
-  requests: number
-  errors: number
-  non2xx3xx?: number
-}
-
-interface WrkOptions {
+interface WrkRun {
   script?: string
   env?: Record<string, string>
   seconds?: number
   connections?: number
 }
 
-function wrk (url: string, opts: WrkOptions = {}): Figures {
-  const seconds = opts.seconds ?? SECONDS
-  const scripts = [opts.script, join(BENCH, 'report.lua')].filter(Boolean) as string[]
-  // wrk takes one script: the report function is appended to the request script.
-  const combined = join(RUN, `wrk-${scripts.map((s) => s.split('/').pop()).join('+')}`)
-  writeFileSync(combined, scripts.map((s) => readFileSync(s, 'utf8')).join('\n'))
-  const out = execFileSync('wrk', ['-t', String(THREADS), '-c', String(opts.connections ?? CONNECTIONS), '-d', `${seconds}s`, '--timeout', '5s', '-s', combined, url], {
-    env: { ...process.env, WRK_THREADS: String(THREADS), ...opts.env },
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024
-  })
-  const line = out.split('\n').find((l) => l.startsWith('BENCH_JSON '))
-  if (!line) throw new Error(`wrk printed no figures:\n${out}`)
-  const r = JSON.parse(line.slice('BENCH_JSON '.length))
-  const non = /Non-2xx or 3xx responses: (\d+)/.exec(out)
-  return {
-    rps: r.requests / (r.duration_us / 1e6),
-    p50: r.p50 / 1000,
-    p95: r.p95 / 1000,
-    p99: r.p99 / 1000,
-    requests: r.requests,
-    errors: r.connect + r.read + r.write + r.timeout + r.status,
-    non2xx3xx: non ? Number(non[1]) : 0
-  }
+function wrk (url: string, opts: WrkRun = {}): Figures {
+  return runWrk(url, { ...opts, seconds: opts.seconds ?? SECONDS, connections: opts.connections ?? CONNECTIONS, threads: THREADS, workDir: RUN })
 }
 
 function k6Zipf (keysFile: string): Figures {
@@ -252,12 +219,6 @@ function k6Zipf (keysFile: string): Figures {
     requests: m.http_reqs.count,
     errors: Math.round((failed?.value ?? 0) * m.http_reqs.count)
   }
-}
-
-const median = (values: number[]): number => {
-  const s = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
 function summarise (runs: Figures[]): Figures & { runs: Figures[] } {
@@ -359,7 +320,7 @@ async function main (): Promise<void> {
     (results[name] ??= []).push(figures)
     log(`  ${name.padEnd(22)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50.toFixed(2)} p95 ${figures.p95.toFixed(2)} p99 ${figures.p99.toFixed(2)} ms  errors ${figures.errors + (figures.non2xx3xx ?? 0)}${figures.cpuUs === undefined ? '' : `  server CPU ${figures.cpuUs.toFixed(1)} µs/req`}`)
   }
-  const measure = (name: string, url: string, opts: WrkOptions = {}, pids: () => number[] = () => []): void => {
+  const measure = (name: string, url: string, opts: WrkRun = {}, pids: () => number[] = () => []): void => {
     wrk(url, { ...opts, seconds: WARMUP_S })
     add(name, measured(pids(), () => wrk(url, opts)))
   }
