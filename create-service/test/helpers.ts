@@ -6,7 +6,7 @@ import type { TestInfra } from '@shortwave/common/testing/infra'
 import cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { createApiKeyRepository, type ApiKeyRole } from '../src/api-keys.ts'
+import { createApiKeyRepository, type ApiKeyRole, type KeyRate } from '../src/api-keys.ts'
 import { buildApp } from '../src/app.ts'
 import { configSchema } from '../src/config.ts'
 
@@ -77,7 +77,7 @@ export interface TestKey {
 }
 
 /** Creates an API key straight in Cassandra, as the CLI does. */
-export async function newApiKey (infra: TestInfra, role: ApiKeyRole = 'user', name = 'test key'): Promise<TestKey> {
-  const { key, secret } = await createApiKeyRepository(infra.cassandra).create(name, role)
+export async function newApiKey (infra: TestInfra, role: ApiKeyRole = 'user', name = 'test key', rate: KeyRate = 'default'): Promise<TestKey> {
+  const { key, secret } = await createApiKeyRepository(infra.cassandra).create(name, role, rate)
   return { id: key.id, secret, auth: { authorization: `Bearer ${secret}` } }
 }

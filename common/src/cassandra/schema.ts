@@ -89,6 +89,14 @@ export const MIGRATIONS: readonly Migration[] = [
       // each compaction small.
       'ALTER TABLE links WITH compaction = {\'class\': \'UnifiedCompactionStrategy\', \'scaling_parameters\': \'T4\'}'
     ]
+  },
+  {
+    id: '004-api-key-rate',
+    statements: [
+      // A key's own quota as the apikey CLI spells it ("600/min", "unlimited"); null: the
+      // configured default (API_KEY_RATE).
+      'ALTER TABLE api_keys ADD IF NOT EXISTS rate text'
+    ]
   }
 ]
 
