@@ -23,6 +23,8 @@ describe('nginx configuration', () => {
     ['upstream create_service', /upstream create_service \{[^}]*\}/, 'create_service'],
     ['upstream redirect_service', /upstream redirect_service \{[^}]*\}/, 'redirect_service'],
     ['limit zone api', /limit_req_zone [^\n]*zone=api:[^\n]*\n/, '"api"'],
+    ['limit zone api_key', /limit_req_zone [^\n]*zone=api_key:[^\n]*\n/, '"api_key"'],
+    ['limit zone api_addr', /limit_req_zone [^\n]*zone=api_addr:[^\n]*\n/, '"api_addr"'],
     ['limit zone redirect', /limit_req_zone [^\n]*zone=redirect:[^\n]*\n/, '"redirect"']
   ])('fails nginx -t, naming it, when the env does not define %s', async (_what, directive, named) => {
     const env = valid()
