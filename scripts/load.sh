@@ -60,9 +60,9 @@ cpu_report() {
 stack_for_load() {
   export SW_NGINX_ENV="$LOAD_NGINX_ENV" SW_RATE_LIMIT_MAX="$LOAD_RATE_LIMIT"
   if pid_alive create-service; then
-    # @fastify/rate-limit announces the limit; the metadata route allows 10 x RATE_LIMIT_MAX.
+    # The metadata route announces its quota (RateLimit-Policy: "read";q=<n>;w=60): 10 x RATE_LIMIT_MAX.
     local limit
-    limit=$(curl -s -o /dev/null -D - -m 5 "http://127.0.0.1:3001/api/v1/links/zzzzzzz" | awk -F': ' 'tolower($1) == "x-ratelimit-limit" { print $2 + 0 }')
+    limit=$(curl -s -o /dev/null -D - -m 5 "http://127.0.0.1:3001/api/v1/links/zzzzzzz" | awk 'tolower($1) == "ratelimit-policy:" && match($2, /;q=[0-9]+/) { print substr($2, RSTART + 3, RLENGTH - 3) + 0 }')
     if [[ -n "$limit" ]] && ((limit < LOAD_RATE_LIMIT)); then
       log "create-service runs with RATE_LIMIT_MAX=$((limit / 10)); restarting it with $LOAD_RATE_LIMIT for the load test"
       stop_pid create-service 15 || true

@@ -1,6 +1,7 @@
 import { IDEMPOTENT } from '@shortwave/common/link-repository'
 import type cassandra from 'cassandra-driver'
 import { createHash, randomBytes } from 'node:crypto'
+import { formatRate, parseRate, type Rate } from './rate.ts'
 
 // API keys are random secrets shown once, when they are created. Only their SHA-256 hash is
 // stored: a secret of 256 random bits needs no salt or slow hash, and a leaked table lets
@@ -20,22 +21,27 @@ const SECRET_PREFIX = 'sw_'
 const SECRET_SHAPE = /^sw_[A-Za-z0-9_-]{43}$/
 const NAME_SHAPE = new RegExp(`^[\\x21-\\x7e](?:[\\x20-\\x7e]{0,${API_KEY_NAME_MAX - 2}}[\\x21-\\x7e])?$`)
 
+/** A key's own rate (null: unlimited), or 'default': the configured API_KEY_RATE. */
+export type KeyRate = Rate | 'default'
+
 export interface ApiKey {
   id: string
   name: string
   role: ApiKeyRole
+  rate: KeyRate
   createdAt: Date
   revokedAt: Date | null
 }
 
 const Q = {
-  insert: 'INSERT INTO api_keys (key_hash, id, name, role, created_at) VALUES (?, ?, ?, ?, ?)',
+  insert: 'INSERT INTO api_keys (key_hash, id, name, role, rate, created_at) VALUES (?, ?, ?, ?, ?, ?)',
   insertId: 'INSERT INTO api_keys_by_id (id, key_hash) VALUES (?, ?)',
-  byHash: 'SELECT id, name, role, created_at, revoked_at FROM api_keys WHERE key_hash = ?',
+  byHash: 'SELECT id, name, role, rate, created_at, revoked_at FROM api_keys WHERE key_hash = ?',
   hashOf: 'SELECT key_hash FROM api_keys_by_id WHERE id = ?',
   // A whole-table read: there are tens or hundreds of keys, and only the CLI lists them.
-  all: 'SELECT id, name, role, created_at, revoked_at FROM api_keys',
-  revoke: 'UPDATE api_keys SET revoked_at = ? WHERE key_hash = ?'
+  all: 'SELECT id, name, role, rate, created_at, revoked_at FROM api_keys',
+  revoke: 'UPDATE api_keys SET revoked_at = ? WHERE key_hash = ?',
+  setRate: 'UPDATE api_keys SET rate = ? WHERE key_hash = ?'
 } as const
 
 export function hashSecret (secret: string): string {
@@ -55,6 +61,21 @@ export function isValidKeyName (name: string): boolean {
   return NAME_SHAPE.test(name)
 }
 
+/** The stored spelling: null for the default rate. */
+function storedRate (rate: KeyRate): string | null {
+  return rate === 'default' ? null : formatRate(rate)
+}
+
+function readRate (stored: string | null): KeyRate {
+  if (stored === null) return 'default'
+  try {
+    return parseRate(stored)
+  } catch {
+    // A rate this code cannot read (written by hand) grants no more than the default.
+    return 'default'
+  }
+}
+
 function toApiKey (row: cassandra.types.Row): ApiKey {
   const role = row['role'] as string
   return {
@@ -62,28 +83,41 @@ function toApiKey (row: cassandra.types.Row): ApiKey {
     name: row['name'] as string,
     // A role this code does not know grants nothing beyond a user's rights.
     role: isRole(role) ? role : 'user',
+    rate: readRate((row['rate'] as string | null) ?? null),
     createdAt: row['created_at'] as Date,
     revokedAt: (row['revoked_at'] as Date | null) ?? null
   }
 }
 
 export function createApiKeyRepository (client: cassandra.Client) {
+  async function findByHash (hash: string): Promise<ApiKey | null> {
+    const row = (await client.execute(Q.byHash, [hash], IDEMPOTENT)).first()
+    return row ? toApiKey(row) : null
+  }
+
+  async function byId (id: string): Promise<{ hash: string, key: ApiKey } | null> {
+    const hash = (await client.execute(Q.hashOf, [id], IDEMPOTENT)).first()?.['key_hash'] as string | undefined
+    const key = hash === undefined ? null : await findByHash(hash)
+    return key === null ? null : { hash: hash!, key }
+  }
+
   return {
     /** Stores a new key and returns it with its secret, which exists nowhere else from now on. */
-    async create (name: string, role: ApiKeyRole, now = new Date()): Promise<{ key: ApiKey, secret: string }> {
+    async create (name: string, role: ApiKeyRole, rate: KeyRate = 'default', now = new Date()): Promise<{ key: ApiKey, secret: string }> {
       if (!isValidKeyName(name)) throw new RangeError(`the name must be 1 to ${API_KEY_NAME_MAX} printable characters`)
       const secret = SECRET_PREFIX + randomBytes(32).toString('base64url')
       const hash = hashSecret(secret)
       const id = `ak_${randomBytes(8).toString('hex')}`
       // The id first: a key that exists can always be revoked.
       await client.execute(Q.insertId, [id, hash], IDEMPOTENT)
-      await client.execute(Q.insert, [hash, id, name, role, now], IDEMPOTENT)
-      return { key: { id, name, role, createdAt: now, revokedAt: null }, secret }
+      await client.execute(Q.insert, [hash, id, name, role, storedRate(rate), now], IDEMPOTENT)
+      return { key: { id, name, role, rate, createdAt: now, revokedAt: null }, secret }
     },
 
-    async findByHash (hash: string): Promise<ApiKey | null> {
-      const row = (await client.execute(Q.byHash, [hash], IDEMPOTENT)).first()
-      return row ? toApiKey(row) : null
+    findByHash,
+
+    async findById (id: string): Promise<ApiKey | null> {
+      return (await byId(id))?.key ?? null
     },
 
     /** Every key, oldest first. */
@@ -95,13 +129,19 @@ export function createApiKeyRepository (client: cassandra.Client) {
 
     /** Revokes the key (keeping the first revocation time); null when there is no key with that id. */
     async revoke (id: string, now = new Date()): Promise<ApiKey | null> {
-      const hash = (await client.execute(Q.hashOf, [id], IDEMPOTENT)).first()?.['key_hash'] as string | undefined
-      if (hash === undefined) return null
-      const key = await this.findByHash(hash)
-      if (key === null) return null
-      if (key.revokedAt !== null) return key
-      await client.execute(Q.revoke, [now, hash], IDEMPOTENT)
-      return { ...key, revokedAt: now }
+      const found = await byId(id)
+      if (found === null) return null
+      if (found.key.revokedAt !== null) return found.key
+      await client.execute(Q.revoke, [now, found.hash], IDEMPOTENT)
+      return { ...found.key, revokedAt: now }
+    },
+
+    /** Gives the key another rate; null when there is no key with that id. */
+    async setRate (id: string, rate: KeyRate): Promise<ApiKey | null> {
+      const found = await byId(id)
+      if (found === null) return null
+      await client.execute(Q.setRate, [storedRate(rate), found.hash], IDEMPOTENT)
+      return { ...found.key, rate }
     }
   }
 }

@@ -1,6 +1,5 @@
-import rateLimit from '@fastify/rate-limit'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { RateLimitedError, UnsupportedMediaTypeError } from '@shortwave/common/errors'
+import { UnsupportedMediaTypeError } from '@shortwave/common/errors'
 import { createKeyPool } from '@shortwave/common/key-pool'
 import { createLinkCache } from '@shortwave/common/link-cache'
 import { createLinkRepository } from '@shortwave/common/link-repository'
@@ -14,14 +13,14 @@ import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { Redis } from 'ioredis'
-import { checkConfig, listSetting, type Config } from './config.ts'
-import { createCreationLimit } from './creation-limit.ts'
+import { checkConfig, listSetting, quotaRates, type Config } from './config.ts'
 import { createIdempotencyStore } from './idempotency.ts'
 import { createKeySource } from './key-source.ts'
 import { createLinkInvalidator } from './link-invalidation.ts'
 import { createLinkService } from './link-service.ts'
 import authPlugin from './plugins/auth.ts'
 import openApiPlugin from './plugins/openapi.ts'
+import { createQuotas } from './quota.ts'
 import linkViewRoutes from './routes/link-views.ts'
 import linkRoutes from './routes/links.ts'
 import { createDnsResolver, type ResolveHost } from './target-resolver.ts'
@@ -79,18 +78,6 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     // Without Redis links are still created (keys claimed directly) and stored: still ready.
     isReady: (results) => results['cassandra'] === true
   })
-  // Limits of the read, delete and QR routes (creation has its own budget, creation-limit.ts).
-  // Registered after the Redis plugin because it counts in that client. Redis down must not
-  // block requests, so counting errors let them through. Clients are told apart by
-  // request.ip (the default key), which trustProxy makes the address nginx forwards.
-  await app.register(rateLimit, {
-    global: false,
-    redis: app.redis,
-    nameSpace: app.redisKeys.rateLimit,
-    skipOnError: true,
-    errorResponseBuilder: (_request, context) => new RateLimitedError(context.after)
-  })
-
   await app.register(authPlugin, { cacheTtlMs: config.API_KEY_CACHE_TTL_MS })
 
   const repo = createLinkRepository(app.cassandra)
@@ -129,20 +116,17 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   app.addHook('preClose', () => keySource.close())
   app.addHook('preClose', async () => { invalidator.close() })
 
-  const rateLimitSettings = { max: config.RATE_LIMIT_MAX, timeWindow: config.RATE_LIMIT_WINDOW_MS }
+  // Registered after the Redis plugin: the quotas count in that client.
+  const quota = createQuotas({ redis: app.redis, namespace: app.redisKeys.rateLimit, ...quotaRates(config) })
+  // Reading is cheap and often scripted: ten times the room of the writes.
+  const quotas = { create: quota('create'), read: quota('read', 10), delete: quota('delete'), qr: quota('qr') }
   await app.register(linkRoutes, {
     links,
     publicBaseUrl,
     allowAnonymous: config.ALLOW_ANONYMOUS,
-    rateLimit: rateLimitSettings,
-    creationLimit: createCreationLimit({
-      redis: app.redis,
-      namespace: app.redisKeys.rateLimit,
-      max: config.RATE_LIMIT_MAX,
-      windowMs: config.RATE_LIMIT_WINDOW_MS
-    }),
+    quotas,
     idempotency: createIdempotencyStore(app.cassandra)
   })
-  await app.register(linkViewRoutes, { links, publicBaseUrl, rateLimit: rateLimitSettings })
+  await app.register(linkViewRoutes, { links, publicBaseUrl, quotas })
   return app
 }

@@ -1,12 +1,13 @@
 import { UnauthorizedError } from '@shortwave/common/errors'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { canBeSecret, hashSecret, type ApiKey, type ApiKeyRole } from './api-keys.ts'
+import { canBeSecret, hashSecret, type ApiKey, type ApiKeyRole, type KeyRate } from './api-keys.ts'
 
 /** Who a request acts for: the API key it carried. Anonymous requests have none. */
 export interface Caller {
   id: string
   name: string
   role: ApiKeyRole
+  rate: KeyRate
 }
 
 export interface CallerLookupOptions {
@@ -32,7 +33,7 @@ export function createCallerLookup (findByHash: (hash: string) => Promise<ApiKey
     const at = now()
     const known = answers.get(hash)
     if (known !== undefined && known.until > at) return known.caller
-    const caller = findByHash(hash).then((key) => key === null || key.revokedAt !== null ? null : { id: key.id, name: key.name, role: key.role })
+    const caller = findByHash(hash).then((key) => key === null || key.revokedAt !== null ? null : { id: key.id, name: key.name, role: key.role, rate: key.rate })
     if (opts.ttlMs > 0) {
       answers.delete(hash)
       if (answers.size >= opts.max) answers.delete(answers.keys().next().value!)

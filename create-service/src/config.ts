@@ -1,6 +1,7 @@
 import { CassandraEnv, ConfigError, HttpEnv, KeyEnv, RedisEnv, envSchema } from '@shortwave/common/config'
 import { Type, type Static } from 'typebox'
 import { networkList } from './special-addresses.ts'
+import { RATE_EXAMPLE, RATE_PATTERN, parseRate, rateOf, type Rate } from './rate.ts'
 
 // Host names as an operator writes them: names or IPv4 (optionally with a trailing dot) or a
 // bracketed IPv6 literal, comma-separated. Anything else is a typo the service should refuse to start with.
@@ -34,8 +35,14 @@ export const configSchema = envSchema({
   ALLOW_ANONYMOUS: Type.Boolean({ default: true }),
   // How long an API key lookup is reused in memory: a revoked key stops working within this time.
   API_KEY_CACHE_TTL_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 5000 }),
-  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 60 }),
-  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 60_000 }),
+  // Quotas (quotaRates below): per client address without an API key, and of a key that has no
+  // rate of its own (`npm run apikey -- create --rate`). Reads get ten times the rate.
+  ANONYMOUS_RATE: Type.Optional(Type.String({ pattern: RATE_PATTERN, description: RATE_EXAMPLE })),
+  API_KEY_RATE: Type.Optional(Type.String({ pattern: RATE_PATTERN, description: RATE_EXAMPLE })),
+  // The older spelling of both rates at once: RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_MS, for every
+  // client. Still honoured where the two settings above are not set.
+  RATE_LIMIT_MAX: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+  RATE_LIMIT_WINDOW_MS: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 1_048_576, default: 8192 }),
   // Keys left in this replica's lease when it leases the next chunk of the pool: enough for the
   // creates that arrive during one Paxos round, so they do not wait for it.
@@ -55,6 +62,18 @@ export function checkConfig<C extends Config> (config: C): C {
     throw new ConfigError(`Invalid configuration: ALLOWED_TARGET_NETWORKS=${JSON.stringify(config.ALLOWED_TARGET_NETWORKS)} is invalid: ${(error as Error).message} (expected comma-separated CIDRs or addresses, e.g. 10.0.0.0/8,fd12:3456::/48)`)
   }
   return config
+}
+
+export const DEFAULT_RATES = { anonymous: '60/min', apiKey: '600/min' } as const
+
+/** The anonymous and default API key rates: their own settings, else RATE_LIMIT_MAX, else the defaults. */
+export function quotaRates (config: Config): { anonymous: Rate, apiKey: Rate } {
+  const legacy = config.RATE_LIMIT_MAX === undefined && config.RATE_LIMIT_WINDOW_MS === undefined
+    ? undefined
+    : rateOf(config.RATE_LIMIT_MAX ?? 60, config.RATE_LIMIT_WINDOW_MS ?? 60_000)
+  const pick = (setting: string | undefined, fallback: string): Rate =>
+    setting !== undefined ? parseRate(setting) : legacy !== undefined ? legacy : parseRate(fallback)
+  return { anonymous: pick(config.ANONYMOUS_RATE, DEFAULT_RATES.anonymous), apiKey: pick(config.API_KEY_RATE, DEFAULT_RATES.apiKey) }
 }
 
 /** A comma-separated list setting as trimmed, non-empty entries. */

@@ -47,7 +47,7 @@ describe('the apikey CLI', () => {
     expect(made.stderr).toBe('')
     expect(made.code).toBe(0)
     const key = JSON.parse(made.stdout) as { id: string, name: string, role: string, secret: string, createdAt: string, revokedAt: null }
-    expect(key).toEqual({ id: expect.stringMatching(/^ak_[0-9a-f]{16}$/), name: 'ci', role: 'admin', createdAt: expect.any(String), revokedAt: null, secret: expect.stringMatching(/^sw_[A-Za-z0-9_-]{43}$/) })
+    expect(key).toEqual({ id: expect.stringMatching(/^ak_[0-9a-f]{16}$/), name: 'ci', role: 'admin', rate: 'default', createdAt: expect.any(String), revokedAt: null, secret: expect.stringMatching(/^sw_[A-Za-z0-9_-]{43}$/) })
 
     const rows = (await infra.cassandra.execute('SELECT * FROM api_keys')).rows
     const stored = JSON.stringify(rows)
@@ -57,7 +57,7 @@ describe('the apikey CLI', () => {
 
     const listed = await cli(['list'], true)
     expect(listed.code).toBe(0)
-    expect(listed.stdout).toMatch(new RegExp(`${key.id}\\s+admin\\s+\\S+\\s+-\\s+ci`))
+    expect(listed.stdout).toMatch(new RegExp(`${key.id}\\s+admin\\s+default\\s+\\S+\\s+-\\s+ci`))
     expect(listed.stdout).not.toContain(key.secret)
 
     const revoked = await cli(['revoke', key.id])
@@ -70,11 +70,36 @@ describe('the apikey CLI', () => {
   it('prints the secret in the human-readable output too, with how to use it', async () => {
     const made = await cli(['create', '--name', 'laptop'])
     expect(made.code).toBe(0)
-    expect(made.stdout).toMatch(/Created API key ak_[0-9a-f]{16} "laptop" \(user\)\.\nIts secret is shown only this once/)
+    expect(made.stdout).toMatch(/Created API key ak_[0-9a-f]{16} "laptop" \(user, rate default\)\.\nIts secret is shown only this once/)
     expect(made.stdout).toMatch(/^sw_[A-Za-z0-9_-]{43}$/m)
   })
 
+  it('stores the rate given with --rate, shows it in the list, and changes it with `rate`', async () => {
+    const made = await cli(['create', '--name', 'integration', '--rate', '6000/min', '--json'])
+    expect(made.code).toBe(0)
+    const key = JSON.parse(made.stdout) as { id: string, rate: string }
+    expect(key.rate).toBe('6000/min')
+    expect((await cli(['list'])).stdout).toMatch(new RegExp(`${key.id}\\s+user\\s+6000/min\\s+\\S+\\s+-\\s+integration`))
+    expect((await createApiKeyRepository(infra.cassandra).findById(key.id))?.rate).toEqual({ quota: 6000, windowSeconds: 60 })
+
+    const changed = await cli(['rate', key.id, '50/s'])
+    expect(changed.stdout).toMatch(`API key ${key.id} "integration" now has the rate 50/s`)
+    expect((await createApiKeyRepository(infra.cassandra).findById(key.id))?.rate).toEqual({ quota: 50, windowSeconds: 1 })
+    expect((await cli(['rate', key.id, 'default'])).code).toBe(0)
+    expect((await createApiKeyRepository(infra.cassandra).findById(key.id))?.rate).toBe('default')
+
+    const admin = JSON.parse((await cli(['create', '--name', 'ops', '--role', 'admin', '--rate', 'unlimited', '--json'])).stdout) as { id: string, rate: string }
+    expect(admin.rate).toBe('unlimited')
+    expect((await createApiKeyRepository(infra.cassandra).findById(admin.id))?.rate).toBeNull()
+  })
+
   it.each([
+    [['create', '--name', 'x', '--rate', '60/fortnight'], 2, /the rate must be a count per s, min, h or day, e\.g\. 600\/min, or unlimited, or default; not "60\/fortnight"/],
+    [['create', '--name', 'x', '--rate', '0/min'], 2, /the rate must be/],
+    [['create', '--name', 'x', '--rate'], 2, /argument missing/],
+    [['create', '--name', 'x', '--rate', 'unlimited'], 2, /only admin keys may be unlimited/],
+    [['rate', 'ak_0000000000000000'], 2, /rate takes a key id and a rate/],
+    [['rate', 'ak_0000000000000000', '10/min'], 1, /No API key has the id ak_0000000000000000/],
     [['create', '--role', 'admin'], 2, /--name is required/],
     [['create', '--name', 'x', '--role', 'root'], 2, /--role must be one of user, admin/],
     [['revoke'], 2, /revoke takes exactly one key id/],
@@ -171,7 +196,7 @@ describe('the API key repository', () => {
 })
 
 describe('caller lookup', () => {
-  const active: ApiKey = { id: 'ak_1', name: 'one', role: 'user', createdAt: new Date(), revokedAt: null }
+  const active: ApiKey = { id: 'ak_1', name: 'one', role: 'user', rate: 'default', createdAt: new Date(), revokedAt: null }
   const secret = `sw_${'a'.repeat(43)}`
 
   function counting (answer: () => Promise<ApiKey | null>) {
@@ -184,7 +209,7 @@ describe('caller lookup', () => {
     const { calls, find } = counting(async () => active)
     const lookup = createCallerLookup(find, { ttlMs: 100, max: 10, now: () => now })
     const callers = await Promise.all([lookup(secret), lookup(secret), lookup(secret)])
-    expect(callers).toEqual(Array(3).fill({ id: 'ak_1', name: 'one', role: 'user' }))
+    expect(callers).toEqual(Array(3).fill({ id: 'ak_1', name: 'one', role: 'user', rate: 'default' }))
     expect(calls).toEqual([hashSecret(secret)])
     now += 99
     await lookup(secret)

@@ -113,7 +113,8 @@ describe('rate limit of batches', () => {
     expect(statuses).toEqual([201, 201, 201, 201, 201, 429, 429, 429])
     expect(response.json().results[5].error).toMatchObject({ code: 'SW_RATE_LIMITED', message: expect.stringMatching(/^Too many requests; retry in \d+/) })
     expect(Number(response.headers['retry-after'])).toBeGreaterThan(0)
-    expect(response.headers['x-ratelimit-remaining']).toBe('0')
+    expect(response.headers['ratelimit-policy']).toBe('"create";q=5;w=60')
+    expect(response.headers['ratelimit']).toMatch(/^"create";r=0;t=\d+$/)
   })
 
   it('shares the budget with single creates', async () => {

@@ -2,7 +2,7 @@ import { ConfigError, loadConfig } from '@shortwave/common/config'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { checkConfig, configSchema } from '../src/config.ts'
+import { checkConfig, configSchema, quotaRates } from '../src/config.ts'
 
 describe('configuration', () => {
   it('has working defaults', () => {
@@ -17,14 +17,22 @@ describe('configuration', () => {
       RESOLVE_TIMEOUT_MS: 1000,
       MAX_TTL_SECONDS: 157_680_000,
       ALLOW_ANONYMOUS: true,
-      RATE_LIMIT_MAX: 60,
-      RATE_LIMIT_WINDOW_MS: 60_000,
       BODY_LIMIT_BYTES: 8192,
       KEY_LEASE_AHEAD: 50,
       REDIS_CACHE_TTL_SECONDS: 86_400,
       REDIS_NEGATIVE_TTL_SECONDS: 10,
       RETRY_AFTER_SECONDS: 2
     })
+  })
+
+  it('limits anonymous callers to 60 and API keys to 600 creations a minute by default', () => {
+    expect(quotaRates(loadConfig(configSchema, {}))).toEqual({ anonymous: { quota: 60, windowSeconds: 60 }, apiKey: { quota: 600, windowSeconds: 60 } })
+  })
+
+  it('takes both rates from their settings, and from the older RATE_LIMIT_MAX / RATE_LIMIT_WINDOW_MS where they are not set', () => {
+    expect(quotaRates(loadConfig(configSchema, { ANONYMOUS_RATE: '10/s', API_KEY_RATE: 'unlimited' }))).toEqual({ anonymous: { quota: 10, windowSeconds: 1 }, apiKey: null })
+    expect(quotaRates(loadConfig(configSchema, { RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_MS: '3600000' }))).toEqual({ anonymous: { quota: 5, windowSeconds: 3600 }, apiKey: { quota: 5, windowSeconds: 3600 } })
+    expect(quotaRates(loadConfig(configSchema, { RATE_LIMIT_MAX: '5', API_KEY_RATE: '100/min' }))).toEqual({ anonymous: { quota: 5, windowSeconds: 60 }, apiKey: { quota: 100, windowSeconds: 60 } })
   })
 
   it.each([
@@ -41,6 +49,10 @@ describe('configuration', () => {
     ['PUBLIC_BASE_URL', 'https://user:pw@sw.example'],
     ['RATE_LIMIT_MAX', 'abc'],
     ['RATE_LIMIT_MAX', '0'],
+    ['ANONYMOUS_RATE', '60'],
+    ['ANONYMOUS_RATE', '60/week'],
+    ['API_KEY_RATE', '0/min'],
+    ['API_KEY_RATE', 'none'],
     ['MAX_TTL_SECONDS', '-5'],
     ['ALLOW_ANONYMOUS', 'maybe'],
     ['OWN_HOSTS', 'a.example, http://b.example'],

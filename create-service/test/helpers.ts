@@ -6,7 +6,7 @@ import { pooledKeys, type TestInfra } from '@shortwave/common/testing/infra'
 import { createKeyPool } from '@shortwave/common/key-pool'
 import cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
-import { createApiKeyRepository, type ApiKeyRole } from '../src/api-keys.ts'
+import { createApiKeyRepository, type ApiKeyRole, type KeyRate } from '../src/api-keys.ts'
 import { buildApp, type AppDeps } from '../src/app.ts'
 import { configSchema } from '../src/config.ts'
 
@@ -88,7 +88,7 @@ export interface TestKey {
 }
 
 /** Creates an API key straight in Cassandra, as the CLI does. */
-export async function newApiKey (infra: TestInfra, role: ApiKeyRole = 'user', name = 'test key'): Promise<TestKey> {
-  const { key, secret } = await createApiKeyRepository(infra.cassandra).create(name, role)
+export async function newApiKey (infra: TestInfra, role: ApiKeyRole = 'user', name = 'test key', rate: KeyRate = 'default'): Promise<TestKey> {
+  const { key, secret } = await createApiKeyRepository(infra.cassandra).create(name, role, rate)
   return { id: key.id, secret, auth: { authorization: `Bearer ${secret}` } }
 }

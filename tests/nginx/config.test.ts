@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { dockerfile } from '../deploy/helpers.ts'
 import { nginxTest, ROOT, testEnv } from './edge.ts'
 
 // `nginx -t` on the shared nginx/*.conf assembled with env files, as scripts/infra.sh does.
@@ -19,10 +20,25 @@ describe('nginx configuration', () => {
     expect(result.ok).toBe(true)
   })
 
+  // The env files hold the zones (their rates are the environment's), so each could key them
+  // wrongly: the API zones must be keyed by credential and by address as nginx.conf intends.
+  it.each([
+    ['nginx/env/local.conf', () => envFile('local')],
+    ['the image\'s env.d/container.conf (nginx/Dockerfile)', async () => dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.find((c) => c.dest === '/etc/nginx/env.d/container.conf')?.inline?.[0]?.data ?? '']
+  ])('%s keys the API zones: anonymous requests by address, API keys by key, and every request by address', async (_name, read) => {
+    const text = await read()
+    expect(text).toMatch(/^limit_req_zone \$sw_api_anonymous +zone=api:/m)
+    expect(text).toMatch(/^limit_req_zone \$sw_api_key +zone=api_key:/m)
+    expect(text).toMatch(/^limit_req_zone \$binary_remote_addr +zone=api_addr:/m)
+    expect(text).toMatch(/^limit_req_zone \$binary_remote_addr +zone=redirect:/m)
+  })
+
   it.each([
     ['upstream create_service', /upstream create_service \{[^}]*\}/, 'create_service'],
     ['upstream redirect_service', /upstream redirect_service \{[^}]*\}/, 'redirect_service'],
     ['limit zone api', /limit_req_zone [^\n]*zone=api:[^\n]*\n/, '"api"'],
+    ['limit zone api_key', /limit_req_zone [^\n]*zone=api_key:[^\n]*\n/, '"api_key"'],
+    ['limit zone api_addr', /limit_req_zone [^\n]*zone=api_addr:[^\n]*\n/, '"api_addr"'],
     ['limit zone redirect', /limit_req_zone [^\n]*zone=redirect:[^\n]*\n/, '"redirect"']
   ])('fails nginx -t, naming it, when the env does not define %s', async (_what, directive, named) => {
     const env = valid()

@@ -70,8 +70,21 @@ export interface EnvOptions {
   redirect: string[]
   /** Appended to every upstream `server` line. */
   serverParams?: string
+  /** Zone api: /api/ without an API key, per address. */
   apiRate?: string
+  /** Zone api_key: /api/ per API key. */
+  apiKeyRate?: string
+  /** Zone api_addr: all of /api/ per address. */
+  apiAddressRate?: string
   redirectRate?: string
+  /** limit_req_zone lines instead of the ones built from the rates above (e.g. localZones()). */
+  zones?: string
+}
+
+/** The limit_req_zone lines of nginx/env/local.conf, verbatim: a test of the real limits runs on them. */
+export async function localZones (): Promise<string> {
+  const text = await readFile(join(SHARED_DIR, 'env', 'local.conf'), 'utf8')
+  return text.split('\n').filter((line) => line.startsWith('limit_req_zone ')).join('\n')
 }
 
 /** An env file honouring the contract at the top of nginx/nginx.conf. */
@@ -79,8 +92,10 @@ export function testEnv (opts: EnvOptions): string {
   const servers = (addresses: string[]) =>
     addresses.map((address) => `    server ${address} ${opts.serverParams ?? ''};`).join('\n')
   return `
-limit_req_zone $binary_remote_addr zone=api:1m      rate=${opts.apiRate ?? '100000r/s'};
-limit_req_zone $binary_remote_addr zone=redirect:1m rate=${opts.redirectRate ?? '100000r/s'};
+${opts.zones ?? `limit_req_zone $sw_api_anonymous   zone=api:1m      rate=${opts.apiRate ?? '100000r/s'};
+limit_req_zone $sw_api_key         zone=api_key:1m  rate=${opts.apiKeyRate ?? '100000r/s'};
+limit_req_zone $binary_remote_addr zone=api_addr:1m rate=${opts.apiAddressRate ?? '100000r/s'};
+limit_req_zone $binary_remote_addr zone=redirect:1m rate=${opts.redirectRate ?? '100000r/s'};`}
 upstream create_service {
 ${servers(opts.create)}
     keepalive 8;

@@ -21,7 +21,7 @@ async function sendMany (url: string, count: number, opts: SendOptions): Promise
 const TOO_MANY = {
   statusCode: 429,
   error: 'Too Many Requests',
-  message: 'Too many requests from your address; retry in a second',
+  message: 'Too many requests at once from your address or API key; retry in a second',
   code: 'SW_RATE_LIMITED'
 }
 

@@ -99,6 +99,14 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE links ADD IF NOT EXISTS leased_by text',
       'ALTER TABLE links ADD IF NOT EXISTS leased_at timestamp'
     ]
+  },
+  {
+    id: '005-api-key-rate',
+    statements: [
+      // A key's own quota as the apikey CLI spells it ("600/min", "unlimited"); null: the
+      // configured default (API_KEY_RATE).
+      'ALTER TABLE api_keys ADD IF NOT EXISTS rate text'
+    ]
   }
 ]
 

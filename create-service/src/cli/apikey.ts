@@ -1,30 +1,53 @@
-// Manages API keys: `npm run apikey -- create --name ci --role admin`, `… list`, `… revoke <id>`;
+// Manages API keys: `npm run apikey -- create --name ci --role admin --rate unlimited`, `… list`,
+// `… rate <id> 6000/min`, `… revoke <id>`;
 // in a container image: `node create-service/src/cli/apikey.ts …`. It reads the Cassandra
 // settings from the environment, like the services do.
 import { CassandraEnv, ConfigError, envSchema, loadConfig } from '@shortwave/common/config'
 import { createCassandraClient } from '@shortwave/common/plugins/cassandra'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { API_KEY_NAME_MAX, API_KEY_ROLES, createApiKeyRepository, isRole, isValidKeyName, type ApiKey } from '../api-keys.ts'
+import { API_KEY_NAME_MAX, API_KEY_ROLES, createApiKeyRepository, isRole, isValidKeyName, type ApiKey, type ApiKeyRole, type KeyRate } from '../api-keys.ts'
+import { RATE_EXAMPLE, UNLIMITED, formatRate, parseRate } from '../rate.ts'
 
 export const configSchema = envSchema({ ...CassandraEnv })
 
 const USAGE = `usage: npm run apikey -- <command>
-  create --name <name> [--role user|admin] [--json]   create a key; its secret is printed once
-  list [--json]                                       every key, without secrets
-  revoke <id>                                         the key stops working within seconds`
+  create --name <name> [--role user|admin] [--rate <rate>] [--json]
+                                  create a key; its secret is printed once
+  list [--json]                   every key, without secrets
+  rate <id> <rate>                change a key's rate (within seconds)
+  revoke <id>                     the key stops working within seconds
+<rate>: creations per s, min, h or day (e.g. 600/min; reads get ten times as many),
+  default (the service's API_KEY_RATE), or unlimited (admin keys only)`
 
 export const EXIT = { ok: 0, notFound: 1, usage: 2, config: 78 } as const
 
 class UsageError extends Error {}
 
+/** A --rate value for a key of this role; throws a UsageError saying what is expected. */
+export function parseKeyRate (text: string, role: ApiKeyRole): KeyRate {
+  if (text === 'default') return 'default'
+  let rate
+  try {
+    rate = parseRate(text)
+  } catch {
+    throw new UsageError(`the rate must be ${RATE_EXAMPLE}, or default; not "${text}"`)
+  }
+  if (rate === null && role !== 'admin') throw new UsageError(`only admin keys may be ${UNLIMITED}; give this key a rate, e.g. 6000/min`)
+  return rate
+}
+
+function rateText (rate: KeyRate): string {
+  return rate === 'default' ? 'default' : formatRate(rate)
+}
+
 function row (key: ApiKey): string {
   const revoked = key.revokedAt === null ? '-' : key.revokedAt.toISOString()
-  return [key.id, key.role.padEnd(5), key.createdAt.toISOString(), revoked.padEnd(24), key.name].join('  ')
+  return [key.id, key.role.padEnd(5), rateText(key.rate).padEnd(13), key.createdAt.toISOString(), revoked.padEnd(24), key.name].join('  ')
 }
 
 function asJson (key: ApiKey): Record<string, unknown> {
-  return { id: key.id, name: key.name, role: key.role, createdAt: key.createdAt.toISOString(), revokedAt: key.revokedAt?.toISOString() ?? null }
+  return { id: key.id, name: key.name, role: key.role, rate: rateText(key.rate), createdAt: key.createdAt.toISOString(), revokedAt: key.revokedAt?.toISOString() ?? null }
 }
 
 /** Runs one command; returns the exit code. `out` receives what goes to stdout, `err` to stderr. */
@@ -38,7 +61,7 @@ export async function runApiKeyCommand (
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { name: { type: 'string' }, role: { type: 'string', default: 'user' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } }
+      options: { name: { type: 'string' }, role: { type: 'string', default: 'user' }, rate: { type: 'string', default: 'default' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } }
     })
   } catch (error) {
     io.err(`${(error as Error).message}\n${USAGE}`)
@@ -69,11 +92,12 @@ export async function runApiKeyCommand (
         if (name === undefined || !isValidKeyName(name)) throw new UsageError(`--name is required: 1 to ${API_KEY_NAME_MAX} printable characters, e.g. --name ci`)
         const role = values.role
         if (!isRole(role)) throw new UsageError(`--role must be one of ${API_KEY_ROLES.join(', ')}`)
+        const rate = parseKeyRate(values.rate, role)
         await client.connect()
-        const { key, secret } = await repo.create(name, role)
+        const { key, secret } = await repo.create(name, role, rate)
         io.out(values.json
           ? JSON.stringify({ ...asJson(key), secret })
-          : `Created API key ${key.id} "${key.name}" (${key.role}).\nIts secret is shown only this once; keep it somewhere safe:\n\n${secret}\n\nUse it as: Authorization: Bearer ${secret.slice(0, 6)}…`)
+          : `Created API key ${key.id} "${key.name}" (${key.role}, rate ${rateText(key.rate)}).\nIts secret is shown only this once; keep it somewhere safe:\n\n${secret}\n\nUse it as: Authorization: Bearer ${secret.slice(0, 6)}…`)
         return EXIT.ok
       }
       case 'list': {
@@ -81,7 +105,20 @@ export async function runApiKeyCommand (
         await client.connect()
         const keys = await repo.list()
         if (values.json) io.out(JSON.stringify(keys.map(asJson)))
-        else io.out(keys.length === 0 ? 'No API keys yet.' : [`${'id'.padEnd(19)}  role   ${'created'.padEnd(24)}  ${'revoked'.padEnd(24)}  name`, ...keys.map(row)].join('\n'))
+        else io.out(keys.length === 0 ? 'No API keys yet.' : [`${'id'.padEnd(19)}  role   ${'rate'.padEnd(13)}  ${'created'.padEnd(24)}  ${'revoked'.padEnd(24)}  name`, ...keys.map(row)].join('\n'))
+        return EXIT.ok
+      }
+      case 'rate': {
+        const [id, text, ...extra] = rest
+        if (id === undefined || text === undefined || extra.length > 0) throw new UsageError('rate takes a key id and a rate, e.g. rate ak_0123456789abcdef 6000/min')
+        await client.connect()
+        const key = await repo.findById(id)
+        const updated = key === null ? null : await repo.setRate(id, parseKeyRate(text, key.role))
+        if (updated === null) {
+          io.err(`No API key has the id ${id}; \`npm run apikey -- list\` shows them.`)
+          return EXIT.notFound
+        }
+        io.out(`API key ${updated.id} "${updated.name}" now has the rate ${rateText(updated.rate)}. Services apply it within seconds.`)
         return EXIT.ok
       }
       case 'revoke': {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { LinkService } from '../link-service.ts'
+import type { QuotaPolicy } from '../quota.ts'
 import { QR_CONTENT_TYPE, renderQr } from '../qr.ts'
 import { ErrorResponses, KeyParams, QrImage, QrQuery, StatsBody, toStatsBody } from '../schemas.ts'
 
@@ -10,18 +11,17 @@ export interface LinkViewRoutesOptions {
   links: LinkService
   /** Without a trailing slash. */
   publicBaseUrl: string
-  rateLimit: { max: number, timeWindow: number }
+  quotas: Record<'read' | 'qr', QuotaPolicy>
 }
 
 const linkViewRoutes: FastifyPluginAsyncTypebox<LinkViewRoutesOptions> = async (app, opts) => {
-  const { links, publicBaseUrl } = opts
-  const readLimit = { ...opts.rateLimit, max: opts.rateLimit.max * 10 }
+  const { links, publicBaseUrl, quotas } = opts
 
   // No key is needed here, but a bad one is refused like everywhere else in the API.
   app.addHook('onRequest', app.identifyCaller)
 
   app.get('/api/v1/links/:key/stats', {
-    config: { rateLimit: readLimit },
+    onRequest: quotas.read.chargeOne,
     schema: {
       summary: 'Clicks of a link, in total and per UTC day',
       description: 'HEAD requests are not clicks; known bots and link unfurlers are counted apart. Clicks appear within about 10 seconds.',
@@ -32,8 +32,8 @@ const linkViewRoutes: FastifyPluginAsyncTypebox<LinkViewRoutesOptions> = async (
   }, async (request) => toStatsBody(await links.getStats(request.params.key)))
 
   app.get('/api/v1/links/:key/qr', {
-    // Rendering costs more than a read; it gets the creation limit.
-    config: { rateLimit: opts.rateLimit },
+    // Rendering costs more than a read: the rate of the writes, counted apart.
+    onRequest: quotas.qr.chargeOne,
     schema: {
       summary: 'QR code of the short URL',
       tags: ['links'],

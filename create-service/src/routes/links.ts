@@ -4,9 +4,9 @@ import type { FastifyError, FastifyRequest, FastifySchemaValidationError } from 
 import type { Static } from 'typebox'
 import { createBatch } from '../batch.ts'
 import { requireCaller } from '../caller.ts'
-import { describeWait, type CreationLimit } from '../creation-limit.ts'
 import { idempotencyHooks, type IdempotencyStore } from '../idempotency.ts'
 import type { LinkService } from '../link-service.ts'
+import { describeWait, type QuotaPolicy } from '../quota.ts'
 import {
   BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, ErrorResponses, KeyParams, LinkBody, LinkPageBody,
   LinkWithClicksBody, ListQuery, PAGE_DEFAULT, toLinkBody, toLinkWithClicksBody
@@ -17,10 +17,8 @@ export interface LinkRoutesOptions {
   /** Without a trailing slash. */
   publicBaseUrl: string
   allowAnonymous: boolean
-  /** Limit of the read routes, per client and route (@fastify/rate-limit). */
-  rateLimit: { max: number, timeWindow: number }
-  /** The creation budget shared by single and batch creates. */
-  creationLimit: CreationLimit
+  /** `create` is shared by single and batch creates (one unit per link). */
+  quotas: Record<'create' | 'read' | 'delete', QuotaPolicy>
   idempotency: IdempotencyStore
 }
 
@@ -36,8 +34,7 @@ const withOrWithoutKey: Array<Record<string, string[]>> = [{}, { apiKey: [] }]
 type ItemValidator = ((item: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null }
 
 const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opts) => {
-  const { links, publicBaseUrl } = opts
-  const readLimit = { ...opts.rateLimit, max: opts.rateLimit.max * 10 }
+  const { links, publicBaseUrl, quotas } = opts
   const mayCreate = opts.allowAnonymous ? [] : [requireCaller('create links')]
   const single = idempotencyHooks({ store: opts.idempotency, operation: 'POST /api/v1/links', waitMs: IDEMPOTENCY_WAIT_MS })
   const batch = idempotencyHooks({ store: opts.idempotency, operation: 'POST /api/v1/links/batch', waitMs: IDEMPOTENCY_WAIT_MS })
@@ -56,7 +53,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
 
   app.post('/api/v1/links', {
     // Counted before the body is read, so a flood costs little.
-    onRequest: [...mayCreate, opts.creationLimit.chargeOne],
+    onRequest: [...mayCreate, quotas.create.chargeOne],
     preHandler: single.preHandler,
     onSend: single.onSend,
     schema: {
@@ -89,7 +86,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     }
   }, async (request, reply) => {
     const items = request.body.links
-    const { allowed, retryAfterSeconds } = await opts.creationLimit.charge(request, reply, items.length)
+    const { allowed, retryAfterSeconds } = await quotas.create.charge(request, reply, items.length)
     if (allowed === 0) throw new RateLimitedError(describeWait(retryAfterSeconds))
     const failures: FastifyError[] = []
     const results = await createBatch(items, {
@@ -107,13 +104,12 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
   })
 
   app.get('/api/v1/links', {
-    onRequest: requireCaller('list your links'),
+    onRequest: [requireCaller('list your links'), quotas.read.chargeOne],
     // Nothing else in this API coerces types, but a query string is text: limit=10 means 10.
     preValidation: async (request) => {
       const query = request.query as Record<string, unknown>
       if (typeof query['limit'] === 'string' && /^[0-9]{1,9}$/.test(query['limit'])) query['limit'] = Number(query['limit'])
     },
-    config: { rateLimit: readLimit },
     schema: {
       summary: 'List your links, newest first',
       tags: ['links'],
@@ -127,8 +123,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
   })
 
   app.get('/api/v1/links/:key', {
-    // Reading is cheap and often scripted; it gets more room than creating.
-    config: { rateLimit: readLimit },
+    onRequest: quotas.read.chargeOne,
     schema: {
       summary: 'Read a link',
       tags: ['links'],
@@ -141,8 +136,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
   })
 
   app.delete('/api/v1/links/:key', {
-    onRequest: requireCaller('delete links'),
-    config: { rateLimit: opts.rateLimit },
+    onRequest: [requireCaller('delete links'), quotas.delete.chargeOne],
     schema: {
       summary: 'Delete a link',
       description: 'Only the API key that created the link, or an admin key. The key is never handed out again.',
