@@ -10,6 +10,7 @@
 // (scripts/start.sh with SW_SERVICE_ENV), runs its own nginx for the `return 302` ceiling and a
 // bare Fastify for the framework floor, and leaves the stack running with default settings
 // (create-service's rate limit raised, nginx's limits in dry run) when it is done.
+import { createKeyPool } from '@shortwave/common/key-pool'
 import { createLinkCache } from '@shortwave/common/link-cache'
 import { redisKeys } from '@shortwave/common/redis-keys'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
@@ -59,6 +60,8 @@ const LOAD_ENV = { SW_NGINX_ENV: 'local load-test', SW_RATE_LIMIT_MAX: '1000000'
 const SERVICES = ['key-worker', 'create-service', 'redirect-service-1', 'redirect-service-2']
 const REPLICAS = ['redirect-service-1', 'redirect-service-2']
 const CACHE_OFF = 'LOCAL_CACHE_TTL_MS=0 LOCAL_NEGATIVE_TTL_MS=0'
+// The key-worker's (default) CLAIM_BATCH_SIZE: each pool chunk holds that many keys.
+const CLAIM_BATCH_SIZE = 100
 
 const log = (message: string): void => { process.stderr.write(`[shortwave bench] ${message}\n`) }
 
@@ -300,6 +303,7 @@ async function main (): Promise<void> {
   mkdirSync(REPORTS, { recursive: true })
   const redis = new Redis('redis://127.0.0.1:16379')
   const rk = redisKeys('sw:')
+  const pool = createKeyPool(redis, rk)
   const startedAt = new Date()
 
   log('bringing the stack up for load (nginx limits in dry run, create rate limit raised), services with default settings')
@@ -409,7 +413,7 @@ async function main (): Promise<void> {
   const sampling = { on: true }
   const poll = (async () => {
     while (sampling.on) {
-      poolMin = Math.min(poolMin, await redis.scard(rk.pool))
+      poolMin = Math.min(poolMin, await pool.depth(CLAIM_BATCH_SIZE))
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
   })()

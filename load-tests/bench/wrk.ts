@@ -1,5 +1,5 @@
 // wrk as the benchmarks run it: one request script plus report.lua, whose JSON line carries the
-// figures (latency percentiles in wrk's microseconds). Shared by bench.ts and ab-create.ts.
+// figures (latency percentiles in wrk's microseconds). Shared by bench.ts and ab.ts.
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'

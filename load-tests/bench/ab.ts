@@ -1,0 +1,181 @@
+// The creation or redirect path of two commits side by side, interleaved in one run on this machine:
+//
+//   npm run bench:ab -- --path create|redirect --base <git ref> [--head <git ref>] [--rounds 6] [--seconds 10]
+//
+// --head defaults to HEAD. Both sides run from checkouts of their own, made alike: a side run
+// from this working tree instead measured up to a fifth slower than a checkout of the very same
+// commit (docs/benchmarks.md), so nothing is compared across the two kinds.
+//
+// Each commit gets a key-worker, a create-service and a redirect-service of its own (its own
+// checkout under .run/ab/, its own Redis prefix, one shared keyspace migrated by this checkout),
+// all running the whole time; the rounds alternate which one wrk drives, first one then the
+// other, so drift of the machine falls on both alike: `create` POSTs /api/v1/links (generated
+// keys), `redirect` GETs one link's /{key} from the redirect-service (cache hot), 50 connections
+// each. It prints each round and the medians, and writes reports/ab-<path>-<time>.json. Run it on
+// the local Cassandra and Redis (`npm run infra -- up cassandra redis`); nothing else should load
+// the machine meanwhile.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import { Redis } from 'ioredis'
+import { median, runWrk, type Figures } from './wrk.ts'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+const RUN = join(ROOT, '.run/ab')
+const NODE = process.execPath
+const { values: args } = parseArgs({
+  options: {
+    path: { type: 'string', default: 'create' },
+    base: { type: 'string' },
+    head: { type: 'string' },
+    rounds: { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '10' }
+  }
+})
+const PATH = args.path
+if (!args.base || (PATH !== 'create' && PATH !== 'redirect')) {
+  throw new Error('usage: npm run bench:ab -- --path create|redirect --base <git ref> [--head <git ref>] [--rounds N] [--seconds N]')
+}
+const ROUNDS = Number(args.rounds)
+const SECONDS = Number(args.seconds)
+const KEYSPACE = 'shortwave_ab'
+
+const log = (line: string): void => { process.stderr.write(`[ab] ${line}\n`) }
+const git = (...a: string[]): string => execFileSync('git', a, { cwd: ROOT, encoding: 'utf8' }).trim()
+
+interface Side {
+  name: string
+  commit: string
+  tree: string
+  createPort: number
+  workerPort: number
+  redirectPort: number
+}
+
+type Service = 'create' | 'worker' | 'redirect'
+const SCRIPTS: Record<Service, string> = {
+  create: 'create-service/src/server.ts',
+  worker: 'key-worker/src/server.ts',
+  redirect: 'redirect-service/src/server.ts'
+}
+
+/** A checkout of the base commit with its own node_modules, made once and reused. */
+function checkout (ref: string): string {
+  const commit = git('rev-parse', '--short', ref)
+  const tree = join(RUN, commit)
+  if (!existsSync(tree)) {
+    log(`checking out ${commit} into ${tree}`)
+    git('worktree', 'add', '--detach', tree, commit)
+  }
+  if (!existsSync(join(tree, 'node_modules'))) execFileSync('npm', ['ci', '--silent'], { cwd: tree, stdio: 'inherit' })
+  return tree
+}
+
+function envOf (side: Side, service: Service): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: String({ create: side.createPort, worker: side.workerPort, redirect: side.redirectPort }[service]),
+    CASSANDRA_KEYSPACE: KEYSPACE,
+    REDIS_KEY_PREFIX: `ab-${side.name}:`,
+    WORKER_ID: `ab-${side.name}`,
+    LOG_LEVEL: 'warn',
+    // Unlimited creation: the benchmark measures the path, not the budget (both names, old and new).
+    RATE_LIMIT_MAX: '1000000',
+    ANONYMOUS_RATE: '10000000/min',
+    API_KEY_RATE: '10000000/min'
+  }
+}
+
+function start (side: Side, service: Service): ChildProcess {
+  const out = openSync(join(RUN, `${side.name}-${service}.log`), 'w')
+  return spawn(NODE, [SCRIPTS[service]], { cwd: side.tree, env: envOf(side, service), stdio: ['ignore', out, out] })
+}
+
+/** What wrk drives on a side: the create endpoint, or the redirect of one link created there. */
+async function targetOf (side: Side): Promise<{ url: string, script?: string }> {
+  const create = `http://127.0.0.1:${side.createPort}/api/v1/links`
+  if (PATH === 'create') return { url: create, script: join(import.meta.dirname, 'create.lua') }
+  const response = await fetch(create, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/bench/a-typical-long-path?utm_source=bench' }) })
+  if (response.status !== 201) throw new Error(`${side.name}: create answered ${response.status}`)
+  const { key } = await response.json() as { key: string }
+  return { url: `http://127.0.0.1:${side.redirectPort}/${key}` }
+}
+
+async function ready (port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false)
+    if (ok) return
+    await sleep(250)
+  }
+  throw new Error(`127.0.0.1:${port} was not ready within ${timeoutMs} ms`)
+}
+
+/**
+ * Empties the A/B's own Redis keys (every side's prefix). A pool left by an earlier run holds keys
+ * in that commit's format: another commit would pop them as something else (a single key as a
+ * chunk, a chunk as a key) and measure that instead of itself.
+ */
+async function forgetEarlierRuns (): Promise<void> {
+  const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:16379')
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'ab-*', 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
+
+async function main (): Promise<void> {
+  mkdirSync(RUN, { recursive: true })
+  await forgetEarlierRuns()
+  const sides: Side[] = [
+    { name: 'base', commit: git('rev-parse', '--short', args.base!), tree: checkout(args.base!), createPort: 3211, workerPort: 3212, redirectPort: 3215 },
+    { name: 'head', commit: git('rev-parse', '--short', args.head ?? 'HEAD'), tree: checkout(args.head ?? 'HEAD'), createPort: 3213, workerPort: 3214, redirectPort: 3216 }
+  ]
+  log(`migrating keyspace ${KEYSPACE}`)
+  execFileSync(NODE, ['common/src/cassandra/migrate-cli.ts'], { cwd: ROOT, env: { ...process.env, CASSANDRA_KEYSPACE: KEYSPACE }, stdio: 'inherit' })
+
+  const processes = sides.flatMap((side) => [start(side, 'worker'), start(side, 'create'), start(side, 'redirect')])
+  const results: Record<string, Figures[]> = { base: [], head: [] }
+  try {
+    for (const side of sides) await Promise.all([ready(side.workerPort), ready(side.createPort), ready(side.redirectPort)])
+    const targets = new Map<string, { url: string, script?: string }>()
+    for (const side of sides) targets.set(side.name, await targetOf(side))
+    const wrk = (side: Side, seconds: number): Figures => {
+      const { url, script } = targets.get(side.name)!
+      return runWrk(url, { ...(script ? { script } : {}), seconds, connections: 50, threads: 2, workDir: RUN })
+    }
+    for (const side of sides) wrk(side, 3)
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        // The pool refilled after the last round, so neither side pays for the other's refill.
+        await ready(side.workerPort)
+        const figures = wrk(side, SECONDS)
+        results[side.name]!.push(figures)
+        log(`round ${round + 1} ${side.name.padEnd(4)} ${side.commit.padEnd(16)} ${figures.rps.toFixed(0).padStart(6)} ${PATH}s/s  p50 ${figures.p50.toFixed(1)} p99 ${figures.p99.toFixed(1)} ms  errors ${figures.errors + (figures.non2xx3xx ?? 0)}`)
+      }
+    }
+  } finally {
+    for (const p of processes) p.kill('SIGTERM')
+  }
+  const summary = Object.fromEntries(sides.map((side) => {
+    const runs = results[side.name]!
+    return [side.name, { commit: side.commit, rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((a, r) => a + r.errors + (r.non2xx3xx ?? 0), 0) }]
+  }))
+  const file = join(ROOT, 'reports', `ab-${PATH}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
+  mkdirSync(join(ROOT, 'reports'), { recursive: true })
+  writeFileSync(file, JSON.stringify({ path: PATH, rounds: ROUNDS, seconds: SECONDS, summary, results }, null, 2))
+  console.log(`\n| commit | ${PATH}s/s (median of ${ROUNDS}) | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- |`)
+  for (const s of Object.values(summary)) console.log(`| ${s.commit} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.errors} |`)
+  console.log(`\nhead / base = ${(summary['head']!.rps / summary['base']!.rps).toFixed(2)}; raw figures in ${file}`)
+}
+
+await main()
