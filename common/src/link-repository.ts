@@ -186,10 +186,11 @@ export function createLinkRepository (client: cassandra.Client) {
      * nothing, so it is sent again without them.
      */
     async leaseChunk (keys: readonly string[], holder: string): Promise<string[]> {
-      let pending = [...new Set(keys)]
+      // A key-worker's chunk is one bucket; keys of other buckets came from elsewhere (a hand-made
+      // SADD) and are left out like any key that is not pooled.
+      const bucket = bucketOf(keys[0] ?? '')
+      let pending = [...new Set(keys)].filter((k) => bucketOf(k) === bucket)
       for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
-        const bucket = bucketOf(pending[0]!)
-        if (pending.some((k) => bucketOf(k) !== bucket)) throw new RangeError('leaseChunk needs keys from one bucket')
         const now = new Date()
         let result: cassandra.types.ResultSet
         try {

@@ -100,6 +100,20 @@ describe('keys Redis hands out again', () => {
     }
   })
 
+  it('skips a chunk no key-worker made, keys of several buckets and words that are no keys', async () => {
+    const [live] = await seedPool(infra, 1)
+    const app = await startApp(infra, { KEY_LEASE_AHEAD: '0' })
+    try {
+      expect((await createMany(app, 1, 'junk'))[0]).toBe(live)
+      await infra.redis.sadd(redisKeys(infra.prefix).pool, `${live} Zz9aaaa Qq8bbbb`, 'not a chunk at all', '')
+      const later = await createMany(app, 3, 'after-junk')
+      expect(later).not.toContain(live)
+      expect(await metricValue(app, 'shortwave_key_leases_total', 'outcome="replayed"')).toBe(3)
+    } finally {
+      await app.close()
+    }
+  })
+
   it('skips a whole chunk offered again after its keys were used', async () => {
     const first = await seedPool(infra, 10)
     const app = await startApp(infra, { KEY_LEASE_AHEAD: '0' })
