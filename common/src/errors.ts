@@ -71,11 +71,3 @@ export function isCassandraUnavailable (error: unknown): boolean {
   if (error instanceof driverErrors.DriverError && (error as { isSocketError?: boolean }).isSocketError === true) return true
   return false
 }
-
-/** Wraps a Cassandra failure so the error handler answers 503 + Retry-After; rethrows anything else. */
-export function cassandraUnavailable (error: unknown): never {
-  if (isCassandraUnavailable(error)) {
-    throw new DependencyUnavailableError('Cassandra', { cause: error })
-  }
-  throw error
-}

@@ -1,5 +1,5 @@
 import {
-  IdempotencyInProgressError, IdempotencyKeyReusedError, InvalidIdempotencyKeyError, cassandraUnavailable
+  IdempotencyInProgressError, IdempotencyKeyReusedError, InvalidIdempotencyKeyError
 } from '@shortwave/common/errors'
 import { IDEMPOTENT } from '@shortwave/common/link-repository'
 import type cassandra from 'cassandra-driver'
@@ -135,7 +135,7 @@ export function idempotencyHooks (opts: IdempotencyHooksOptions) {
       // Anonymous callers are told apart by address, as the rate limit does.
       const scope = request.caller !== null ? `key:${request.caller.id}` : `ip:${request.ip}`
       const id = sha256(`${opts.operation}\n${scope}\n${key}`)
-      const outcome = await store.begin(id, sha256(canonicalJson(request.body)), opts.waitMs).catch(cassandraUnavailable)
+      const outcome = await store.begin(id, sha256(canonicalJson(request.body)), opts.waitMs)
       switch (outcome.kind) {
         case 'reserved':
           request.idempotency = outcome.reservation

@@ -1,4 +1,4 @@
-import { AliasTakenError, ForbiddenError, InvalidAliasError, LinkNotFoundError, cassandraUnavailable } from '@shortwave/common/errors'
+import { AliasTakenError, ForbiddenError, InvalidAliasError, LinkNotFoundError } from '@shortwave/common/errors'
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN, canBeKey, isReserved } from '@shortwave/common/keys'
 import type { LinkCache } from '@shortwave/common/link-cache'
 import { isIndexedAs, isLive, type DailyClicks, type Link, type LinkRepository, type OwnedPosition } from '@shortwave/common/link-repository'
@@ -76,17 +76,17 @@ export function createLinkService (opts: LinkServiceOptions) {
   const listUnderOwner = (link: Link): Promise<void> => repo.indexOwned(link)
 
   async function claimAlias (link: Link): Promise<Link> {
-    await listUnderOwner(link).catch(cassandraUnavailable)
+    await listUnderOwner(link)
     // The one lightweight transaction decides between concurrent claimants, generated keys included.
-    const applied = await repo.insertIfAbsent(link, CLAIMED_BY).catch(cassandraUnavailable)
+    const applied = await repo.insertIfAbsent(link, CLAIMED_BY)
     if (!applied) throw new AliasTakenError(link.key)
     return link
   }
 
   async function storeGenerated (draft: LinkDraft): Promise<Link> {
-    const { link, source } = await keySource.take(draft, listUnderOwner).catch(cassandraUnavailable)
+    const { link, source } = await keySource.take(draft, listUnderOwner)
     // A leased key that fails to activate is dropped, never reused: the write may have landed.
-    if (source === 'pool') await repo.activateLeased(link).catch(cassandraUnavailable)
+    if (source === 'pool') await repo.activateLeased(link)
     return link
   }
 
@@ -116,14 +116,14 @@ export function createLinkService (opts: LinkServiceOptions) {
     /** The live link under the key with its click count; LinkNotFoundError when unknown, deleted or expired. */
     async getLink (key: string): Promise<LinkWithClicks> {
       const link = await liveLink(key)
-      const clicks = await repo.totalClicks(key).catch(cassandraUnavailable)
+      const clicks = await repo.totalClicks(key)
       return { ...link, clicks }
     },
 
     /** Total and daily (UTC) clicks of a live link, people and bots apart. */
     async getStats (key: string): Promise<LinkStats> {
       await liveLink(key)
-      const daily = (await repo.dailyClicks(key).catch(cassandraUnavailable)).sort((a, b) => a.day.localeCompare(b.day))
+      const daily = (await repo.dailyClicks(key)).sort((a, b) => a.day.localeCompare(b.day))
       return {
         key,
         clicks: daily.reduce((sum, d) => sum + d.clicks, 0),
@@ -141,7 +141,7 @@ export function createLinkService (opts: LinkServiceOptions) {
       if (!mayManage(caller, link.owner)) {
         throw new ForbiddenError(`the link "${key}" belongs to another API key; only its owner or an admin key may delete it`)
       }
-      await repo.markDeleted(link, now).catch(cassandraUnavailable)
+      await repo.markDeleted(link, now)
       deleted.inc()
       await opts.invalidator.invalidate(key)
     },
@@ -153,9 +153,9 @@ export function createLinkService (opts: LinkServiceOptions) {
       for (let round = 0; round < LIST_ROUNDS && links.length < limit; round++) {
         const wanted = limit - links.length
         // One more than wanted says whether anything follows, without a request for an empty page.
-        const entries = await repo.ownedPage(owner, position, wanted + 1).catch(cassandraUnavailable)
+        const entries = await repo.ownedPage(owner, position, wanted + 1)
         const page = entries.slice(0, wanted)
-        const found = await Promise.all(page.map((entry) => repo.find(entry.key))).catch(cassandraUnavailable)
+        const found = await Promise.all(page.map((entry) => repo.find(entry.key)))
         for (const [i, link] of found.entries()) {
           // The key-worker's sweep removes the entries this skips (key-worker/src/owner-index-sweeper.ts).
           if (link !== null && isIndexedAs(link, owner, page[i]!) && isLive(link, now)) links.push(link)
@@ -169,7 +169,7 @@ export function createLinkService (opts: LinkServiceOptions) {
 
   async function liveLink (key: string): Promise<Link> {
     if (!canBeKey(key)) throw new LinkNotFoundError(key.slice(0, ALIAS_MAX))
-    const link = await repo.find(key).catch(cassandraUnavailable)
+    const link = await repo.find(key)
     if (!link || !isLive(link)) throw new LinkNotFoundError(key)
     return link
   }
