@@ -3,12 +3,12 @@ import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN, canBeKey, isReserved } from '@shor
 import type { LinkCache } from '@shortwave/common/link-cache'
 import { isIndexedAs, isLive, type DailyClicks, type Link, type LinkRepository, type OwnedPosition } from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
-import { Counter, type Registry } from 'prom-client'
 import { mayManage, type Caller } from './caller.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { resolveExpiry } from './expiry.ts'
 import { CLAIMED_BY, type KeySource, type LinkDraft } from './key-source.ts'
 import type { LinkInvalidator } from './link-invalidation.ts'
+import type { Metrics } from './metrics.ts'
 import type { UrlPolicy } from './url-policy.ts'
 
 export interface CreateLinkInput {
@@ -48,7 +48,7 @@ export interface LinkServiceOptions {
   invalidator: Pick<LinkInvalidator, 'invalidate'>
   checkUrl: UrlPolicy
   maxTtlSeconds: number
-  registry: Registry
+  metrics: Pick<Metrics, 'linksCreated' | 'linksDeleted'>
   log: FastifyBaseLogger
 }
 
@@ -63,14 +63,7 @@ function checkAlias (alias: string): string {
 }
 
 export function createLinkService (opts: LinkServiceOptions) {
-  const { repo, cache, keySource, log } = opts
-  const created = new Counter({
-    name: 'shortwave_links_created_total',
-    help: 'Links created, by kind of key',
-    labelNames: ['kind'] as const,
-    registers: [opts.registry]
-  })
-  const deleted = new Counter({ name: 'shortwave_links_deleted_total', help: 'Links deleted', registers: [opts.registry] })
+  const { repo, cache, keySource, log, metrics } = opts
 
   // Listed before stored: a link that exists is always in its owner's list (see links_by_owner).
   const listUnderOwner = (link: Link): Promise<void> => repo.indexOwned(link)
@@ -102,7 +95,7 @@ export function createLinkService (opts: LinkServiceOptions) {
       const draft: LinkDraft = { url, createdAt: now, expiresAt, owner: input.owner }
 
       const link = alias === undefined ? await storeGenerated(draft) : await claimAlias({ ...draft, key: alias })
-      created.inc({ kind: alias === undefined ? 'generated' : 'alias' })
+      metrics.linksCreated.inc({ kind: alias === undefined ? 'generated' : 'alias' })
       await cache.set(link).catch((err: Error) => {
         // Readers fall back to Cassandra (and replace a stale negative entry once it expires).
         log.warn({ err: err.message, key: link.key }, 'could not write the new link to the cache')
@@ -142,7 +135,7 @@ export function createLinkService (opts: LinkServiceOptions) {
         throw new ForbiddenError(`the link "${key}" belongs to another API key; only its owner or an admin key may delete it`)
       }
       await repo.markDeleted(link, now)
-      deleted.inc()
+      metrics.linksDeleted.inc()
       await opts.invalidator.invalidate(key)
     },
 

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { createClickFolder } from './click-folder.ts'
 import type { Config } from './config.ts'
 import { runLoop } from './loop.ts'
-import { createWorkerMetrics } from './metrics.ts'
+import { createMetrics } from './metrics.ts'
 import { sweepOwnerIndex, type SweepDeps } from './owner-index-sweeper.ts'
 import { refillPool } from './pool-refiller.ts'
 
@@ -37,7 +37,7 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
   const keys = app.redisKeys
   const repo = createLinkRepository(app.cassandra)
   const pool = createKeyPool(redis, keys)
-  const metrics = createWorkerMetrics(app.metrics, () => pool.depth(config.CLAIM_BATCH_SIZE))
+  const metrics = createMetrics(app.metrics, { poolDepth: () => pool.depth(config.CLAIM_BATCH_SIZE) })
   // A worker that stops heartbeating for this long is presumed dead and its clicks adopted.
   const heartbeatTtlMs = Math.max(15_000, 5 * config.CLICK_FOLD_INTERVAL_MS)
 

@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.ts'
 import { createLinkResolver } from './link-resolver.ts'
-import { exposeCounter, exposeLabelledCounter, storeReadTimer } from './metrics.ts'
+import { createMetrics, type RedirectOutcomes } from './metrics.ts'
 import clicksPlugin from './plugins/clicks.ts'
 import invalidationsPlugin from './plugins/invalidations.ts'
 import { redirectRoutes } from './routes/redirect.ts'
@@ -47,6 +47,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
   await app.register(clicksPlugin, { flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS, maxFields: config.CLICK_BUFFER_MAX_KEYS })
 
+  const outcomes: RedirectOutcomes = { redirect: 0, not_found: 0, invalid: 0 }
+  let invalidations = 0
+  const metrics = createMetrics(app.metrics, {
+    lookups: () => resolver.stats,
+    clicks: () => app.clicks,
+    redirects: () => outcomes,
+    invalidations: () => invalidations
+  })
   const resolver = createLinkResolver({
     cache: createLinkCache(app.redis, app.redisKeys, {
       ttlSeconds: config.REDIS_CACHE_TTL_SECONDS,
@@ -56,14 +64,15 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     localMax: config.LOCAL_CACHE_MAX,
     localTtlMs: config.LOCAL_CACHE_TTL_MS,
     localNegativeTtlMs: config.LOCAL_NEGATIVE_TTL_MS,
-    onRead: storeReadTimer(app.metrics)
+    onRead: (store, seconds) => metrics.storeReads[store].observe(seconds)
   })
-  const { stats } = resolver
-  exposeLabelledCounter(app.metrics, 'shortwave_link_lookups_total', 'Link lookups by the layer that answered', 'source',
-    () => ({ local: stats.local, redis: stats.redis, cassandra: stats.cassandra }))
-  exposeCounter(app.metrics, 'shortwave_link_cache_errors_total', 'Redis cache reads and writes that failed (lookups carried on without Redis)', () => stats.cacheErrors)
 
-  await app.register(invalidationsPlugin, { evict: (key) => resolver.evict(key) })
-  await app.register(redirectRoutes, { resolver, status: config.REDIRECT_STATUS, permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS })
+  await app.register(invalidationsPlugin, {
+    evict: (key) => {
+      invalidations++
+      resolver.evict(key)
+    }
+  })
+  await app.register(redirectRoutes, { resolver, status: config.REDIRECT_STATUS, permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS, outcomes })
   return app
 }
