@@ -4,12 +4,12 @@ import { createLinkRepository, type ClaimResult } from '@shortwave/common/link-r
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { performance } from 'node:perf_hooks'
-import { createClickFolder } from './click-folder.ts'
-import type { Config } from './config.ts'
-import { runLoop } from './loop.ts'
-import { createMetrics } from './metrics.ts'
-import { sweepOwnerIndex, type SweepDeps } from './owner-index-sweeper.ts'
-import { refillPool } from './pool-refiller.ts'
+import { createClickFolder } from '../click-folder.ts'
+import type { Config } from '../config.ts'
+import { runLoop } from '../loop.ts'
+import { createMetrics } from '../metrics.ts'
+import { sweepOwnerIndex, type SweepDeps } from '../owner-index-sweeper.ts'
+import { refillPool } from '../pool-refiller.ts'
 
 export interface WorkerPluginOptions {
   config: Config
