@@ -33,10 +33,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(methodNotAllowed)
   await app.register(metricsPlugin, { service: 'redirect-service' })
   await app.register(cassandraPlugin, { config, client: deps.cassandra })
-  // No auto-pipelining (it was on): with the in-process cache off and 1,000,000 links, through
-  // nginx to both replicas, 22,500 instead of 20,700 redirects/s (wrk, 50 connections); at 1,000
-  // redirects/s, minor GCs of ~4 ms instead of ~6 ms and a p99 of 1.9-2.0 ms instead of 2.7-3.0 ms.
-  // Only one replica driven straight at its port gained from it (31,400 → 32,000-33,800/s).
+  // No auto-pipelining (it was on): through nginx, redirects that reach Redis were fewer per second
+  // with it and its minor GCs longer, which set the p99; only a replica driven straight at its port
+  // gained (docs/benchmarks.md, "How the 1,000,000-link p99 came down").
   await app.register(redisPlugin, { config, client: deps.redis })
   await app.register(health, {
     checks: {
