@@ -86,7 +86,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     ttlSeconds: config.REDIS_CACHE_TTL_SECONDS,
     negativeTtlSeconds: config.REDIS_NEGATIVE_TTL_SECONDS
   })
-  const invalidator = createLinkInvalidator({ cache, redis: app.redis, channel: app.redisKeys.linkInvalidations, log: app.log })
+  const invalidator = createLinkInvalidator({
+    cache, redis: app.redis, channel: app.redisKeys.linkInvalidations, log: app.log
+  })
   const metrics = createMetrics(app.metrics)
   const keySource = createKeySource({
     pool: createKeyPool(app.redis, app.redisKeys),
@@ -107,7 +109,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       blockedDomains: listSetting(config.BLOCKED_DOMAINS),
       allowedNetworks: listSetting(config.ALLOWED_TARGET_NETWORKS),
       allowedHosts: listSetting(config.ALLOWED_TARGET_HOSTS),
-      ...(config.RESOLVE_TARGETS ? { resolveHost: deps.resolveHost ?? createDnsResolver({ timeoutMs: config.RESOLVE_TIMEOUT_MS }) } : {})
+      ...(config.RESOLVE_TARGETS
+        ? { resolveHost: deps.resolveHost ?? createDnsResolver({ timeoutMs: config.RESOLVE_TIMEOUT_MS }) }
+        : {})
     }),
     maxTtlSeconds: config.MAX_TTL_SECONDS,
     metrics,

@@ -32,7 +32,10 @@ export interface KeySourceOptions {
   instanceId?: string
 }
 
-/** A link under its new key. From the pool it still has to be written (activateLeased); from the bypass it is already stored. */
+/**
+ * A link under its new key. From the pool it still has to be written (activateLeased); from the
+ * bypass it is already stored.
+ */
 export interface TakenKey {
   link: Link
   source: 'pool' | 'bypass'

@@ -22,7 +22,9 @@ export interface ClickGroup {
  * Groups hash entries per key and day, so people and bot clicks take one counter update.
  * Fields that are not well-formed clicks are returned apart: they would fail every pass.
  */
-export function groupClicks (entries: Array<[field: string, value: string]>): { groups: ClickGroup[], rejected: string[] } {
+export function groupClicks (
+  entries: Array<[field: string, value: string]>
+): { groups: ClickGroup[], rejected: string[] } {
   const groups = new Map<string, ClickGroup>()
   const rejected: string[] = []
   for (const [field, value] of entries) {

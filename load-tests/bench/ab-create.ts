@@ -117,7 +117,13 @@ async function main (): Promise<void> {
   }
   const summary = Object.fromEntries(sides.map((side) => {
     const runs = results[side.name]!
-    return [side.name, { commit: side.commit, rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((a, r) => a + r.errors + (r.non2xx3xx ?? 0), 0) }]
+    return [side.name, {
+      commit: side.commit,
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      errors: runs.reduce((a, r) => a + r.errors + (r.non2xx3xx ?? 0), 0)
+    }]
   }))
   const file = join(ROOT, 'reports', `ab-create-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
   mkdirSync(join(ROOT, 'reports'), { recursive: true })

@@ -44,7 +44,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     // Either store can serve redirects, so one being down must not take every replica out.
     isReady: (results) => results['cassandra'] === true || results['redis'] === true
   })
-  await app.register(clicksPlugin, { flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS, maxFields: config.CLICK_BUFFER_MAX_KEYS })
+  await app.register(clicksPlugin, {
+    flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS, maxFields: config.CLICK_BUFFER_MAX_KEYS
+  })
 
   const outcomes: RedirectOutcomes = { redirect: 0, not_found: 0, invalid: 0 }
   let invalidations = 0
@@ -72,6 +74,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       resolver.evict(key)
     }
   })
-  await app.register(redirectRoutes, { resolver, status: config.REDIRECT_STATUS, permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS, outcomes })
+  await app.register(redirectRoutes, {
+    resolver, status: config.REDIRECT_STATUS, permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS, outcomes
+  })
   return app
 }

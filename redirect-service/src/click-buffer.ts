@@ -113,7 +113,8 @@ export function createClickBuffer (opts: ClickBufferOptions) {
         for (const chunk of rest) restore(chunk.entries)
         stats.flushed += flushed
         stats.flushErrors++
-        return { flushed, failed: unconfirmed.entries.length + rest.reduce((n, chunk) => n + chunk.entries.length, 0), error }
+        const failed = unconfirmed.entries.length + rest.reduce((n, chunk) => n + chunk.entries.length, 0)
+        return { flushed, failed, error }
       }
       for (const [, count] of queue[i]!.entries) flushed += count
     }

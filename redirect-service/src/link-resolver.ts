@@ -95,7 +95,9 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     const stored = await timed('cassandra', () => opts.repository.find(key))
     stats.cassandra++
     const at = now()
-    const link = stored !== null && isLive(stored, at) ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, at) : null
+    const link = stored !== null && isLive(stored, at)
+      ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, at)
+      : null
     remember(key, link, at)
     // Redis just failed: writing to it again would only add load; the next miss fills it.
     if (cached !== null) {

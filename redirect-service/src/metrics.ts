@@ -35,7 +35,9 @@ function counterOf (registers: Registry[], name: string, help: string, read: Rea
   })
 }
 
-function labelledCounterOf (registers: Registry[], name: string, help: string, label: string, read: Read<object>): Counter {
+function labelledCounterOf (
+  registers: Registry[], name: string, help: string, label: string, read: Read<object>
+): Counter {
   return new Counter({
     name,
     help,
@@ -43,7 +45,8 @@ function labelledCounterOf (registers: Registry[], name: string, help: string, l
     registers,
     collect () {
       this.reset()
-      for (const [value, count] of Object.entries<number>(read() as Record<string, number>)) this.inc({ [label]: value }, count)
+      const counts = Object.entries<number>(read() as Record<string, number>)
+      for (const [value, count] of counts) this.inc({ [label]: value }, count)
     }
   })
 }

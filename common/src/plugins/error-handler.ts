@@ -20,7 +20,10 @@ function statusOf (error: FastifyError): number {
   return status >= 400 && status <= 599 ? status : 500
 }
 
-/** Our own errors (common/src/errors.ts) carry messages written for clients; a driver's do not (its codes are numbers). */
+/**
+ * Our own errors (common/src/errors.ts) carry messages written for clients; a driver's do not (its
+ * codes are numbers).
+ */
 function isOurs (error: FastifyError): boolean {
   return typeof error.code === 'string' && error.code.startsWith('SW_')
 }

@@ -26,7 +26,9 @@ export interface AuthOptions {
  */
 async function authPlugin (app: FastifyInstance, opts: AuthOptions): Promise<void> {
   const repo = createApiKeyRepository(app.cassandra)
-  const lookup = createCallerLookup((hash) => repo.findByHash(hash), { ttlMs: opts.cacheTtlMs, max: opts.cacheMax ?? 10_000 })
+  const lookup = createCallerLookup((hash) => repo.findByHash(hash), {
+    ttlMs: opts.cacheTtlMs, max: opts.cacheMax ?? 10_000
+  })
 
   app.decorateRequest('caller', null)
   app.decorate('identifyCaller', async function identifyCaller (request: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -85,7 +85,10 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     await folder.foldPending()
   }
 
-  const sweepSettings = { graceMs: config.OWNER_SWEEP_GRACE_SECONDS * 1000, rowsPerSecond: config.OWNER_SWEEP_ROWS_PER_SECOND }
+  const sweepSettings = {
+    graceMs: config.OWNER_SWEEP_GRACE_SECONDS * 1000,
+    rowsPerSecond: config.OWNER_SWEEP_ROWS_PER_SECOND
+  }
   const sweepDeps: SweepDeps = {
     repo,
     onScanned: (entries) => metrics.ownerIndexScanned.inc(entries),
@@ -113,7 +116,10 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
       }),
       // 0 turns the sweep off.
       config.OWNER_SWEEP_INTERVAL_SECONDS > 0 && runLoop('owner index sweep', sweepPass, {
-        intervalMs: config.OWNER_SWEEP_INTERVAL_SECONDS * 1000, signal, log: app.log, onError: () => metrics.ownerSweepErrors.inc()
+        intervalMs: config.OWNER_SWEEP_INTERVAL_SECONDS * 1000,
+        signal,
+        log: app.log,
+        onError: () => metrics.ownerSweepErrors.inc()
       })
     ])
   })

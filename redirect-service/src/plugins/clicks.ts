@@ -23,7 +23,9 @@ async function clicksPlugin (app: FastifyInstance, opts: ClicksPluginOptions): P
   // Unique per process, never reused: a restarted container keeps its hostname and pid, and a new
   // buffer that took over an old sequence would have its first chunks taken for repeats.
   const seqKey = app.redisKeys.clicksFlushedSeq(randomUUID())
-  const buffer = createClickBuffer({ redis: app.redis, hashKey: app.redisKeys.clicksPending, seqKey, maxFields: opts.maxFields })
+  const buffer = createClickBuffer({
+    redis: app.redis, hashKey: app.redisKeys.clicksPending, seqKey, maxFields: opts.maxFields
+  })
   app.decorate('clicks', buffer)
 
   // Redis down means one failure per interval: log when flushing starts failing and when it recovers.
