@@ -1,5 +1,23 @@
 import neostandard from 'neostandard'
 
 export default [
-  ...neostandard({ ts: true, ignores: ['.cache/**', '.run/**', 'reports/**', 'node_modules/**'] })
+  ...neostandard({ ts: true, ignores: ['.cache/**', '.run/**', 'reports/**', 'node_modules/**'] }),
+  {
+    // A line a reader takes in without scrolling. Strings, template literals, regular expressions
+    // and URLs may run longer: a message or a query cut in two can no longer be searched for.
+    // Comments count: a long one is prose that wants wrapping.
+    files: ['**/*.ts', '**/*.js'],
+    // Not yet wrapped (issue 12): the tests and the test helpers (in common/src/testing, or in the
+    // testing/ workspace they move to), and load-tests/bench/bench.ts. Shrink this list, never grow it.
+    ignores: ['**/test/**', 'tests/**', 'common/src/testing/**', 'testing/**', 'load-tests/bench/bench.ts'],
+    rules: {
+      '@stylistic/max-len': ['error', {
+        code: 120,
+        ignoreUrls: true,
+        ignoreStrings: true,
+        ignoreTemplateLiterals: true,
+        ignoreRegExpLiterals: true
+      }]
+    }
+  }
 ]

@@ -89,7 +89,9 @@ async function prepare (): Promise<void> {
   console.log(`created ${keys.length} tracer links; click counters snapshotted`)
 }
 
-function k6Count (summary: { metrics: Record<string, { count?: number, values?: { count?: number } }> }, name: string): number {
+type K6Summary = { metrics: Record<string, { count?: number, values?: { count?: number } }> }
+
+function k6Count (summary: K6Summary, name: string): number {
   const metric = summary.metrics[name]
   return metric?.count ?? metric?.values?.count ?? 0
 }

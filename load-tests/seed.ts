@@ -5,9 +5,9 @@
 // Every link ends up exactly as a create through the API with a generated key leaves it: its key
 // claimed with a conditional batch (claimBatch, as the key-worker does; claimed_by "load-seed"),
 // then activated (activateLeased, as create-service does with a key it leased): url, created_at,
-// no expiry, no owner (the lease step is skipped: nothing else can hand these keys out). What the API does and this does not: the Redis cache write
-// (the first redirect fills it) and the rate limit. Through the API the same 100,000 links take
-// minutes on this machine; this takes seconds.
+// no expiry, no owner (the lease step is skipped: nothing else can hand these keys out). What the
+// API does and this does not: the Redis cache write (the first redirect fills it) and the rate
+// limit. Through the API links take minutes to seed; this takes seconds.
 //
 // The keys are written one per line to FILE (default .run/load/<keyspace>.keys), which the k6
 // scenarios and the benchmark read. Environment: the services' CASSANDRA_* variables and KEY_LENGTH;
@@ -44,7 +44,9 @@ const out = resolve(args.out ?? `.run/load/${config.CASSANDRA_KEYSPACE}.keys`)
 
 const admin = createCassandraClient(config, { keyspace: null })
 await admin.connect()
-await migrate(admin, { keyspace: config.CASSANDRA_KEYSPACE, replication: parseReplication(config.CASSANDRA_REPLICATION), log: () => {} })
+await migrate(admin, {
+  keyspace: config.CASSANDRA_KEYSPACE, replication: parseReplication(config.CASSANDRA_REPLICATION), log: () => {}
+})
 await admin.shutdown()
 
 const client = createCassandraClient(config)

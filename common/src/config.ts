@@ -26,7 +26,9 @@ function describe (error: ErrorObject, env: Record<string, unknown>, schema: TOb
 }
 
 /** Validates and coerces the variables the schema names; other variables are ignored. */
-export function loadConfig<T extends TObject> (schema: T, env: Record<string, string | undefined>): Readonly<Static<T>> {
+export function loadConfig<T extends TObject> (
+  schema: T, env: Record<string, string | undefined>
+): Readonly<Static<T>> {
   const picked: Record<string, unknown> = {}
   for (const name of Object.keys(schema.properties)) {
     const value = env[name]

@@ -68,14 +68,7 @@ export function isCassandraUnavailable (error: unknown): boolean {
   if (error instanceof driverErrors.ResponseError) return unavailableCodes.has(error.code)
   // "Socket was closed": the node died with the request in flight (a crash, a kill, a reset).
   // The driver retries only idempotent statements elsewhere; the rest surface here.
-  if (error instanceof driverErrors.DriverError && (error as { isSocketError?: boolean }).isSocketError === true) return true
+  const isSocketError = (error as { isSocketError?: boolean }).isSocketError === true
+  if (error instanceof driverErrors.DriverError && isSocketError) return true
   return false
-}
-
-/** Wraps a Cassandra failure so the error handler answers 503 + Retry-After; rethrows anything else. */
-export function cassandraUnavailable (error: unknown): never {
-  if (isCassandraUnavailable(error)) {
-    throw new DependencyUnavailableError('Cassandra', { cause: error })
-  }
-  throw error
 }

@@ -121,7 +121,8 @@ export interface ClickUpdate {
 const unlessNull = <T>(value: T | null): T | undefined => value ?? undefined
 
 function clickParams (u: ClickUpdate): unknown[] {
-  return [cassandra.types.Long.fromNumber(u.clicks), cassandra.types.Long.fromNumber(u.botClicks), u.key, cassandra.types.LocalDate.fromString(u.day)]
+  const { Long, LocalDate } = cassandra.types
+  return [Long.fromNumber(u.clicks), Long.fromNumber(u.botClicks), u.key, LocalDate.fromString(u.day)]
 }
 
 /**
@@ -132,7 +133,8 @@ function clickParams (u: ClickUpdate): unknown[] {
 export function mayHaveApplied (error: unknown): boolean {
   if (error instanceof cassandra.errors.OperationTimedOutError) return true
   if (error instanceof cassandra.errors.ResponseError) {
-    return error.code === cassandra.types.responseErrorCodes.writeTimeout || error.code === cassandra.types.responseErrorCodes.writeFailure
+    const codes = cassandra.types.responseErrorCodes
+    return error.code === codes.writeTimeout || error.code === codes.writeFailure
   }
   return error instanceof cassandra.errors.DriverError && (error as { isSocketError?: boolean }).isSocketError === true
 }
@@ -150,7 +152,10 @@ export function createLinkRepository (client: cassandra.Client) {
   }
 
   return {
-    /** The active link stored under the key, or null (unknown, still pooled, or deleted). Expiry is the caller's call. */
+    /**
+     * The active link stored under the key, or null (unknown, still pooled, or deleted). Expiry is
+     * the caller's call.
+     */
     async find (key: string): Promise<Link | null> {
       const result = await client.execute(Q.find, [bucketOf(key), key], IDEMPOTENT)
       const row = result.first()
@@ -165,7 +170,10 @@ export function createLinkRepository (client: cassandra.Client) {
      * holds another, and with no row at all the original error stands (nothing was stored).
      */
     async insertIfAbsent (link: Link, claimedBy: string): Promise<boolean> {
-      const params = [bucketOf(link.key), link.key, link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), link.createdAt, claimedBy]
+      const params = [
+        bucketOf(link.key), link.key, link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner),
+        link.createdAt, claimedBy
+      ]
       try {
         return (await client.execute(Q.insertIfAbsent, params, { prepare: true })).wasApplied()
       } catch (error) {
@@ -194,7 +202,8 @@ export function createLinkRepository (client: cassandra.Client) {
         const now = new Date()
         let result: cassandra.types.ResultSet
         try {
-          result = await client.batch(pending.map((key) => ({ query: Q.lease, params: [holder, now, bucket, key] })), { prepare: true })
+          const leases = pending.map((key) => ({ query: Q.lease, params: [holder, now, bucket, key] }))
+          result = await client.batch(leases, { prepare: true })
         } catch (error) {
           if (!mayHaveApplied(error)) throw error
           return (await settledRows(pending)).filter((r) => r['leased_by'] === holder).map((r) => r['key'] as string)
@@ -209,7 +218,10 @@ export function createLinkRepository (client: cassandra.Client) {
 
     /** Stores a link under a key leased to this caller (leaseChunk), or claimed by it alone. */
     async activateLeased (link: Link): Promise<void> {
-      await client.execute(Q.activate, [link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), bucketOf(link.key), link.key], IDEMPOTENT)
+      const params = [
+        link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), bucketOf(link.key), link.key
+      ]
+      await client.execute(Q.activate, params, IDEMPOTENT)
     },
 
     /**
@@ -260,7 +272,8 @@ export function createLinkRepository (client: cassandra.Client) {
      */
     async addClicksBatch (updates: ClickUpdate[]): Promise<void> {
       if (updates.length === 0) return
-      await client.batch(updates.map((u) => ({ query: Q.addClicks, params: clickParams(u) })), { prepare: true, counter: true, logged: false })
+      const queries = updates.map((u) => ({ query: Q.addClicks, params: clickParams(u) }))
+      await client.batch(queries, { prepare: true, counter: true, logged: false })
     },
 
     /** Lists the link under its owner. Written before the link itself, so every stored link is listed. */
@@ -277,7 +290,8 @@ export function createLinkRepository (client: cassandra.Client) {
         return
       }
       // Idempotent too: the same values, and a retry carries the first attempt's write timestamp.
-      await client.batch([mark, { query: Q.unindexOwned, params: [link.owner, link.createdAt, link.key] }], { ...IDEMPOTENT, logged: true })
+      const unindex = { query: Q.unindexOwned, params: [link.owner, link.createdAt, link.key] }
+      await client.batch([mark, unindex], { ...IDEMPOTENT, logged: true })
     },
 
     /** Up to `limit` entries of the owner's list after `after` (from the newest when null). */
@@ -294,7 +308,8 @@ export function createLinkRepository (client: cassandra.Client) {
      * have a next one.
      */
     async ownerIndexPage (from: string | null, limit: number): Promise<OwnerIndexPage> {
-      const result = await client.execute(Q.ownerIndex, [], { ...IDEMPOTENT, fetchSize: limit, ...(from === null ? {} : { pageState: from }) })
+      const page = from === null ? {} : { pageState: from }
+      const result = await client.execute(Q.ownerIndex, [], { ...IDEMPOTENT, fetchSize: limit, ...page })
       return {
         entries: result.rows.map((r) => ({ owner: r['owner'] as string, createdAt: r['created_at'] as Date, key: r['key'] as string })),
         next: result.pageState ?? null

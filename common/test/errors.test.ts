@@ -1,8 +1,9 @@
 import cassandra from 'cassandra-driver'
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { cassandraUnavailable, DependencyUnavailableError, isCassandraUnavailable, NoFreeKeyError } from '../src/errors.ts'
-import errorHandler from '../src/plugins/error-handler.ts'
+import type { FastifyError } from 'fastify'
+import { isCassandraUnavailable, NoFreeKeyError } from '../src/errors.ts'
+import errorHandler, { errorBody } from '../src/plugins/error-handler.ts'
 
 const { errors, types } = cassandra
 // Abstract in the typings; the driver itself constructs it (connection.js, clearAndInvokePending).
@@ -17,7 +18,9 @@ function socketClosed (): Error {
 describe('isCassandraUnavailable', () => {
   it('counts a node dying with the request in flight as unavailable (503), not as a bug (500)', () => {
     expect(isCassandraUnavailable(socketClosed())).toBe(true)
-    expect(() => cassandraUnavailable(socketClosed())).toThrow(DependencyUnavailableError)
+    expect(errorBody(socketClosed() as FastifyError)).toEqual({
+      statusCode: 503, error: 'Service Unavailable', message: 'Cassandra is unavailable; retry shortly', code: 'SW_DEPENDENCY_UNAVAILABLE'
+    })
   })
 
   it('counts timeouts and "no host" as unavailable', () => {

@@ -123,7 +123,8 @@ export function createApiKeyRepository (client: cassandra.Client) {
     /** Every key, oldest first. */
     async list (): Promise<ApiKey[]> {
       const keys: ApiKey[] = []
-      for await (const row of await client.execute(Q.all, [], { ...IDEMPOTENT, fetchSize: 1000 })) keys.push(toApiKey(row))
+      const rows = await client.execute(Q.all, [], { ...IDEMPOTENT, fetchSize: 1000 })
+      for await (const row of rows) keys.push(toApiKey(row))
       return keys.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id))
     },
 

@@ -6,7 +6,7 @@ import { createLinkRepository } from '@shortwave/common/link-repository'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
 import errorHandler from '@shortwave/common/plugins/error-handler'
 import health, { storeChecks } from '@shortwave/common/plugins/health'
-import metrics from '@shortwave/common/plugins/metrics'
+import metricsPlugin from '@shortwave/common/plugins/metrics'
 import methodNotAllowed from '@shortwave/common/plugins/method-not-allowed'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
@@ -18,6 +18,7 @@ import { createIdempotencyStore } from './idempotency.ts'
 import { createKeySource } from './key-source.ts'
 import { createLinkInvalidator } from './link-invalidation.ts'
 import { createLinkService } from './link-service.ts'
+import { createMetrics } from './metrics.ts'
 import authPlugin from './plugins/auth.ts'
 import openApiPlugin from './plugins/openapi.ts'
 import { createQuotas } from './quota.ts'
@@ -66,7 +67,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(openApiPlugin, { publicBaseUrl })
   await app.register(errorHandler, { retryAfterSeconds: config.RETRY_AFTER_SECONDS })
   await app.register(methodNotAllowed)
-  await app.register(metrics, { service: 'create-service' })
+  await app.register(metricsPlugin, { service: 'create-service' })
   await app.register(cassandraPlugin, { config, client: deps.cassandra })
   // Each create sends two commands (its rate-limit charge and the cache write): under concurrent
   // creates, one write carries those of many requests.
@@ -85,11 +86,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     ttlSeconds: config.REDIS_CACHE_TTL_SECONDS,
     negativeTtlSeconds: config.REDIS_NEGATIVE_TTL_SECONDS
   })
-  const invalidator = createLinkInvalidator({ cache, redis: app.redis, channel: app.redisKeys.linkInvalidations, log: app.log })
+  const invalidator = createLinkInvalidator({
+    cache, redis: app.redis, channel: app.redisKeys.linkInvalidations, log: app.log
+  })
+  const metrics = createMetrics(app.metrics)
   const keySource = createKeySource({
     pool: createKeyPool(app.redis, app.redisKeys),
     repo,
-    registry: app.metrics,
+    metrics,
     log: app.log,
     keyLength: config.KEY_LENGTH,
     leaseAhead: config.KEY_LEASE_AHEAD
@@ -105,10 +109,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       blockedDomains: listSetting(config.BLOCKED_DOMAINS),
       allowedNetworks: listSetting(config.ALLOWED_TARGET_NETWORKS),
       allowedHosts: listSetting(config.ALLOWED_TARGET_HOSTS),
-      ...(config.RESOLVE_TARGETS ? { resolveHost: deps.resolveHost ?? createDnsResolver({ timeoutMs: config.RESOLVE_TIMEOUT_MS }) } : {})
+      ...(config.RESOLVE_TARGETS
+        ? { resolveHost: deps.resolveHost ?? createDnsResolver({ timeoutMs: config.RESOLVE_TIMEOUT_MS }) }
+        : {})
     }),
     maxTtlSeconds: config.MAX_TTL_SECONDS,
-    registry: app.metrics,
+    metrics,
     log: app.log
   })
 

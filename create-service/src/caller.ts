@@ -33,7 +33,9 @@ export function createCallerLookup (findByHash: (hash: string) => Promise<ApiKey
     const at = now()
     const known = answers.get(hash)
     if (known !== undefined && known.until > at) return known.caller
-    const caller = findByHash(hash).then((key) => key === null || key.revokedAt !== null ? null : { id: key.id, name: key.name, role: key.role, rate: key.rate })
+    const caller = findByHash(hash).then((key) => key === null || key.revokedAt !== null
+      ? null
+      : { id: key.id, name: key.name, role: key.role, rate: key.rate })
     if (opts.ttlMs > 0) {
       answers.delete(hash)
       if (answers.size >= opts.max) answers.delete(answers.keys().next().value!)

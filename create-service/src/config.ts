@@ -73,7 +73,10 @@ export function quotaRates (config: Config): { anonymous: Rate, apiKey: Rate } {
     : rateOf(config.RATE_LIMIT_MAX ?? 60, config.RATE_LIMIT_WINDOW_MS ?? 60_000)
   const pick = (setting: string | undefined, fallback: string): Rate =>
     setting !== undefined ? parseRate(setting) : legacy !== undefined ? legacy : parseRate(fallback)
-  return { anonymous: pick(config.ANONYMOUS_RATE, DEFAULT_RATES.anonymous), apiKey: pick(config.API_KEY_RATE, DEFAULT_RATES.apiKey) }
+  return {
+    anonymous: pick(config.ANONYMOUS_RATE, DEFAULT_RATES.anonymous),
+    apiKey: pick(config.API_KEY_RATE, DEFAULT_RATES.apiKey)
+  }
 }
 
 /** A comma-separated list setting as trimmed, non-empty entries. */

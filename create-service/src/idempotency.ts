@@ -1,5 +1,5 @@
 import {
-  IdempotencyInProgressError, IdempotencyKeyReusedError, InvalidIdempotencyKeyError, cassandraUnavailable
+  IdempotencyInProgressError, IdempotencyKeyReusedError, InvalidIdempotencyKeyError
 } from '@shortwave/common/errors'
 import { IDEMPOTENT } from '@shortwave/common/link-repository'
 import type cassandra from 'cassandra-driver'
@@ -78,13 +78,17 @@ function judge (row: cassandra.types.Row, requestHash: string): Outcome {
 export function createIdempotencyStore (client: cassandra.Client) {
   async function reserve (id: string, requestHash: string): Promise<Outcome> {
     const createdAt = new Date()
-    const result = await client.execute(Q.reserve, [id, requestHash, createdAt, RESERVATION_TTL_SECONDS], { prepare: true })
+    const params = [id, requestHash, createdAt, RESERVATION_TTL_SECONDS]
+    const result = await client.execute(Q.reserve, params, { prepare: true })
     if (result.wasApplied()) return { kind: 'reserved', reservation: { id, requestHash, createdAt } }
     return judge(result.first(), requestHash)
   }
 
   return {
-    /** Reserves the key for this request, or says what became of the earlier one (waiting up to waitMs while it runs). */
+    /**
+     * Reserves the key for this request, or says what became of the earlier one (waiting up to
+     * waitMs while it runs).
+     */
     async begin (id: string, requestHash: string, waitMs: number): Promise<Outcome> {
       const deadline = Date.now() + waitMs
       let outcome = await reserve(id, requestHash)
@@ -135,7 +139,7 @@ export function idempotencyHooks (opts: IdempotencyHooksOptions) {
       // Anonymous callers are told apart by address, as the rate limit does.
       const scope = request.caller !== null ? `key:${request.caller.id}` : `ip:${request.ip}`
       const id = sha256(`${opts.operation}\n${scope}\n${key}`)
-      const outcome = await store.begin(id, sha256(canonicalJson(request.body)), opts.waitMs).catch(cassandraUnavailable)
+      const outcome = await store.begin(id, sha256(canonicalJson(request.body)), opts.waitMs)
       switch (outcome.kind) {
         case 'reserved':
           request.idempotency = outcome.reservation

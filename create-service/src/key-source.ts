@@ -4,7 +4,7 @@ import { createKeyGenerator } from '@shortwave/common/keys'
 import type { Link, LinkRepository } from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
 import { randomUUID } from 'node:crypto'
-import { Counter, type Registry } from 'prom-client'
+import type { Metrics } from './metrics.ts'
 
 // Generated keys come from the pool the key-worker fills, a chunk of one bucket at a time. Redis
 // only suggests keys: this replica leases a whole chunk in Cassandra with one conditional batch
@@ -23,7 +23,7 @@ const CHUNKS_PER_REFILL = 4
 export interface KeySourceOptions {
   pool: Pick<KeyPool, 'take' | 'offer' | 'available'>
   repo: Pick<LinkRepository, 'leaseChunk' | 'insertIfAbsent'>
-  registry: Registry
+  metrics: Pick<Metrics, 'keysTaken' | 'keyBypasses' | 'keyLeases' | 'keysSkipped'>
   log: FastifyBaseLogger
   keyLength: number
   /** The next chunk is leased once this few keys are left (0: once none is). */
@@ -32,7 +32,10 @@ export interface KeySourceOptions {
   instanceId?: string
 }
 
-/** A link under its new key. From the pool it still has to be written (activateLeased); from the bypass it is already stored. */
+/**
+ * A link under its new key. From the pool it still has to be written (activateLeased); from the
+ * bypass it is already stored.
+ */
 export interface TakenKey {
   link: Link
   source: 'pool' | 'bypass'
@@ -46,33 +49,9 @@ export type BeforeStore = (link: Link) => Promise<void>
 type BypassReason = 'pool_empty' | 'redis_error'
 
 export function createKeySource (opts: KeySourceOptions) {
-  const { pool, repo, log } = opts
+  const { pool, repo, log, metrics } = opts
   const generator = createKeyGenerator(opts.keyLength)
   const instanceId = opts.instanceId ?? randomUUID()
-  const taken = new Counter({
-    name: 'shortwave_keys_taken_total',
-    help: 'Generated keys used for new links, by where they came from',
-    labelNames: ['source'] as const,
-    registers: [opts.registry]
-  })
-  const bypassed = new Counter({
-    name: 'shortwave_key_bypass_total',
-    help: 'Creates that had to claim a key themselves because the pool could not serve',
-    labelNames: ['reason'] as const,
-    registers: [opts.registry]
-  })
-  const leases = new Counter({
-    name: 'shortwave_key_leases_total',
-    help: 'Chunks of pooled keys this replica tried to lease, by outcome (replayed: none of its keys was still pooled)',
-    labelNames: ['outcome'] as const,
-    registers: [opts.registry]
-  })
-  const skipped = new Counter({
-    name: 'shortwave_keys_skipped_total',
-    help: 'Keys the pool offered that were no longer pooled in Cassandra (handed out before, then replayed by Redis)',
-    registers: [opts.registry]
-  })
-  for (const outcome of ['leased', 'replayed']) leases.inc({ outcome }, 0)
 
   const buffer: string[] = []
   let refilling: Promise<'ok' | BypassReason> | null = null
@@ -94,8 +73,8 @@ export function createKeySource (opts: KeySourceOptions) {
         await pool.offer(chunk).catch(() => {})
         throw err
       })
-      skipped.inc(chunk.length - leased.length)
-      leases.inc({ outcome: leased.length > 0 ? 'leased' : 'replayed' })
+      metrics.keysSkipped.inc(chunk.length - leased.length)
+      metrics.keyLeases.inc({ outcome: leased.length > 0 ? 'leased' : 'replayed' })
       if (leased.length === 0) {
         log.warn({ keys: chunk.length }, 'the key pool offered a chunk that was leased before; skipped it')
         continue
@@ -156,14 +135,14 @@ export function createKeySource (opts: KeySourceOptions) {
       const pooled = await fromPool()
       if ('key' in pooled) {
         leaseAhead()
-        taken.inc({ source: 'pool' })
+        metrics.keysTaken.inc({ source: 'pool' })
         const link = { ...draft, key: pooled.key }
         await beforeStore(link)
         return { link, source: 'pool' }
       }
-      bypassed.inc({ reason: pooled.bypass })
+      metrics.keyBypasses.inc({ reason: pooled.bypass })
       const link = await claimDirectly(draft, beforeStore)
-      taken.inc({ source: 'bypass' })
+      metrics.keysTaken.inc({ source: 'bypass' })
       return { link, source: 'bypass' }
     },
 

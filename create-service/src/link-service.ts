@@ -1,14 +1,14 @@
-import { AliasTakenError, ForbiddenError, InvalidAliasError, LinkNotFoundError, cassandraUnavailable } from '@shortwave/common/errors'
+import { AliasTakenError, ForbiddenError, InvalidAliasError, LinkNotFoundError } from '@shortwave/common/errors'
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN, canBeKey, isReserved } from '@shortwave/common/keys'
 import type { LinkCache } from '@shortwave/common/link-cache'
 import { isIndexedAs, isLive, type DailyClicks, type Link, type LinkRepository, type OwnedPosition } from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
-import { Counter, type Registry } from 'prom-client'
 import { mayManage, type Caller } from './caller.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { resolveExpiry } from './expiry.ts'
 import { CLAIMED_BY, type KeySource, type LinkDraft } from './key-source.ts'
 import type { LinkInvalidator } from './link-invalidation.ts'
+import type { Metrics } from './metrics.ts'
 import type { UrlPolicy } from './url-policy.ts'
 
 export interface CreateLinkInput {
@@ -48,7 +48,7 @@ export interface LinkServiceOptions {
   invalidator: Pick<LinkInvalidator, 'invalidate'>
   checkUrl: UrlPolicy
   maxTtlSeconds: number
-  registry: Registry
+  metrics: Pick<Metrics, 'linksCreated' | 'linksDeleted'>
   log: FastifyBaseLogger
 }
 
@@ -63,30 +63,23 @@ function checkAlias (alias: string): string {
 }
 
 export function createLinkService (opts: LinkServiceOptions) {
-  const { repo, cache, keySource, log } = opts
-  const created = new Counter({
-    name: 'shortwave_links_created_total',
-    help: 'Links created, by kind of key',
-    labelNames: ['kind'] as const,
-    registers: [opts.registry]
-  })
-  const deleted = new Counter({ name: 'shortwave_links_deleted_total', help: 'Links deleted', registers: [opts.registry] })
+  const { repo, cache, keySource, log, metrics } = opts
 
   // Listed before stored: a link that exists is always in its owner's list (see links_by_owner).
   const listUnderOwner = (link: Link): Promise<void> => repo.indexOwned(link)
 
   async function claimAlias (link: Link): Promise<Link> {
-    await listUnderOwner(link).catch(cassandraUnavailable)
+    await listUnderOwner(link)
     // The one lightweight transaction decides between concurrent claimants, generated keys included.
-    const applied = await repo.insertIfAbsent(link, CLAIMED_BY).catch(cassandraUnavailable)
+    const applied = await repo.insertIfAbsent(link, CLAIMED_BY)
     if (!applied) throw new AliasTakenError(link.key)
     return link
   }
 
   async function storeGenerated (draft: LinkDraft): Promise<Link> {
-    const { link, source } = await keySource.take(draft, listUnderOwner).catch(cassandraUnavailable)
+    const { link, source } = await keySource.take(draft, listUnderOwner)
     // A leased key that fails to activate is dropped, never reused: the write may have landed.
-    if (source === 'pool') await repo.activateLeased(link).catch(cassandraUnavailable)
+    if (source === 'pool') await repo.activateLeased(link)
     return link
   }
 
@@ -102,7 +95,7 @@ export function createLinkService (opts: LinkServiceOptions) {
       const draft: LinkDraft = { url, createdAt: now, expiresAt, owner: input.owner }
 
       const link = alias === undefined ? await storeGenerated(draft) : await claimAlias({ ...draft, key: alias })
-      created.inc({ kind: alias === undefined ? 'generated' : 'alias' })
+      metrics.linksCreated.inc({ kind: alias === undefined ? 'generated' : 'alias' })
       await cache.set(link).catch((err: Error) => {
         // Readers fall back to Cassandra (and replace a stale negative entry once it expires).
         log.warn({ err: err.message, key: link.key }, 'could not write the new link to the cache')
@@ -116,14 +109,14 @@ export function createLinkService (opts: LinkServiceOptions) {
     /** The live link under the key with its click count; LinkNotFoundError when unknown, deleted or expired. */
     async getLink (key: string): Promise<LinkWithClicks> {
       const link = await liveLink(key)
-      const clicks = await repo.totalClicks(key).catch(cassandraUnavailable)
+      const clicks = await repo.totalClicks(key)
       return { ...link, clicks }
     },
 
     /** Total and daily (UTC) clicks of a live link, people and bots apart. */
     async getStats (key: string): Promise<LinkStats> {
       await liveLink(key)
-      const daily = (await repo.dailyClicks(key).catch(cassandraUnavailable)).sort((a, b) => a.day.localeCompare(b.day))
+      const daily = (await repo.dailyClicks(key)).sort((a, b) => a.day.localeCompare(b.day))
       return {
         key,
         clicks: daily.reduce((sum, d) => sum + d.clicks, 0),
@@ -141,8 +134,8 @@ export function createLinkService (opts: LinkServiceOptions) {
       if (!mayManage(caller, link.owner)) {
         throw new ForbiddenError(`the link "${key}" belongs to another API key; only its owner or an admin key may delete it`)
       }
-      await repo.markDeleted(link, now).catch(cassandraUnavailable)
-      deleted.inc()
+      await repo.markDeleted(link, now)
+      metrics.linksDeleted.inc()
       await opts.invalidator.invalidate(key)
     },
 
@@ -153,9 +146,9 @@ export function createLinkService (opts: LinkServiceOptions) {
       for (let round = 0; round < LIST_ROUNDS && links.length < limit; round++) {
         const wanted = limit - links.length
         // One more than wanted says whether anything follows, without a request for an empty page.
-        const entries = await repo.ownedPage(owner, position, wanted + 1).catch(cassandraUnavailable)
+        const entries = await repo.ownedPage(owner, position, wanted + 1)
         const page = entries.slice(0, wanted)
-        const found = await Promise.all(page.map((entry) => repo.find(entry.key))).catch(cassandraUnavailable)
+        const found = await Promise.all(page.map((entry) => repo.find(entry.key)))
         for (const [i, link] of found.entries()) {
           // The key-worker's sweep removes the entries this skips (key-worker/src/owner-index-sweeper.ts).
           if (link !== null && isIndexedAs(link, owner, page[i]!) && isLive(link, now)) links.push(link)
@@ -169,7 +162,7 @@ export function createLinkService (opts: LinkServiceOptions) {
 
   async function liveLink (key: string): Promise<Link> {
     if (!canBeKey(key)) throw new LinkNotFoundError(key.slice(0, ALIAS_MAX))
-    const link = await repo.find(key).catch(cassandraUnavailable)
+    const link = await repo.find(key)
     if (!link || !isLive(link)) throw new LinkNotFoundError(key)
     return link
   }

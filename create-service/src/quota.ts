@@ -53,7 +53,9 @@ export function describeWait (seconds: number): string {
 }
 
 /** The two fields of the draft for one policy; `remaining` and `resetSeconds` only once counted. */
-export function rateLimitFields (policy: string, quota: number, windowSeconds: number, remaining?: number, resetSeconds?: number): Record<string, string> {
+export function rateLimitFields (
+  policy: string, quota: number, windowSeconds: number, remaining?: number, resetSeconds?: number
+): Record<string, string> {
   const fields: Record<string, string> = { 'ratelimit-policy': `"${policy}";q=${quota};w=${windowSeconds}` }
   if (remaining !== undefined && resetSeconds !== undefined) fields['ratelimit'] = `"${policy}";r=${remaining};t=${resetSeconds}`
   return fields

@@ -176,5 +176,10 @@ export function toLinkWithClicksBody (link: LinkWithClicks, publicBaseUrl: strin
 }
 
 export function toStatsBody (stats: LinkStats): Static<typeof StatsBody> {
-  return { key: stats.key, clicks: stats.clicks, botClicks: stats.botClicks, daily: stats.daily.map((d) => ({ date: d.day, clicks: d.clicks, botClicks: d.botClicks })) }
+  return {
+    key: stats.key,
+    clicks: stats.clicks,
+    botClicks: stats.botClicks,
+    daily: stats.daily.map((d) => ({ date: d.day, clicks: d.clicks, botClicks: d.botClicks }))
+  }
 }

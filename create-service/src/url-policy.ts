@@ -84,7 +84,10 @@ function describeCharacter (char: string): string {
   return names[code] ?? `the character U+${code.toString(16).toUpperCase().padStart(4, '0')}`
 }
 
-/** What is wrong with a text holding a space, control or invisible character ("must not …; found … at position n"); null when it holds none. */
+/**
+ * What is wrong with a text holding a space, control or invisible character ("must not …; found …
+ * at position n"); null when it holds none.
+ */
 export function invisibleCharacterProblem (input: string): string | null {
   const found = FORBIDDEN_CHARACTER.exec(input)
   return found ? `must not contain spaces or control characters; found ${describeCharacter(found[0])} at position ${found.index + 1}` : null

@@ -7,7 +7,10 @@ import { invisibleCharacterProblem, withoutInvisibleCharacters } from './url-pol
 // ("3 to 64 letters, …") that the message quotes; Ajv's `verbose` option hands it over, and the
 // value: one that fails only for a character nobody can see (" https://…") is told which.
 
-type SchemaError = FastifySchemaValidationError & { data?: unknown, parentSchema?: { description?: string, properties?: object } }
+type SchemaError = FastifySchemaValidationError & {
+  data?: unknown
+  parentSchema?: { description?: string, properties?: object }
+}
 
 function invisibleOnly (error: SchemaError): string | null {
   const value = typeof error.data === 'string' ? error.data : ''

@@ -9,6 +9,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { Registry } from 'prom-client'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createKeySource } from '../src/key-source.ts'
+import { createMetrics } from '../src/metrics.ts'
 import { createLink, metricValue, poolSize, seedPool, startApp } from './helpers.ts'
 
 let infra: TestInfra
@@ -32,7 +33,7 @@ function keySource (leaseAhead = 0) {
   return createKeySource({
     pool: createKeyPool(infra.redis, redisKeys(infra.prefix)),
     repo: createLinkRepository(infra.cassandra),
-    registry: new Registry(),
+    metrics: createMetrics(new Registry()),
     log: silent,
     keyLength: 7,
     leaseAhead

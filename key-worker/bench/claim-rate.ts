@@ -37,7 +37,14 @@ async function run (batchSize: number, concurrency: number, ms: number) {
   const outcome = await refillPool(deps, { workerId: 'bench', highWater: 100_000_000, batchSize, concurrency }, signal)
   const elapsed = (performance.now() - started) / 1000
   latencies.sort((a, b) => a - b)
-  return { pooled: outcome.pooled, rate: outcome.pooled / elapsed, batches: outcome.batches, conflicts, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
+  return {
+    pooled: outcome.pooled,
+    rate: outcome.pooled / elapsed,
+    batches: outcome.batches,
+    conflicts,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99)
+  }
 }
 
 try {
@@ -47,8 +54,10 @@ try {
   for (const [batchSize, concurrency] of settings) {
     const r = await run(batchSize, concurrency, seconds * 1000)
     console.log([
-      String(batchSize).padStart(5), String(concurrency).padStart(5), r.rate.toFixed(0).padStart(9), String(r.pooled).padStart(7),
-      String(r.batches).padStart(8), String(r.conflicts).padStart(10), r.p50.toFixed(1).padStart(13), r.p99.toFixed(1).padStart(13)
+      String(batchSize).padStart(5), String(concurrency).padStart(5),
+      r.rate.toFixed(0).padStart(9), String(r.pooled).padStart(7),
+      String(r.batches).padStart(8), String(r.conflicts).padStart(10),
+      r.p50.toFixed(1).padStart(13), r.p99.toFixed(1).padStart(13)
     ].join(' '))
   }
 } finally {

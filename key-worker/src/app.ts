@@ -12,7 +12,7 @@ import type cassandra from 'cassandra-driver'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { checkConfig, type Config } from './config.ts'
-import workerPlugin from './worker-plugin.ts'
+import workerPlugin from './plugins/worker.ts'
 
 export interface AppDeps {
   cassandra?: cassandra.Client
@@ -27,12 +27,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const app = Fastify(serverOptions(config, deps.logger === false ? { logger: false } : {}))
     .withTypeProvider<TypeBoxTypeProvider>()
 
-  app.register(errorHandler, { retryAfterSeconds: 1 })
-  app.register(methodNotAllowed)
-  app.register(metricsPlugin, { service: 'key-worker' })
-  app.register(cassandraPlugin, { config, client: deps.cassandra })
-  app.register(redisPlugin, { config, client: deps.redis })
-  app.register(healthPlugin, {
+  await app.register(errorHandler, { retryAfterSeconds: 1 })
+  await app.register(methodNotAllowed)
+  await app.register(metricsPlugin, { service: 'key-worker' })
+  await app.register(cassandraPlugin, { config, client: deps.cassandra })
+  await app.register(redisPlugin, { config, client: deps.redis })
+  await app.register(healthPlugin, {
     checks: {
       ...storeChecks(app),
       // Ready means create-service can take keys from the pool without bypassing it.
@@ -42,6 +42,6 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       }
     }
   })
-  app.register(workerPlugin, { config, generator: deps.generator ?? createKeyGenerator(config.KEY_LENGTH) })
+  await app.register(workerPlugin, { config, generator: deps.generator ?? createKeyGenerator(config.KEY_LENGTH) })
   return app
 }

@@ -22,7 +22,9 @@ export interface ClickGroup {
  * Groups hash entries per key and day, so people and bot clicks take one counter update.
  * Fields that are not well-formed clicks are returned apart: they would fail every pass.
  */
-export function groupClicks (entries: Array<[field: string, value: string]>): { groups: ClickGroup[], rejected: string[] } {
+export function groupClicks (
+  entries: Array<[field: string, value: string]>
+): { groups: ClickGroup[], rejected: string[] } {
   const groups = new Map<string, ClickGroup>()
   const rejected: string[] = []
   for (const [field, value] of entries) {
@@ -92,11 +94,10 @@ export interface ClickFolderDeps {
 }
 
 const HSCAN_COUNT = 2000
-// One after the other, one update per round trip, a fold managed ~860 key-day groups/s: fewer
-// than the distinct links a few thousand redirects/s touch. Counter updates go in unlogged
-// counter batches (clickBatches), FOLD_CONCURRENCY in flight: as many updates at once as the
-// 8 batches of 50 before, which folded no faster (~20,000 groups/s, key-worker/bench/fold-rate.ts)
-// and each drew a batch size warning from Cassandra.
+// One after the other, one update per round trip, a fold fell behind the distinct links that
+// redirects touch. Counter updates go in unlogged counter batches (clickBatches), FOLD_CONCURRENCY
+// in flight: as many updates at once as the bigger batches before, which folded no faster
+// (key-worker/bench/fold-rate.ts, docs/benchmarks.md) and each drew a batch size warning from Cassandra.
 const FOLD_CONCURRENCY = 16
 
 export function createClickFolder (deps: ClickFolderDeps) {
@@ -155,10 +156,10 @@ export function createClickFolder (deps: ClickFolderDeps) {
 
   /**
    * The folding hashes that exist. They are listed in an index written with each rename: finding
-   * them by SCAN walked every key in Redis, cached links included, each time (with a million
-   * links cached, ~1,100 SCAN calls of ~0.6 ms every heartbeat period, each blocking the GETs of
-   * redirects). One SCAN per process start still lists the hashes of workers that predate the
-   * index, so an upgrade loses no click.
+   * them by SCAN walked every key in Redis, cached links included, each time: a cost that grew
+   * with the links cached and blocked the GETs of redirects (docs/benchmarks.md). One SCAN per
+   * process start still lists the hashes of workers that predate the index, so an upgrade loses
+   * no click.
    */
   async function foldingHashes (): Promise<string[]> {
     if (!indexedOldHashes) {

@@ -13,7 +13,9 @@ export interface LoopOptions {
  * A failed pass is retried on the next tick, so Redis or Cassandra being down never stops the
  * worker. Failures are logged on the first and every 100th in a row, not four times a second.
  */
-export async function runLoop (name: string, pass: (signal: AbortSignal) => Promise<unknown>, opts: LoopOptions): Promise<void> {
+export async function runLoop (
+  name: string, pass: (signal: AbortSignal) => Promise<unknown>, opts: LoopOptions
+): Promise<void> {
   const { intervalMs, signal, log } = opts
   let failures = 0
   while (!signal.aborted) {

@@ -1,7 +1,15 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 import { STALE_REASONS } from './owner-index-sweeper.ts'
 
-export function createWorkerMetrics (registry: Registry, poolDepth: () => Promise<number>) {
+// Every metric the key-worker exports beyond the HTTP ones (common/src/plugins/metrics.ts), on
+// the app's own registry; the loops receive the object, never the registry.
+
+export interface MetricSources {
+  /** Unused keys in the pool; read when /metrics is scraped. */
+  poolDepth: () => Promise<number>
+}
+
+export function createMetrics (registry: Registry, read: MetricSources) {
   const registers = [registry]
   const metrics = {
     poolDepth: new Gauge({
@@ -11,7 +19,7 @@ export function createWorkerMetrics (registry: Registry, poolDepth: () => Promis
       async collect () {
         // With Redis down the last known depth is still the best answer; a scrape must not fail.
         try {
-          this.set(await poolDepth())
+          this.set(await read.poolDepth())
         } catch {}
       }
     }),
@@ -53,4 +61,4 @@ export function createWorkerMetrics (registry: Registry, poolDepth: () => Promis
   for (const reason of STALE_REASONS) metrics.ownerIndexRemoved.inc({ reason }, 0)
   return metrics
 }
-export type WorkerMetrics = ReturnType<typeof createWorkerMetrics>
+export type Metrics = ReturnType<typeof createMetrics>

@@ -59,20 +59,25 @@ const PAGE_MAX = 100
 // Link reads in flight at once: a steady trickle rather than a page's worth at a time.
 const LOOKUP_CONCURRENCY = 8
 
-const abortablePause = (ms: number, signal?: AbortSignal): Promise<void> => sleep(ms, undefined, { signal }).catch(() => {})
+const abortablePause = (ms: number, signal?: AbortSignal): Promise<void> =>
+  sleep(ms, undefined, { signal }).catch(() => {})
 
 /**
  * One pass over the whole owner index. `now` decides age and expiry for the pass. With an aborted
  * signal no new page starts; the page in hand is finished.
  */
-export async function sweepOwnerIndex (deps: SweepDeps, settings: SweepSettings, opts: { now?: number, signal?: AbortSignal } = {}): Promise<SweepOutcome> {
+export async function sweepOwnerIndex (
+  deps: SweepDeps, settings: SweepSettings, opts: { now?: number, signal?: AbortSignal } = {}
+): Promise<SweepOutcome> {
   const { repo } = deps
   const { signal } = opts
   const now = opts.now ?? Date.now()
   const clock = deps.clock ?? (() => performance.now())
   const pause = deps.pause ?? abortablePause
   const pageSize = Math.min(PAGE_MAX, settings.rowsPerSecond)
-  const outcome: SweepOutcome = { scanned: 0, young: 0, removed: { no_link: 0, other_link: 0, expired: 0 }, complete: false }
+  const outcome: SweepOutcome = {
+    scanned: 0, young: 0, removed: { no_link: 0, other_link: 0, expired: 0 }, complete: false
+  }
 
   let from: string | null = null
   do {

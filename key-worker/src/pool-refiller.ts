@@ -38,7 +38,9 @@ export interface RefillOutcome {
  * before every batch, so workers refilling side by side overshoot by at most their batches in
  * flight. With an aborted signal no new batch starts; batches already sent are still pooled.
  */
-export async function refillPool (deps: RefillDeps, settings: RefillSettings, signal?: AbortSignal): Promise<RefillOutcome> {
+export async function refillPool (
+  deps: RefillDeps, settings: RefillSettings, signal?: AbortSignal
+): Promise<RefillOutcome> {
   const outcome: RefillOutcome = { depth: 0, pooled: 0, conflicts: 0, batches: 0 }
   // Shared by the lanes: keys requested but not yet pooled, and whether one lane failed.
   const lanesState = { inFlight: 0, failed: false }

@@ -146,7 +146,9 @@ async function main (): Promise<void> {
   const processes = sides.flatMap((side) => [start(side, 'worker'), start(side, 'create'), start(side, 'redirect')])
   const results: Record<string, Figures[]> = { base: [], head: [] }
   try {
-    for (const side of sides) await Promise.all([ready(side.workerPort), ready(side.createPort), ready(side.redirectPort)])
+    for (const side of sides) {
+      await Promise.all([ready(side.workerPort), ready(side.createPort), ready(side.redirectPort)])
+    }
     const targets = new Map<string, { url: string, script?: string }>()
     for (const side of sides) targets.set(side.name, await targetOf(side))
     const wrk = (side: Side, seconds: number): Figures => {
@@ -168,7 +170,13 @@ async function main (): Promise<void> {
   }
   const summary = Object.fromEntries(sides.map((side) => {
     const runs = results[side.name]!
-    return [side.name, { commit: side.commit, rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), errors: runs.reduce((a, r) => a + r.errors + (r.non2xx3xx ?? 0), 0) }]
+    return [side.name, {
+      commit: side.commit,
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      errors: runs.reduce((a, r) => a + r.errors + (r.non2xx3xx ?? 0), 0)
+    }]
   }))
   const file = join(ROOT, 'reports', `ab-${PATH}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
   mkdirSync(join(ROOT, 'reports'), { recursive: true })

@@ -13,7 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.ts'
 import { createLinkResolver } from './link-resolver.ts'
-import { exposeCounter, exposeLabelledCounter, storeReadTimer } from './metrics.ts'
+import { createMetrics, type RedirectOutcomes } from './metrics.ts'
 import clicksPlugin from './plugins/clicks.ts'
 import invalidationsPlugin from './plugins/invalidations.ts'
 import { redirectRoutes } from './routes/redirect.ts'
@@ -33,10 +33,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   await app.register(methodNotAllowed)
   await app.register(metricsPlugin, { service: 'redirect-service' })
   await app.register(cassandraPlugin, { config, client: deps.cassandra })
-  // No auto-pipelining (it was on): with the in-process cache off and 1,000,000 links, through
-  // nginx to both replicas, 22,500 instead of 20,700 redirects/s (wrk, 50 connections); at 1,000
-  // redirects/s, minor GCs of ~4 ms instead of ~6 ms and a p99 of 1.9-2.0 ms instead of 2.7-3.0 ms.
-  // Only one replica driven straight at its port gained from it (31,400 → 32,000-33,800/s).
+  // No auto-pipelining (it was on): through nginx, redirects that reach Redis were fewer per second
+  // with it and its minor GCs longer, which set the p99; only a replica driven straight at its port
+  // gained (docs/benchmarks.md, "How the 1,000,000-link p99 came down").
   await app.register(redisPlugin, { config, client: deps.redis })
   await app.register(health, {
     checks: {
@@ -45,8 +44,18 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     // Either store can serve redirects, so one being down must not take every replica out.
     isReady: (results) => results['cassandra'] === true || results['redis'] === true
   })
-  await app.register(clicksPlugin, { flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS, maxFields: config.CLICK_BUFFER_MAX_KEYS })
+  await app.register(clicksPlugin, {
+    flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS, maxFields: config.CLICK_BUFFER_MAX_KEYS
+  })
 
+  const outcomes: RedirectOutcomes = { redirect: 0, not_found: 0, invalid: 0 }
+  let invalidations = 0
+  const metrics = createMetrics(app.metrics, {
+    lookups: () => resolver.stats,
+    clicks: () => app.clicks,
+    redirects: () => outcomes,
+    invalidations: () => invalidations
+  })
   const resolver = createLinkResolver({
     cache: createLinkCache(app.redis, app.redisKeys, {
       ttlSeconds: config.REDIS_CACHE_TTL_SECONDS,
@@ -56,14 +65,17 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     localMax: config.LOCAL_CACHE_MAX,
     localTtlMs: config.LOCAL_CACHE_TTL_MS,
     localNegativeTtlMs: config.LOCAL_NEGATIVE_TTL_MS,
-    onRead: storeReadTimer(app.metrics)
+    onRead: (store, seconds) => metrics.storeReads[store].observe(seconds)
   })
-  const { stats } = resolver
-  exposeLabelledCounter(app.metrics, 'shortwave_link_lookups_total', 'Link lookups by the layer that answered', 'source',
-    () => ({ local: stats.local, redis: stats.redis, cassandra: stats.cassandra }))
-  exposeCounter(app.metrics, 'shortwave_link_cache_errors_total', 'Redis cache reads and writes that failed (lookups carried on without Redis)', () => stats.cacheErrors)
 
-  await app.register(invalidationsPlugin, { evict: (key) => resolver.evict(key) })
-  await app.register(redirectRoutes, { resolver, status: config.REDIRECT_STATUS, permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS })
+  await app.register(invalidationsPlugin, {
+    evict: (key) => {
+      invalidations++
+      resolver.evict(key)
+    }
+  })
+  await app.register(redirectRoutes, {
+    resolver, status: config.REDIRECT_STATUS, permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS, outcomes
+  })
   return app
 }

@@ -40,11 +40,11 @@ const DAY_MS = 86_400_000
 // building and answering it stalled every redirect of the replica for tens of milliseconds (the
 // p95/p99 of redirects served from Redis). One script call per CHUNK fields, one chunk at a time,
 // keeps both the event loop and Redis free between chunks. Redis runs a script to its end while
-// GETs wait: 500 fields took 0.8-1 ms (SLOWLOG, with 1,000,000 links clicked), 100 take ~0.2 ms.
+// GETs wait, so a chunk is small enough not to show in the redirects' p99 (docs/benchmarks.md).
 const CHUNK = 100
 // A chunk is added once however often it is sent. A timeout does not mean Redis did not run the
 // script: a replica whose event loop stalls past REDIS_TIMEOUT_MS times out on replies that
-// already arrived (seen under overload: 211 clicks counted twice in one k6 run when a timed-out
+// already arrived (seen under overload: clicks counted twice in a k6 run when a timed-out
 // chunk was simply retried). Chunks carry increasing numbers and are added strictly in order, so
 // the number of the last one added is all Redis needs to recognise a chunk it has seen.
 // KEYS: the pending hash, the sequence key. ARGV: the chunk's number, then field/count pairs.
@@ -113,7 +113,8 @@ export function createClickBuffer (opts: ClickBufferOptions) {
         for (const chunk of rest) restore(chunk.entries)
         stats.flushed += flushed
         stats.flushErrors++
-        return { flushed, failed: unconfirmed.entries.length + rest.reduce((n, chunk) => n + chunk.entries.length, 0), error }
+        const failed = unconfirmed.entries.length + rest.reduce((n, chunk) => n + chunk.entries.length, 0)
+        return { flushed, failed, error }
       }
       for (const [, count] of queue[i]!.entries) flushed += count
     }

@@ -1,4 +1,3 @@
-import { cassandraUnavailable } from '@shortwave/common/errors'
 import type { CacheLookup, LinkCache } from '@shortwave/common/link-cache'
 import { isLive, type LinkRepository } from '@shortwave/common/link-repository'
 import { LRUCache } from 'lru-cache'
@@ -93,10 +92,12 @@ export function createLinkResolver (opts: LinkResolverOptions) {
       return link
     }
 
-    const stored = await timed('cassandra', () => opts.repository.find(key)).catch(cassandraUnavailable)
+    const stored = await timed('cassandra', () => opts.repository.find(key))
     stats.cassandra++
     const at = now()
-    const link = stored !== null && isLive(stored, at) ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, at) : null
+    const link = stored !== null && isLive(stored, at)
+      ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, at)
+      : null
     remember(key, link, at)
     // Redis just failed: writing to it again would only add load; the next miss fills it.
     if (cached !== null) {

@@ -1,9 +1,11 @@
 import { createLinkCache } from '@shortwave/common/link-cache'
 import { createLinkRepository, type LinkRepository } from '@shortwave/common/link-repository'
+import { errorBody } from '@shortwave/common/plugins/error-handler'
 import { createRedisClient } from '@shortwave/common/plugins/redis'
 import { redisKeys } from '@shortwave/common/redis-keys'
 import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
 import cassandra from 'cassandra-driver'
+import type { FastifyError } from 'fastify'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLinkResolver, type LinkResolverOptions } from '../src/link-resolver.ts'
@@ -140,6 +142,8 @@ describe('link resolver', () => {
       cache: cacheOn(unreachable),
       repository: { find: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
     })
-    await expect(links.resolve(uniqueKey())).rejects.toMatchObject({ statusCode: 503, code: 'SW_DEPENDENCY_UNAVAILABLE' })
+    // The driver's error goes through as is; the error handler is what answers it.
+    const failure = await links.resolve(uniqueKey()).then(() => null, (error: unknown) => error)
+    expect(errorBody(failure as FastifyError)).toMatchObject({ statusCode: 503, code: 'SW_DEPENDENCY_UNAVAILABLE' })
   })
 })

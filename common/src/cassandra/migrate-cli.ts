@@ -16,7 +16,9 @@ async function main (): Promise<void> {
   const client = createCassandraClient(config, { keyspace: null })
   try {
     await client.connect()
-    const applied = await migrate(client, { keyspace: config.CASSANDRA_KEYSPACE, replication, log: (m) => console.log(m) })
+    const applied = await migrate(client, {
+      keyspace: config.CASSANDRA_KEYSPACE, replication, log: (m) => console.log(m)
+    })
     console.log(applied.length ? `schema of ${config.CASSANDRA_KEYSPACE} is up to date (${applied.length} applied)` : `schema of ${config.CASSANDRA_KEYSPACE} was already up to date`)
   } finally {
     await client.shutdown()

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { STATUS_CODES } from 'node:http'
-import { isCassandraUnavailable, MethodNotAllowedError } from '../errors.ts'
+import { DependencyUnavailableError, isCassandraUnavailable, MethodNotAllowedError } from '../errors.ts'
 
 export interface ErrorHandlerOptions {
   /** Seconds a client should wait before retrying after a 503. */
@@ -16,12 +16,14 @@ export interface ErrorBody {
 }
 
 function statusOf (error: FastifyError): number {
-  if (isCassandraUnavailable(error)) return 503
   const status = error.statusCode ?? 500
   return status >= 400 && status <= 599 ? status : 500
 }
 
-/** Our own errors (common/src/errors.ts) carry messages written for clients; a driver's do not (its codes are numbers). */
+/**
+ * Our own errors (common/src/errors.ts) carry messages written for clients; a driver's do not (its
+ * codes are numbers).
+ */
 function isOurs (error: FastifyError): boolean {
   return typeof error.code === 'string' && error.code.startsWith('SW_')
 }
@@ -40,7 +42,9 @@ function messageOf (error: FastifyError, status: number): string {
  * The answer an error becomes: 4xx say what was wrong, 5xx hide details. Exported for answers
  * that carry several outcomes (a batch's per-item results), so each reads like a response would.
  */
-export function errorBody (error: FastifyError): ErrorBody {
+export function errorBody (thrown: FastifyError): ErrorBody {
+  // The one translation of Cassandra's failures: callers let the driver's errors through.
+  const error = isCassandraUnavailable(thrown) ? new DependencyUnavailableError('Cassandra', { cause: thrown }) : thrown
   const status = statusOf(error)
   const body: ErrorBody = { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: messageOf(error, status) }
   if (error.code && (status < 500 || (status === 503 && isOurs(error)))) body.code = error.code

@@ -20,8 +20,9 @@ export function createRedisClient (config: RedisConfig, options: { autoPipelinin
   return new Redis(config.REDIS_URL, {
     lazyConnect: true,
     // Commands issued in the same tick leave in one write: under concurrent requests one
-    // syscall carries many GETs instead of one each (redirect-service's Redis-hit path
-    // served ~2.5x more redirects per second with it, see docs/benchmarks.md).
+    // syscall carries many commands instead of one each. Opt-in, because whether it pays is
+    // measured per service: create-service gains from it, redirect-service lost more in garbage
+    // collection than it saved (docs/benchmarks.md).
     enableAutoPipelining: options.autoPipelining ?? false,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,

@@ -47,7 +47,14 @@ function row (key: ApiKey): string {
 }
 
 function asJson (key: ApiKey): Record<string, unknown> {
-  return { id: key.id, name: key.name, role: key.role, rate: rateText(key.rate), createdAt: key.createdAt.toISOString(), revokedAt: key.revokedAt?.toISOString() ?? null }
+  return {
+    id: key.id,
+    name: key.name,
+    role: key.role,
+    rate: rateText(key.rate),
+    createdAt: key.createdAt.toISOString(),
+    revokedAt: key.revokedAt?.toISOString() ?? null
+  }
 }
 
 /** Runs one command; returns the exit code. `out` receives what goes to stdout, `err` to stderr. */
@@ -147,8 +154,11 @@ export async function runApiKeyCommand (
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const io = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) }
-  runApiKeyCommand(process.argv.slice(2), process.env, io).then((code) => { process.exitCode = code }, (error: unknown) => {
-    console.error(error)
-    process.exitCode = 1
-  })
+  runApiKeyCommand(process.argv.slice(2), process.env, io).then(
+    (code) => { process.exitCode = code },
+    (error: unknown) => {
+      console.error(error)
+      process.exitCode = 1
+    }
+  )
 }

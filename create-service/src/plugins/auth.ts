@@ -1,4 +1,3 @@
-import { cassandraUnavailable } from '@shortwave/common/errors'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createApiKeyRepository } from '../api-keys.ts'
@@ -27,7 +26,9 @@ export interface AuthOptions {
  */
 async function authPlugin (app: FastifyInstance, opts: AuthOptions): Promise<void> {
   const repo = createApiKeyRepository(app.cassandra)
-  const lookup = createCallerLookup((hash) => repo.findByHash(hash), { ttlMs: opts.cacheTtlMs, max: opts.cacheMax ?? 10_000 })
+  const lookup = createCallerLookup((hash) => repo.findByHash(hash), {
+    ttlMs: opts.cacheTtlMs, max: opts.cacheMax ?? 10_000
+  })
 
   app.decorateRequest('caller', null)
   app.decorate('identifyCaller', async function identifyCaller (request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -35,7 +36,7 @@ async function authPlugin (app: FastifyInstance, opts: AuthOptions): Promise<voi
     if (header === undefined) return
     const secret = bearerToken(header)
     if (secret === null) unauthorized(reply, 'send the API key as "Authorization: Bearer <api key>"')
-    const caller = await lookup(secret).catch(cassandraUnavailable)
+    const caller = await lookup(secret)
     if (caller === null) unauthorized(reply, 'the API key is not valid, or has been revoked', true)
     request.caller = caller
     // Every later line of this request (the error handler's, the access log's) names the key.

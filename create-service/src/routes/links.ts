@@ -8,8 +8,8 @@ import { idempotencyHooks, type IdempotencyStore } from '../idempotency.ts'
 import type { LinkService } from '../link-service.ts'
 import { describeWait, type QuotaPolicy } from '../quota.ts'
 import {
-  BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, ErrorResponses, KeyParams, LinkBody, LinkPageBody,
-  LinkWithClicksBody, ListQuery, PAGE_DEFAULT, toLinkBody, toLinkWithClicksBody
+  BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, ErrorResponses, KeyParams, LinkBody,
+  LinkPageBody, LinkWithClicksBody, ListQuery, PAGE_DEFAULT, toLinkBody, toLinkWithClicksBody
 } from '../schemas.ts'
 
 export interface LinkRoutesOptions {

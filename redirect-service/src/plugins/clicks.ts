@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { randomUUID } from 'node:crypto'
 import { createClickBuffer, type ClickBuffer, type FlushResult } from '../click-buffer.ts'
-import { exposeCounter, exposeGauge } from '../metrics.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,15 +23,10 @@ async function clicksPlugin (app: FastifyInstance, opts: ClicksPluginOptions): P
   // Unique per process, never reused: a restarted container keeps its hostname and pid, and a new
   // buffer that took over an old sequence would have its first chunks taken for repeats.
   const seqKey = app.redisKeys.clicksFlushedSeq(randomUUID())
-  const buffer = createClickBuffer({ redis: app.redis, hashKey: app.redisKeys.clicksPending, seqKey, maxFields: opts.maxFields })
+  const buffer = createClickBuffer({
+    redis: app.redis, hashKey: app.redisKeys.clicksPending, seqKey, maxFields: opts.maxFields
+  })
   app.decorate('clicks', buffer)
-
-  const { stats } = buffer
-  exposeCounter(app.metrics, 'shortwave_clicks_recorded_total', 'Clicks counted in memory', () => stats.recorded)
-  exposeCounter(app.metrics, 'shortwave_clicks_flushed_total', 'Clicks added to the Redis pending hash', () => stats.flushed)
-  exposeCounter(app.metrics, 'shortwave_click_flush_errors_total', 'Flushes that failed in part or whole (their clicks are retried)', () => stats.flushErrors)
-  exposeCounter(app.metrics, 'shortwave_clicks_dropped_total', 'Clicks lost because the buffer was full while Redis was failing', () => stats.dropped)
-  exposeGauge(app.metrics, 'shortwave_click_buffer_fields', 'Key/day fields waiting in memory for the next flush', () => buffer.bufferedFields)
 
   // Redis down means one failure per interval: log when flushing starts failing and when it recovers.
   let failing = false
@@ -61,4 +55,4 @@ async function clicksPlugin (app: FastifyInstance, opts: ClicksPluginOptions): P
   })
 }
 
-export default fp(clicksPlugin, { name: 'rd-clicks', fastify: '5.x', dependencies: ['sw-redis', 'sw-metrics'] })
+export default fp(clicksPlugin, { name: 'rd-clicks', fastify: '5.x', dependencies: ['sw-redis'] })

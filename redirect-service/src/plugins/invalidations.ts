@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { exposeCounter } from '../metrics.ts'
 
 // create-service publishes the key of every link it deletes; this replica drops the key from its
 // in-process cache, so a hot link stops redirecting at once rather than when its entry expires.
@@ -15,13 +14,10 @@ async function invalidationsPlugin (app: FastifyInstance, opts: InvalidationsOpt
   const channel = app.redisKeys.linkInvalidations
   // Same server and timeouts as the shared client; nothing to pipeline on a subscriber.
   const subscriber = app.redis.duplicate({ enableAutoPipelining: false })
-  let received = 0
-  exposeCounter(app.metrics, 'shortwave_link_invalidations_total', 'Deleted keys dropped from the local cache on create-service\'s message', () => received)
 
   subscriber.on('error', (err: Error) => app.log.warn({ err: err.message }, 'redis subscriber error'))
   subscriber.on('message', (from: string, key: string) => {
     if (from !== channel) return
-    received++
     opts.evict(key)
   })
   // On every (re)connection, and again a moment after a failed attempt: a Redis restart or a
@@ -39,4 +35,4 @@ async function invalidationsPlugin (app: FastifyInstance, opts: InvalidationsOpt
   app.addHook('onClose', async () => { subscriber.disconnect() })
 }
 
-export default fp(invalidationsPlugin, { name: 'rd-invalidations', fastify: '5.x', dependencies: ['sw-redis', 'sw-metrics'] })
+export default fp(invalidationsPlugin, { name: 'rd-invalidations', fastify: '5.x', dependencies: ['sw-redis'] })

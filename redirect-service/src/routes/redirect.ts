@@ -5,13 +5,15 @@ import { Type } from 'typebox'
 import { isBot } from '../bot-detector.ts'
 import { cacheControlFor, type RedirectStatus } from '../cache-control.ts'
 import type { LinkResolver, ResolvedLink } from '../link-resolver.ts'
-import { exposeLabelledCounter } from '../metrics.ts'
+import type { RedirectOutcomes } from '../metrics.ts'
 import { ErrorBody, NOT_A_KEY, sendNotFound } from '../not-found.ts'
 
 export interface RedirectRoutesOptions {
   resolver: LinkResolver
   status: RedirectStatus
   permanentMaxAgeSeconds: number
+  /** Tallied here, read by /metrics (shortwave_redirects_total). */
+  outcomes: RedirectOutcomes
 }
 
 const NotFound = {
@@ -26,8 +28,7 @@ const NotFound = {
 export const redirectRoutes: FastifyPluginAsyncTypebox<RedirectRoutesOptions> = async (app, opts) => {
   const { resolver, status } = opts
   const cacheControl = cacheControlFor(status, opts.permanentMaxAgeSeconds)
-  const results = { redirect: 0, not_found: 0, invalid: 0 }
-  exposeLabelledCounter(app.metrics, 'shortwave_redirects_total', 'Redirect requests by outcome', 'result', () => results)
+  const results = opts.outcomes
 
   function answer (request: FastifyRequest, reply: FastifyReply, key: string, link: ResolvedLink | null): void {
     if (link === null) {

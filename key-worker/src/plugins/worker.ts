@@ -4,12 +4,12 @@ import { createLinkRepository, type ClaimResult } from '@shortwave/common/link-r
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { performance } from 'node:perf_hooks'
-import { createClickFolder } from './click-folder.ts'
-import type { Config } from './config.ts'
-import { runLoop } from './loop.ts'
-import { createWorkerMetrics } from './metrics.ts'
-import { sweepOwnerIndex, type SweepDeps } from './owner-index-sweeper.ts'
-import { refillPool } from './pool-refiller.ts'
+import { createClickFolder } from '../click-folder.ts'
+import type { Config } from '../config.ts'
+import { runLoop } from '../loop.ts'
+import { createMetrics } from '../metrics.ts'
+import { sweepOwnerIndex, type SweepDeps } from '../owner-index-sweeper.ts'
+import { refillPool } from '../pool-refiller.ts'
 
 export interface WorkerPluginOptions {
   config: Config
@@ -37,7 +37,7 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
   const keys = app.redisKeys
   const repo = createLinkRepository(app.cassandra)
   const pool = createKeyPool(redis, keys)
-  const metrics = createWorkerMetrics(app.metrics, () => pool.depth(config.CLAIM_BATCH_SIZE))
+  const metrics = createMetrics(app.metrics, { poolDepth: () => pool.depth(config.CLAIM_BATCH_SIZE) })
   // A worker that stops heartbeating for this long is presumed dead and its clicks adopted.
   const heartbeatTtlMs = Math.max(15_000, 5 * config.CLICK_FOLD_INTERVAL_MS)
 
@@ -85,7 +85,10 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     await folder.foldPending()
   }
 
-  const sweepSettings = { graceMs: config.OWNER_SWEEP_GRACE_SECONDS * 1000, rowsPerSecond: config.OWNER_SWEEP_ROWS_PER_SECOND }
+  const sweepSettings = {
+    graceMs: config.OWNER_SWEEP_GRACE_SECONDS * 1000,
+    rowsPerSecond: config.OWNER_SWEEP_ROWS_PER_SECOND
+  }
   const sweepDeps: SweepDeps = {
     repo,
     onScanned: (entries) => metrics.ownerIndexScanned.inc(entries),
@@ -113,7 +116,10 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
       }),
       // 0 turns the sweep off.
       config.OWNER_SWEEP_INTERVAL_SECONDS > 0 && runLoop('owner index sweep', sweepPass, {
-        intervalMs: config.OWNER_SWEEP_INTERVAL_SECONDS * 1000, signal, log: app.log, onError: () => metrics.ownerSweepErrors.inc()
+        intervalMs: config.OWNER_SWEEP_INTERVAL_SECONDS * 1000,
+        signal,
+        log: app.log,
+        onError: () => metrics.ownerSweepErrors.inc()
       })
     ])
   })
