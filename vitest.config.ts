@@ -1,13 +1,45 @@
 import { defineConfig } from 'vitest/config'
 
-// Tests talk to the real Cassandra and Redis that `npm test` starts. Each test file works in its
-// own keyspace and Redis key prefix, so files may run in parallel.
+// Every test of the repository, as named projects: one folder each, every file `*.test.ts`.
+// The main run (`npm run vitest`, inside `npm test` and `npm run test:quick`) is all but the last
+// three, in parallel; `--project <name>` picks any of them (README: Development).
+//
+// The main run talks to the real Cassandra and Redis that `npm run infra` keeps up. Each test file
+// works in its own keyspace and Redis key prefix (@shortwave/testing), so files may run in parallel.
+const main = { testTimeout: 60_000, hookTimeout: 120_000 }
+// One file at a time: each stops, kills or starts processes that no other file may share.
+const alone = { fileParallelism: false }
+
+const workspaces = ['common', 'create-service', 'redirect-service', 'key-worker']
+
+const folder = (name: string, include: string[], options: object = main) => ({
+  extends: true,
+  test: { name, include, ...options }
+})
+
 export default defineConfig({
   test: {
-    include: ['**/test/**/*.test.ts', 'tests/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'tests/faults/**'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    pool: 'forks'
+    pool: 'forks',
+    projects: [
+      // Each workspace's own tests: its domain functions and its app through inject() or a listener.
+      ...workspaces.map((ws) => folder(ws, [`${ws}/test/**/*.test.ts`])),
+      // The three services in this process, against each other (and a real nginx where it matters).
+      folder('stack', ['tests/*.test.ts', 'tests/security/**/*.test.ts']),
+      // The edge alone: nginx on the shared configuration in front of stand-in upstreams.
+      folder('nginx', ['tests/nginx/**/*.test.ts']),
+      // The Dockerfiles, compose and Kubernetes files, validated and the images' trees replayed.
+      folder('deploy', ['tests/deploy/**/*.test.ts']),
+      // The shell scripts' pieces that are tested on their own.
+      folder('scripts', ['tests/scripts/**/*.test.ts']),
+      // The web page in Debian's Chromium.
+      folder('browser', ['tests/browser/**/*.test.ts']),
+
+      // Not in the main run. Stops the shared Cassandra for real: after the main run (npm test).
+      folder('infra-stop', ['tests/infra-stop/**/*.test.ts'], { ...alone, testTimeout: 240_000, hookTimeout: 240_000 }),
+      // npm run test:faults and test:cluster (scripts/faults.sh): processes killed, paused and
+      // stopped under load on Cassandra nodes and a Redis of their own.
+      folder('faults', ['tests/faults/**/*.test.ts'], { ...alone, testTimeout: 900_000, hookTimeout: 300_000 }),
+      folder('cluster', ['tests/cluster/**/*.test.ts'], { ...alone, testTimeout: 900_000, hookTimeout: 300_000 })
+    ]
   }
 })

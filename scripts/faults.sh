@@ -53,7 +53,7 @@ main() {
   t0=$(now)
   # A report left by an earlier run must not be shown as this run's figures.
   if [[ "$SUITE" == faults ]]; then rm -f reports/faults.json reports/fuzz.json; else rm -f reports/cluster.json; fi
-  npx --no vitest run --config "tests/$SUITE/vitest.config.ts" || rc=$?
+  npx --no vitest run --project "$SUITE" || rc=$?
   node "$ROOT/tests/faults/write-reliability-doc.ts" "$SUITE" || { ((rc)) || rc=1; }
   if ((rc)); then
     log "FAILED (exit $rc) after $(elapsed "$t0"); figures in reports/$SUITE.json and docs/reliability.md"

@@ -87,14 +87,14 @@ main() {
   # quick loop leaves it to tests/deploy, which build what is missing).
   [[ "$mode" == quick ]] || step deploy-tools bash "$ROOT/scripts/deploy-check.sh" build
 
-  step vitest npx --no vitest run
+  step vitest npm run --silent vitest
   [[ "$mode" == quick ]] && return
 
   # k6 smoke scenario through nginx against the services (load-tests/, scripts/smoke.sh):
   # thresholds on errors and checks only.
   step smoke bash "$ROOT/scripts/smoke.sh"
 
-  step vitest-faults npx --no vitest run --config vitest.faults.config.ts
+  step infra-stop npx --no vitest run --project infra-stop
 
   # The reliability suites bring their own Cassandra nodes and Redis: the shared ones would only
   # take memory and CPU from them now.

@@ -1,7 +1,7 @@
 // Quotas per credential, end to end: a real nginx on the shared config in front of the real
 // services. An integration's key is limited by its own rate (the service's, in Redis), not by the
 // address it calls from; a flood of made-up keys from one address is cut at the edge.
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKeyRepository, type KeyRate } from '../create-service/src/api-keys.ts'

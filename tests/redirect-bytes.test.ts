@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { createLink, redirectOf, startStack, waitFor, type Stack } from './helpers/stack.ts'
 
 // Through the real create API and the real redirect service, what Location carries (design.md

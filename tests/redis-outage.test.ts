@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connectRedis } from '@shortwave/common/plugins/redis'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { privateRedis, type PrivateRedis } from './helpers/private-redis.ts'
 import { createLink, redirectOf, startStack, waitFor, type Stack } from './helpers/stack.ts'
 

@@ -1,5 +1,5 @@
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { restoreState, snapshotState } from './faults/harness/redis-rollback.ts'
 import { createLink, inParallel, startStack, waitFor, type Stack } from './helpers/stack.ts'

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { createLink, inParallel, startStack, startWorker, waitFor, type Stack } from './helpers/stack.ts'
 
 // Clicks travel redirect-service → Redis → key-worker → Cassandra → GET …/stats; they show up

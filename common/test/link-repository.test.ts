@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createKeyGenerator } from '../src/keys.ts'
 import { createLinkRepository, type Link } from '../src/link-repository.ts'
-import { spyOnStatements, type SentStatement } from '../src/testing/cassandra-spy.ts'
-import { createTestInfra, skewedClient, type TestInfra } from '../src/testing/infra.ts'
-import { loseAnswers } from '../src/testing/lost-answers.ts'
+import { spyOnStatements, type SentStatement } from '@shortwave/testing/cassandra-spy'
+import { createTestInfra, skewedClient, type TestInfra } from '@shortwave/testing/infra'
+import { loseAnswers } from '@shortwave/testing/lost-answers'
 
 let infra: TestInfra
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { migrate } from '../src/cassandra/migrate.ts'
 import { parseReplication } from '../src/cassandra/schema.ts'
-import { createTestInfra, type TestInfra } from '../src/testing/infra.ts'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 
 let infra: TestInfra
 

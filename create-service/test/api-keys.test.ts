@@ -1,6 +1,6 @@
 import { loadConfig } from '@shortwave/common/config'
-import { spyOnStatements } from '@shortwave/common/testing/cassandra-spy'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { spyOnStatements } from '@shortwave/testing/cassandra-spy'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { spawn } from 'node:child_process'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'

@@ -1,5 +1,5 @@
 import { createLinkRepository } from '@shortwave/common/link-repository'
-import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLink, newApiKey, observedCassandra, seedPool, startApp } from './helpers.ts'

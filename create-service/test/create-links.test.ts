@@ -1,6 +1,6 @@
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
-import { spyOnStatements } from '@shortwave/common/testing/cassandra-spy'
-import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { spyOnStatements } from '@shortwave/testing/cassandra-spy'
+import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

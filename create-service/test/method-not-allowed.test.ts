@@ -1,4 +1,4 @@
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLink, seedPool, startApp } from './helpers.ts'

@@ -1,5 +1,5 @@
-import { createSchemaChecker } from '@shortwave/common/testing/json-schema'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createSchemaChecker } from '@shortwave/testing/json-schema'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startApp } from './helpers.ts'

@@ -1,4 +1,4 @@
-import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ResolveHost } from '../src/target-resolver.ts'

@@ -1,5 +1,5 @@
-import { spyOnStatements } from '@shortwave/common/testing/cassandra-spy'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { spyOnStatements } from '@shortwave/testing/cassandra-spy'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLink, newApiKey, startApp } from './helpers.ts'

@@ -1,4 +1,4 @@
-import { createSchemaChecker } from '@shortwave/common/testing/json-schema'
+import { createSchemaChecker } from '@shortwave/testing/json-schema'
 import { describe, expect, it } from 'vitest'
 import { CreateLinkBody } from '../src/schemas.ts'
 import { createUrlPolicy } from '../src/url-policy.ts'

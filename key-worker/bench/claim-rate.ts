@@ -5,7 +5,7 @@ import { createKeyPool } from '@shortwave/common/key-pool'
 import { createKeyGenerator } from '@shortwave/common/keys'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra } from '@shortwave/testing/infra'
 import { refillPool, type RefillDeps } from '../src/pool-refiller.ts'
 
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 10)

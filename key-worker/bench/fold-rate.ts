@@ -3,7 +3,7 @@
 //   node key-worker/bench/fold-rate.ts            (BENCH_GROUPS=5000 by default)
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import { clickField, redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra } from '@shortwave/testing/infra'
 import { createClickFolder } from '../src/click-folder.ts'
 
 const groups = Number(process.env['BENCH_GROUPS'] ?? 5000)

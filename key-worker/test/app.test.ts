@@ -1,6 +1,6 @@
 import { createKeyGenerator } from '@shortwave/common/keys'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra, pooledKeys, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, pooledKeys, type TestInfra } from '@shortwave/testing/infra'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../src/app.ts'
 import { buildWorker, metricValue, waitFor, workerConfig } from './helpers.ts'

@@ -1,7 +1,7 @@
 import { CLICK_UPDATE_BYTES, createLinkRepository, type LinkRepository } from '@shortwave/common/link-repository'
 import { clickField, redisKeys, type RedisKeys } from '@shortwave/common/redis-keys'
-import { spyOnStatements } from '@shortwave/common/testing/cassandra-spy'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { spyOnStatements } from '@shortwave/testing/cassandra-spy'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clickBatches, createClickFolder, groupClicks, type ClickFolderDeps } from '../src/click-folder.ts'
 

@@ -1,5 +1,5 @@
 import { loadConfig } from '@shortwave/common/config'
-import type { TestInfra } from '@shortwave/common/testing/infra'
+import type { TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { buildApp, type AppDeps } from '../src/app.ts'
 import { configSchema, type Config } from '../src/config.ts'
@@ -36,4 +36,4 @@ export async function linkRows (infra: TestInfra): Promise<Map<string, KeyRow>> 
   return rows
 }
 
-export { waitFor } from '@shortwave/common/testing/wait-for'
+export { waitFor } from '@shortwave/testing/wait-for'

@@ -1,5 +1,5 @@
 import { createLinkRepository, type Link, type LinkRepository, type OwnerIndexEntry } from '@shortwave/common/link-repository'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { sweepOwnerIndex, type SweepDeps, type SweepSettings } from '../src/owner-index-sweeper.ts'
 import { buildWorker, linkRows, metricValue, waitFor } from './helpers.ts'

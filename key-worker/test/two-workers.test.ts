@@ -1,7 +1,7 @@
 import { KEY_ALPHABET } from '@shortwave/common/keys'
 import { createKeyPool } from '@shortwave/common/key-pool'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra, pooledKeys, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, pooledKeys, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { randomInt } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

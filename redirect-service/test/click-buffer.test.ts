@@ -1,6 +1,6 @@
 import { connectRedis, createRedisClient } from '@shortwave/common/plugins/redis'
 import { clickField } from '@shortwave/common/redis-keys'
-import { createTestInfra, TEST_REDIS_URL, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, TEST_REDIS_URL, type TestInfra } from '@shortwave/testing/infra'
 import type { Redis } from 'ioredis'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -3,7 +3,7 @@ import { createLinkRepository, type LinkRepository } from '@shortwave/common/lin
 import { errorBody } from '@shortwave/common/plugins/error-handler'
 import { createRedisClient } from '@shortwave/common/plugins/redis'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import cassandra from 'cassandra-driver'
 import type { FastifyError } from 'fastify'
 import type { Redis } from 'ioredis'

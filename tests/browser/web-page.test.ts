@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core'
 import { join } from 'node:path'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { createLink, startStack, type Stack } from '../helpers/stack.ts'
 import { send, startEdge, testEnv, type Edge } from '../nginx/edge.ts'
 import { launchChromium, LOW_CONTRAST, SCREENSHOTS, startTarget, type Target } from './browser.ts'

@@ -117,7 +117,7 @@ describe.each(SERVICES)('the %s image, built without Docker', (service) => {
     const modules = join(tree.dir, tree.workdir, 'node_modules')
     expect(existsSync(join(modules, 'fastify/package.json'))).toBe(true)
     expect(existsSync(join(modules, 'cassandra-driver/package.json'))).toBe(true)
-    for (const devOnly of ['node', 'typescript', 'vitest', 'eslint', 'neostandard', 'playwright-core', '@types/node']) {
+    for (const devOnly of ['node', 'typescript', 'vitest', 'eslint', 'neostandard', 'playwright-core', '@types/node', '@shortwave/testing']) {
       expect(existsSync(join(modules, devOnly)), `${devOnly} is in the image`).toBe(false)
     }
   })

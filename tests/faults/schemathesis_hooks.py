@@ -1,4 +1,4 @@
-# Hooks for schemathesis (SCHEMATHESIS_HOOKS=schemathesis_hooks, see openapi-fuzz.faults.ts).
+# Hooks for schemathesis (SCHEMATHESIS_HOOKS=schemathesis_hooks, see openapi-fuzz.test.ts).
 import uuid
 
 import schemathesis

@@ -1,9 +1,9 @@
 // Starts the three real services in this test process, on real listeners, against the test
-// file's own keyspace and Redis prefix (see common/src/testing/infra.ts).
+// file's own keyspace and Redis prefix (see testing/src/infra.ts).
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { loadConfig } from '@shortwave/common/config'
-import type { TestInfra } from '@shortwave/common/testing/infra'
+import type { TestInfra } from '@shortwave/testing/infra'
 import { buildApp as buildCreate } from '../../create-service/src/app.ts'
 import { configSchema as createSchema } from '../../create-service/src/config.ts'
 import { buildApp as buildRedirect } from '../../redirect-service/src/app.ts'
@@ -111,4 +111,4 @@ export async function redirectOf (redirectUrl: string, key: string, method = 'GE
   })
 }
 
-export { waitFor } from '@shortwave/common/testing/wait-for'
+export { waitFor } from '@shortwave/testing/wait-for'

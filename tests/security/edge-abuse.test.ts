@@ -1,6 +1,6 @@
 // Abuse of the edge itself, through a real nginx (the shared config) in front of the real
 // services: oversized requests, slow clients, forged client addresses, key enumeration.
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -1,7 +1,7 @@
 // Hostile input, as a table, through a real nginx in front of the real services: what a fuzzer
 // would not think of. Every row says what must come back; none may be a 5xx.
 import { createLinkRepository } from '@shortwave/common/link-repository'
-import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { sendRaw, type Edge } from '../nginx/edge.ts'
 import { redirectOf, startStack, type Stack } from '../helpers/stack.ts'

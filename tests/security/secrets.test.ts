@@ -2,7 +2,7 @@
 // processes with every log switch on (LOG_LEVEL=trace, request logging), behind a real nginx;
 // every way a client can send a secret is tried, then every log line and every stored row is
 // searched for it.
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

@@ -3,7 +3,7 @@ import { createLinkCache } from '@shortwave/common/link-cache'
 import { createCassandraClient } from '@shortwave/common/plugins/cassandra'
 import { createRedisClient } from '@shortwave/common/plugins/redis'
 import { redisKeys } from '@shortwave/common/redis-keys'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
@@ -16,7 +16,7 @@ let infra: TestInfra
 const cleanups: Array<() => Promise<void> | void> = []
 
 beforeAll(async () => {
-  infra = await createTestInfra('rd_faults')
+  infra = await createTestInfra('rd_deps_down')
 })
 
 afterEach(async () => {

@@ -1,6 +1,6 @@
 // Test support: a JSON Schema 2020-12 validator (the dialect of OpenAPI 3.1), for tests that
-// check documents and examples against their schemas. It lives here because Ajv 8 is a
-// dependency of this package; the services' own validators are configured for requests.
+// check documents and examples against their schemas. The services' own Ajv validators are
+// configured for requests, not for this.
 import { Ajv2020 } from 'ajv/dist/2020.js'
 
 export interface SchemaCheck {

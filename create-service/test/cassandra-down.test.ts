@@ -1,4 +1,4 @@
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLink, observedCassandra, poolSize, seedPool, startApp } from './helpers.ts'
@@ -8,7 +8,7 @@ let app: FastifyInstance
 let cassandra: ReturnType<typeof observedCassandra>
 
 beforeAll(async () => {
-  infra = await createTestInfra('cs_faults')
+  infra = await createTestInfra('cs_cassandra_down')
   cassandra = observedCassandra(infra.cassandra)
   app = await startApp(infra, { RETRY_AFTER_SECONDS: '7', KEY_LEASE_AHEAD: '0' }, { cassandra: cassandra.client })
 })

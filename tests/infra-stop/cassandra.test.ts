@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestInfra, type TestInfra } from '@shortwave/common/testing/infra'
+import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { createLink, redirectOf, startStack, waitFor, type Stack } from '../helpers/stack.ts'
 
 // Stops the shared Cassandra node for real, so this file runs alone, after the parallel suite.
@@ -12,7 +12,7 @@ describe('when Cassandra is down', () => {
   let stack: Stack
 
   beforeAll(async () => {
-    infra = await createTestInfra('f_cassandra')
+    infra = await createTestInfra('infra_stop')
     stack = await startStack(infra, { env: { LOCAL_CACHE_TTL_MS: '50', CASSANDRA_TIMEOUT_MS: '1000' } })
   })
 
