@@ -19,7 +19,7 @@ STARTED_INFRA=()
 TIMINGS=()
 RUN_T0=$(now)
 
-# What the tests connect to (common/src/testing/infra.ts).
+# What the tests connect to (testing/src/infra.ts).
 export SW_TEST_CASSANDRA="127.0.0.1:$CASSANDRA_CQL_PORT"
 export SW_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 # npm scripts get node_modules/.bin on PATH anyway; this makes plain `node` the pinned Node 24 for
