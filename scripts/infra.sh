@@ -36,8 +36,9 @@ status_line() {
   local status ready code pid
   read -r status ready code pid <<<"$(stack_state "$1")"
   [[ "$status" == Running ]] || { status="down${code:+ (exit $code)}" ready=- pid=-; }
+  if pid_alive "$1"; then status="up (.run/pids)" ready=- pid=$(pid_of "$1"); fi
   printf '%-10s %-16s %-9s pid %-8s log %s\n' "$1" "$status" "$ready" "$pid" "$(stack_log "$1")"
-  stack_ready "$1"
+  stack_ready "$1" || pid_alive "$1"
 }
 
 main() {

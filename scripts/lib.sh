@@ -333,7 +333,8 @@ stack_up() {
   mkdir -p "$RUN_DIR"/{cassandra/logs,redis,nginx/logs,services}
   for name in "$@"; do
     if [[ "$name" != migrate ]] && stack_ready "$name"; then log "$name: already running (pid $(stack_pid "$name")), reusing it"; continue; fi
-    pid_alive "$name" && die "$name: started by an older scripts/infra.sh (.run/pids/); stop it first: npm stop"
+    # Started by the older pidfile scripts (.run/pids/): reused as it is; npm stop stops it.
+    if pid_alive "$name"; then log "$name: already running (pid $(pid_of "$name"), .run/pids/), reusing it"; continue; fi
     waiting+=("$name")
     stack_running "$name" || started+=("$name")
   done
