@@ -39,5 +39,6 @@ prepare() {
 [[ ! -f "$DIR/env-names" ]] || SW_NGINX_ENV=$(<"$DIR/env-names")
 if [[ "${1:-}" == prepare ]]; then prepare; exit; fi
 prepare >/dev/null
+rotate_log "$DIR/logs/access.log" # a benchmark writes gigabytes of it (docs/benchmarks.md)
 nginx_cmd "$DIR/conf"
 exec "${NGINX_CMD[@]}"
