@@ -17,4 +17,4 @@ if ! command -v wrk >/dev/null; then
 fi
 bash "$ROOT/scripts/ensure-k6.sh" >/dev/null
 cd "$ROOT"
-exec "$(node_bin)" load-tests/bench/bench.ts "$@"
+exec node load-tests/bench/bench.ts "$@"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the local stack needs. Every CI run and session starts on a fresh machine, so
 # this must work from nothing, and must be cheap and silent when everything is already there.
-#   - Debian packages: redis-server, nginx-light, JDK 17, maven, curl, iproute2 (only if missing)
+#   - Debian packages: redis-server, nginx-light, JDK 17, maven, curl, iproute2, jq, gettext-base
+#     (only if missing)
+#   - process-compose, built pinned from infra/process-compose/go.mod (scripts/lib.sh)
 #   - Cassandra jars from Maven Central into .cache/ (only if not fetched completely before)
 #   - node_modules via npm ci (only if missing or older than package-lock.json)
 #   - Debian's chromium and a font for the browser tests (tests/browser/, only if missing)
@@ -22,6 +24,8 @@ missing_packages() {
   command -v curl >/dev/null || echo curl
   command -v ss >/dev/null || echo iproute2
   command -v ps >/dev/null || echo procps
+  command -v jq >/dev/null || echo jq
+  command -v envsubst >/dev/null || echo gettext-base
   find_java17 >/dev/null || echo openjdk-17-jdk-headless
   # maven is only needed when the Cassandra jars still have to be fetched
   if ! cassandra_jars_ok && ! command -v mvn >/dev/null; then echo maven; fi
@@ -121,6 +125,7 @@ main() {
         mapfile -t pkgs < <(missing_packages)
         ((${#pkgs[@]} == 0)) || apt_install "${pkgs[@]}"
         find_java17 >/dev/null || die "no JDK 17 under /usr/lib/jvm (set SW_JAVA_HOME)"
+        ensure_process_compose
         ;;
       cassandra) fetch_cassandra_jars ;;
       npm) npm_deps ;;

@@ -1,35 +1,41 @@
 # shellcheck shell=bash disable=SC2034  # (variables here are used by the scripts that source it)
-# Shared helpers for the Shortwave local-stack scripts. Source it, don't run it.
+# Shared helpers for the Shortwave scripts. Source it, don't run it.
 #
 # Conventions:
-#   .cache/  downloads kept between runs (Cassandra jars, Maven repo)   - git-ignored
-#   .run/    runtime state of the local stack (pids, data, logs)        - git-ignored
-#   .run/pids/<name>.pid  every process the project started itself. Format:
-#       line 1: "<pid> <start time in clock ticks since boot>"
-#       line 2: a fixed string that must appear in the process' command line
-#     Both are checked before any signal is sent, so a recycled pid or a
-#     foreign process that happens to use our port is never touched.
+#   .cache/  downloads and builds kept between runs (Cassandra jars, Go tools)   - git-ignored
+#   .run/    runtime state (data, logs; SW_RUN_DIR moves it)                     - git-ignored
+# The local stack is process-compose.yaml, run by process-compose (the stack_* functions below).
+# The throw-away Cassandra nodes of scripts/cluster.sh still use pidfiles (the pid_* functions):
+#   <pid dir>/<name>.pid  line 1: "<pid> <start time in clock ticks since boot>"
+#                         line 2: a fixed string that must appear in the process' command line
+#   Both are checked before any signal is sent, so a recycled pid is never touched.
 
 [[ -n "${SW_LIB_LOADED:-}" ]] && return 0
 SW_LIB_LOADED=1
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE_DIR="$ROOT/.cache"
-RUN_DIR="$ROOT/.run"
+export SW_RUN_DIR=${SW_RUN_DIR:-$ROOT/.run}
+RUN_DIR=$SW_RUN_DIR
 PID_DIR="$RUN_DIR/pids"
 
-# Ports of the local stack (loopback only, non-default so a system service is never disturbed).
-CASSANDRA_CQL_PORT=19042
-CASSANDRA_STORAGE_PORT=17000
-CASSANDRA_JMX_PORT=17199
-REDIS_PORT=16379
+# Ports of the local stack: infra/stack.env, unless the environment sets them.
+while IFS='=' read -r key value; do
+  [[ "$key" =~ ^SW_[A-Z0-9_]+$ && -z "${!key:-}" ]] && export "$key=$value"
+done <"$ROOT/infra/stack.env"
+CASSANDRA_CQL_PORT=$SW_CASSANDRA_CQL_PORT
+CASSANDRA_STORAGE_PORT=$SW_CASSANDRA_STORAGE_PORT
+REDIS_PORT=$SW_REDIS_PORT
 NGINX_PORT=8080 # the listen line of nginx/env/local.conf
+# process-compose.yaml and the scripts run the pinned Node 24 (the `node` devDependency).
+export PATH="$ROOT/node_modules/.bin:$PATH"
 
 CASSANDRA_VERSION=5.0.8
 CASSANDRA_LIB="$CACHE_DIR/cassandra/lib-$CASSANDRA_VERSION"
 CASSANDRA_LIB_MARKER="$CASSANDRA_LIB/.complete"
 
 INFRA_PARTS=(cassandra redis nginx)
+SERVICES=(key-worker create-service redirect-service-1 redirect-service-2)
 
 # ---------------------------------------------------------------- logging
 
@@ -65,28 +71,6 @@ port_open() {
 # Describe who listens on a port (for error messages only).
 port_owner() {
   ss -Hltnp "sport = :$1" 2>/dev/null | awk '{print $4, $6}' | head -n 3
-}
-
-# Refuse to start when a port we need is taken by something we did not start.
-require_port_free() {
-  local port=$1 what=$2
-  if port_open 127.0.0.1 "$port"; then
-    die "$what: port $port is already in use by a process this project did not start: $(port_owner "$port")"
-  fi
-}
-
-# wait_for_port HOST PORT TIMEOUT_S [PIDNAME]
-# Returns 0 when the port accepts connections, 1 on timeout, 2 if PIDNAME's process died first
-# (no point in waiting 3 minutes for a JVM that exited after 2 seconds).
-wait_for_port() {
-  local host=$1 port=$2 timeout_s=$3 name=${4:-}
-  local deadline=$((SECONDS + timeout_s))
-  while ((SECONDS < deadline)); do
-    port_open "$host" "$port" && return 0
-    if [[ -n "$name" ]] && ! pid_alive "$name"; then return 2; fi
-    sleep 0.3
-  done
-  return 1
 }
 
 # ---------------------------------------------------------------- pidfiles
@@ -290,168 +274,129 @@ find_java17() {
   return 1
 }
 
-# Node for the services: the project pins Node 24 through the `node` devDependency.
-node_bin() {
-  if [[ -x "$ROOT/node_modules/.bin/node" ]]; then
-    printf '%s' "$ROOT/node_modules/.bin/node"
-  else
-    command -v node
-  fi
+# ---------------------------------------------------------------- the local stack
+# process-compose.yaml, run by one process-compose server per .run dir, reached through its socket.
+# A server starts with the first part started and ends when its last process ends.
+
+PC_BIN="$CACHE_DIR/tools/bin/process-compose"
+PC_SOCK="$RUN_DIR/process-compose.sock"
+
+# Builds the pinned process-compose (infra/process-compose/go.mod, go.sum) unless that exact build
+# is there, the way scripts/ensure-k6.sh builds k6. About 2 min cold.
+ensure_process_compose() {
+  local want tmp="$PC_BIN.tmp.$$"
+  want=$(cat "$ROOT"/infra/process-compose/go.{mod,sum} | sha256sum | cut -d' ' -f1)
+  [[ -x "$PC_BIN" && "$(cat "$PC_BIN.stamp" 2>/dev/null)" == "$want" ]] && return 0
+  command -v go >/dev/null || die "process-compose must be built, and that needs Go >= 1.23"
+  log "building process-compose from infra/process-compose/go.mod (about 2 min the first time)" >&2
+  mkdir -p "$(dirname "$PC_BIN")" "$CACHE_DIR/go"
+  (cd "$ROOT/infra/process-compose" && GOPROXY="${GOPROXY:-https://proxy.golang.org}" GOFLAGS=-mod=mod \
+    GOTOOLCHAIN=local GOMODCACHE="$CACHE_DIR/go/mod" GOCACHE="$CACHE_DIR/go/build" CGO_ENABLED=0 \
+    go build -trimpath -ldflags='-s -w' -o "$tmp" github.com/f1bonacc1/process-compose/src) \
+    >"$CACHE_DIR/go/process-compose-build.log" 2>&1 ||
+    { show_tail 30 "$CACHE_DIR/go/process-compose-build.log"; die "building process-compose failed"; }
+  mv -f "$tmp" "$PC_BIN"
+  printf '%s\n' "$want" >"$PC_BIN.stamp"
 }
 
-# ---------------------------------------------------------------- Cassandra nodes
-# One node = one directory holding cassandra.yaml, data/, logs/ and triggers/, started from the
-# Maven jars. Shared by infra.sh (the dev node on 127.0.0.1) and cluster.sh (the three-node
-# cluster on 127.0.0.11-13, the fault suite's node on 127.0.0.21).
+# pc ARGS...: process-compose against this stack's server. fd 9 (a caller's lock) is not passed on.
+pc() {
+  mkdir -p "$RUN_DIR/process-compose/process-compose"
+  (cd "$ROOT" && XDG_CONFIG_HOME="$RUN_DIR/process-compose" "$PC_BIN" -U -u "$PC_SOCK" \
+    -L "$RUN_DIR/process-compose/${PC_LOG:-client}.log" "$@" 9>&-)
+}
+pc_alive() { [[ -S "$PC_SOCK" ]] && pc project state >/dev/null 2>&1; }
 
-# cassandra_node_yaml CLUSTER ADDRESS STORAGE_PORT CQL_PORT SEEDS TOKEN [COMMITLOG_SYNC]
-# Prints the cassandra.yaml of one node. Data dirs come from -Dcassandra.storagedir.
-# COMMITLOG_SYNC: periodic (default, Cassandra's: an fsync every 10 s and a replayable marker every
-# 100 ms, so a crash of the process loses what was acknowledged in its last ~100 ms; replicas cover
-# that) or group (a write is acknowledged only after the fsync of its 10 ms group: slower, but a
-# lone node loses nothing it acknowledged).
-cassandra_node_yaml() {
-  local cluster=$1 address=$2 storage_port=$3 cql_port=$4 seeds=$5 token=$6 sync=${7:-periodic}
-  local commitlog
-  case "$sync" in
-    periodic) commitlog=$'commitlog_sync: periodic\ncommitlog_sync_period: 10000ms' ;;
-    group) commitlog=$'commitlog_sync: group\ncommitlog_sync_group_window: 10ms' ;;
-    *) die "unknown commit log sync mode '$sync' (expected: periodic, group)" ;;
-  esac
-  cat <<YAML
-cluster_name: $cluster
-num_tokens: 1
-# fixed token: no "Picking random token" warning, same ring on every fresh data dir
-initial_token: $token
-partitioner: org.apache.cassandra.dht.Murmur3Partitioner
-endpoint_snitch: SimpleSnitch
-seed_provider:
-  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
-    parameters:
-      - seeds: "$seeds"
-listen_address: $address
-rpc_address: $address
-storage_port: $storage_port
-native_transport_port: $cql_port
-start_native_transport: true
-$commitlog
-authenticator: AllowAllAuthenticator
-authorizer: AllowAllAuthorizer
-auto_bootstrap: false
-# tests create and drop keyspaces all the time; snapshots on DROP/TRUNCATE would only eat disk
-auto_snapshot: false
-concurrent_compactors: 1
-# small caches: a dev box
-key_cache_size: 32MiB
-row_cache_size: 0MiB
-counter_cache_size: 8MiB
-prepared_statements_cache_size: 16MiB
-file_cache_size: 128MiB
-# From Cassandra 5's conf/cassandra_latest.yaml. Memtable cells off the heap: far fewer and
-# shorter garbage-collection pauses under sustained writes. Paxos v2: a lightweight transaction
-# (each key-worker claim batch, each alias) in fewer round trips and writes than v1.
-memtable_allocation_type: offheap_objects
-paxos_variant: v2
-YAML
+# stack_state NAME -> "<status> <readiness> <exit code> <pid>" (e.g. "Running Ready 0 1234"), or nothing.
+stack_state() {
+  pc_alive || return 0
+  pc process list -o json 2>/dev/null |
+    jq -r --arg n "$1" '.[] | select(.name == $n) | "\(.status) \(.is_ready | gsub(" "; "")) \(.exit_code) \(.pid)"'
+}
+stack_running() { [[ "$(stack_state "$1")" == Running* ]]; }
+stack_any_running() { local name; for name in "$@"; do stack_running "$name" && return 0; done; return 1; }
+stack_pid() { local s; s=$(stack_state "$1"); [[ "$s" == Running* ]] && printf '%s' "${s##* }"; }
+# Ready: running and its readiness probe passes (or it has none); the one-shot migrate: exited 0.
+stack_ready() {
+  local status ready code
+  read -r status ready code _ <<<"$(stack_state "$1")"
+  if [[ "$1" == migrate ]]; then [[ "$status $code" == "Completed 0" ]]; return; fi
+  [[ "$status" == Running && ("$ready" == Ready || "$ready" == -) ]]
 }
 
-# JVM flags: Cassandra 5.0's conf/jvm-server.options + jvm17-server.options + cassandra-env.sh,
-# minus what needs tarball-only files (CompileCommandFile, sigar natives) and AlwaysPreTouch.
-# cassandra_node_opts JAVA_HOME HEAP NODE_DIR JMX_PORT  ->  CASSANDRA_OPTS
-# Crash-safe: infra.sh adds its dev-only speed-ups on top (see there); cluster.sh does not.
-cassandra_node_opts() {
-  local java_home=$1 heap=$2 dir=$3 jmx_port=$4
-  local lib=$CASSANDRA_LIB
-  CASSANDRA_OPTS=(
-    "-Xms$heap" "-Xmx$heap" -Xss256k
-    -XX:+UseG1GC -XX:+ParallelRefProcEnabled -XX:MaxTenuringThreshold=1
-    -XX:G1RSetUpdatingPauseTimePercent=5 -XX:MaxGCPauseMillis=300 -XX:InitiatingHeapOccupancyPercent=70
-    -XX:+UseTLAB -XX:+ResizeTLAB -XX:+PerfDisableSharedMem -XX:+ExitOnOutOfMemoryError
-    -ea -da:net.openhft...
-    -Djava.net.preferIPv4Stack=true -Dchronicle.analytics.disable=true
-    # JPMS: without these 5.0 dies on JDK 17 (e.g. "FileDescriptor.fd ... does not opens java.io")
-    -Djdk.attach.allowAttachSelf=true
-    --add-exports java.base/jdk.internal.misc=ALL-UNNAMED
-    --add-exports java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
-    --add-exports java.management/com.sun.jmx.remote.security=ALL-UNNAMED
-    --add-exports java.rmi/sun.rmi.registry=ALL-UNNAMED
-    --add-exports java.rmi/sun.rmi.server=ALL-UNNAMED
-    --add-exports java.sql/java.sql=ALL-UNNAMED
-    --add-exports java.base/java.lang.ref=ALL-UNNAMED
-    --add-exports jdk.unsupported/sun.misc=ALL-UNNAMED
-    --add-opens java.base/java.lang.module=ALL-UNNAMED
-    --add-opens java.base/jdk.internal.loader=ALL-UNNAMED
-    --add-opens java.base/jdk.internal.ref=ALL-UNNAMED
-    --add-opens java.base/jdk.internal.reflect=ALL-UNNAMED
-    --add-opens java.base/jdk.internal.math=ALL-UNNAMED
-    --add-opens java.base/jdk.internal.module=ALL-UNNAMED
-    --add-opens java.base/jdk.internal.util.jar=ALL-UNNAMED
-    --add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
-    --add-opens java.base/sun.nio.ch=ALL-UNNAMED
-    --add-opens java.base/java.io=ALL-UNNAMED
-    --add-opens java.base/java.lang.reflect=ALL-UNNAMED
-    --add-opens java.base/java.lang=ALL-UNNAMED
-    --add-opens java.base/java.util=ALL-UNNAMED
-    --add-opens java.base/java.nio=ALL-UNNAMED
-    -Dio.netty.tryReflectionSetAccessible=true
-    -Dio.netty.allocator.useCacheForAllThreads=true
-    -Dio.netty.allocator.maxOrder=11
-    "-javaagent:$lib/jamm-0.4.0.jar"
-    "-Dcassandra.config=file://$dir/cassandra.yaml"
-    "-Dcassandra.storagedir=$dir/data"
-    "-Dcassandra.logdir=$dir/logs"
-    "-Dlogback.configurationFile=$ROOT/infra/cassandra/logback.xml"
-    -Dcassandra-foreground=yes
-    # an (empty) triggers dir, else a WARN "Trigger directory doesn't exist" on schema changes
-    "-Dcassandra.triggers_dir=$dir/triggers"
-    "-Dcassandra.jmx.local.port=$jmx_port"
-    # pin the RMI port too, otherwise local JMX opens a second, random port
-    "-Dcom.sun.management.jmxremote.rmi.port=$jmx_port"
-    -Dcom.sun.management.jmxremote.authenticate=false
-    # fast start: skip the ~8 s gossip settle wait
-    -Dcassandra.skip_wait_for_gossip_to_settle=0
-  )
-  # cassandra.in.sh adds these only when a full JDK (with jdk.compiler) is present.
-  if [[ -x "$java_home/bin/javac" ]]; then
-    CASSANDRA_OPTS+=(
-      --add-exports jdk.attach/sun.tools.attach=ALL-UNNAMED
-      --add-exports jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
-      --add-opens jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
-    )
-  fi
-}
-
-# The java command line of a node whose CASSANDRA_OPTS are set (cassandra_node_opts).
-cassandra_node_cmd() { # cassandra_node_cmd JAVA_HOME  ->  CASSANDRA_CMD
-  CASSANDRA_CMD=("$1/bin/java" "${CASSANDRA_OPTS[@]}" -cp "$ROOT/infra/cassandra:$CASSANDRA_LIB/*" org.apache.cassandra.service.CassandraDaemon)
-}
-
-# What pid_of checks in a node's command line: its own cassandra.yaml.
-cassandra_node_marker() { printf -- '-Dcassandra.config=file://%s/cassandra.yaml' "$1"; }
-
-# Bytes in a node's system.log so far: cassandra_node_wait_ready only reads what comes after.
-cassandra_log_offset() { stat -c %s "$1/logs/system.log" 2>/dev/null || echo 0; }
-
-# cassandra_node_wait_ready PIDNAME NODE_DIR ADDRESS CQL_PORT TIMEOUT_S T0 LOG_OFFSET
-# Ready = the CQL port accepts connections AND this start's log says the native transport is
-# up (the port alone can open a moment before the server accepts queries). Dies with the
-# node's logs when it exits or times out.
-cassandra_node_wait_ready() {
-  local name=$1 dir=$2 address=$3 port=$4 timeout_s=$5 t0=$6 offset=$7
-  local syslog="$dir/logs/system.log"
-  local deadline=$((SECONDS + timeout_s))
-  while ((SECONDS < deadline)); do
-    if ! pid_alive "$name"; then
-      show_tail 40 "$syslog" "$dir/logs/console.log"
-      die "$name: process exited during startup (logs above)"
-    fi
-    if port_open "$address" "$port" &&
-      tail -c "+$((offset + 1))" "$syslog" 2>/dev/null | grep -q 'Starting listening for CQL clients'; then
-      log "$name: ready on $address:$port in $(elapsed "$t0") (pid $(pid_of "$name"))"
-      return 0
-    fi
-    sleep 0.5
+# stack_up NAME...: starts those of the named processes that are not running, together, and waits
+# until each is ready. Running ones are reused; migrate runs again. Dependencies are the caller's.
+stack_up() {
+  local name t0 started=() waiting=() i
+  t0=$(now)
+  ensure_process_compose
+  mkdir -p "$RUN_DIR"/{cassandra/logs,redis,nginx/logs,services}
+  for name in "$@"; do
+    if [[ "$name" != migrate ]] && stack_ready "$name"; then log "$name: already running (pid $(stack_pid "$name")), reusing it"; continue; fi
+    # Started by the older pidfile scripts (.run/pids/): reused as it is; npm stop stops it.
+    if pid_alive "$name"; then log "$name: already running (pid $(pid_of "$name"), .run/pids/), reusing it"; continue; fi
+    waiting+=("$name")
+    stack_running "$name" || started+=("$name")
   done
-  show_tail 40 "$syslog" "$dir/logs/console.log"
-  die "$name: not ready after ${timeout_s}s (logs above); it is still running"
+  ((${#waiting[@]})) || return 0
+  if ((${#started[@]} == 0)); then :
+  elif ! pc_alive; then
+    rm -f "$PC_SOCK"
+    PC_LOG=server pc up -D -t=false --disable-dotenv --ordered-shutdown --no-deps -f process-compose.yaml "${started[@]}" >/dev/null
+  else
+    for name in "${started[@]}"; do pc process start "$name" >/dev/null; done
+    # A one-shot that ran before still shows its last exit until the new run is under way.
+    for ((i = 0; i < 50; i++)); do [[ " ${started[*]} " == *" migrate "* && "$(stack_state migrate)" == Completed* ]] || break; sleep 0.1; done
+  fi
+  for name in "${waiting[@]}"; do stack_wait_ready "$name" "$t0"; done
+}
+
+stack_wait_ready() { # stack_wait_ready NAME T0
+  local status code t=$SECONDS
+  while ((SECONDS - t < ${SW_READY_TIMEOUT:-240})); do
+    stack_ready "$1" && { log "$1: ready in $(elapsed "$2") (pid $(stack_pid "$1" || echo -))"; return 0; }
+    read -r status _ code _ <<<"$(stack_state "$1")"
+    case "$status" in
+      Completed | Error | Skipped) break ;;
+      Disabled | "") ((SECONDS - t < 10)) || break ;; # not started (yet): the server is coming up
+    esac
+    sleep 0.3
+  done
+  show_tail 40 "$(stack_log "$1")"
+  [[ "$1" != cassandra ]] || show_tail 40 "$RUN_DIR/cassandra/logs/system.log"
+  die "$1: not ready (status ${status:-none}, exit code ${code:--}); log above: $(stack_log "$1")"
+}
+
+stack_log() {
+  case "$1" in
+    cassandra) echo "$RUN_DIR/cassandra/logs/console.log" ;;
+    redis) echo "$RUN_DIR/redis/redis.log" ;;
+    nginx) echo "$RUN_DIR/nginx/logs/nginx.out" ;;
+    *) echo "$RUN_DIR/services/$1.log" ;;
+  esac
+}
+
+# stack_stop NAME...: stops the named processes in parallel (SIGTERM, SIGKILL after each one's
+# declared grace) and waits until they are gone. The server ends by itself once nothing runs.
+stack_stop() {
+  local name running=() t0 i
+  t0=$(now)
+  for name in "$@"; do stack_running "$name" && running+=("$name"); done
+  ((${#running[@]})) || return 0
+  for name in "${running[@]}"; do pc process stop "$name" >/dev/null 2>&1 & done
+  wait
+  for ((i = 0; i < 50; i++)); do stack_any_running "${running[@]}" || break; sleep 0.1; done
+  log "stopped ${running[*]} ($(elapsed "$t0"))"
+}
+
+# stack_down: everything, dependents first, and the server; then processes of the older pidfile scripts.
+stack_down() {
+  local f i
+  if pc_alive; then
+    pc down >/dev/null 2>&1 || true
+    for ((i = 0; i < 900; i++)); do pc_alive || break; sleep 0.1; done
+    log "stack stopped"
+  fi
+  for f in "$PID_DIR"/*.pid; do [[ -e "$f" ]] && stop_pid "$(basename "$f" .pid)" 60; done
+  return 0
 }

@@ -59,13 +59,13 @@ cpu_report() {
 # The stack, with the per-client limits out of the way (see the top of this file).
 stack_for_load() {
   export SW_NGINX_ENV="$LOAD_NGINX_ENV" SW_RATE_LIMIT_MAX="$LOAD_RATE_LIMIT"
-  if pid_alive create-service; then
+  if stack_running create-service; then
     # The metadata route announces its quota (RateLimit-Policy: "read";q=<n>;w=60): 10 x RATE_LIMIT_MAX.
     local limit
     limit=$(curl -s -o /dev/null -D - -m 5 "http://127.0.0.1:3001/api/v1/links/zzzzzzz" | awk 'tolower($1) == "ratelimit-policy:" && match($2, /;q=[0-9]+/) { print substr($2, RSTART + 3, RLENGTH - 3) + 0 }')
     if [[ -n "$limit" ]] && ((limit < LOAD_RATE_LIMIT)); then
       log "create-service runs with RATE_LIMIT_MAX=$((limit / 10)); restarting it with $LOAD_RATE_LIMIT for the load test"
-      stop_pid create-service 15 || true
+      stack_stop create-service
     fi
   fi
   # Starts what is missing (start.sh reuses what runs); reloads nginx when its env changed.
@@ -75,7 +75,7 @@ stack_for_load() {
 
 all_services_up() {
   local name
-  for name in key-worker create-service redirect-service-1 redirect-service-2; do pid_alive "$name" || return 1; done
+  for name in "${SERVICES[@]}"; do stack_running "$name" || return 1; done
 }
 
 # Seeded links for the scenarios that need them; seeds when the key file is missing or stale

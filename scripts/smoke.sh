@@ -10,16 +10,14 @@ source "$(dirname "$0")/lib.sh"
 # shellcheck disable=SC2034 # read by log() in lib.sh
 SW_LOG_TAG="smoke"
 
-SERVICES=(key-worker create-service redirect-service-1 redirect-service-2)
 STARTED=()
 
 finish() {
-  local rc=$? name
+  local rc=$?
   trap - EXIT
   if ((${#STARTED[@]})); then
     log "stopping the services this step started: ${STARTED[*]}"
-    for name in "${STARTED[@]}"; do stop_pid "$name" 15 >/dev/null & done
-    wait
+    stack_stop "${STARTED[@]}"
   fi
   exit "$rc"
 }
@@ -28,7 +26,7 @@ main() {
   cd "$ROOT"
   local k6 name
   k6=$(bash "$ROOT/scripts/ensure-k6.sh")
-  for name in "${SERVICES[@]}"; do pid_alive "$name" || STARTED+=("$name"); done
+  for name in "${SERVICES[@]}"; do stack_running "$name" || STARTED+=("$name"); done
   trap finish EXIT
   ((${#STARTED[@]} == 0)) || bash "$ROOT/scripts/start.sh" --detach >/dev/null
   mkdir -p "$ROOT/reports"

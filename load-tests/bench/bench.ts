@@ -72,7 +72,7 @@ function sh (script: string, env: Record<string, string> = {}): string {
 }
 
 function stopServices (names: string[]): void {
-  sh(`source scripts/lib.sh; for n in ${names.join(' ')}; do stop_pid "$n" 15 >/dev/null & done; wait`)
+  sh(`source scripts/lib.sh; stack_stop ${names.join(' ')} >/dev/null`)
 }
 
 /** Starts whatever of the stack is not running, the services with `serviceEnv` on top of their defaults. */
@@ -183,9 +183,9 @@ function childrenOf (pid: number): number[] {
   })
 }
 
-/** The pid recorded by the stack scripts (.run/pids/NAME.pid, first field). */
+/** The pid of a process of the local stack, as process-compose reports it (scripts/lib.sh stack_pid). */
 function stackPid (name: string): number {
-  return Number(readFileSync(join(ROOT, '.run/pids', `${name}.pid`), 'utf8').split(/\s/)[0])
+  return Number(sh(`source scripts/lib.sh; stack_pid ${name}`))
 }
 
 /** A process and its children (nginx: master and workers). */
