@@ -22,11 +22,14 @@ esac
 processes=(nginx create-service key-worker redirect-service-1 redirect-service-2 redis cassandra)
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 
-# A process and its children (nginx: master and workers), from the stack's pidfiles.
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+# A process and its children (nginx: master and workers), as process-compose runs them.
 pids_of() {
   local pid
-  pid=$(awk 'NR == 1 { print $1 }' ".run/pids/$1.pid" 2>/dev/null) || return 0
-  [[ -d /proc/$pid ]] || return 0
+  pid=$(stack_pid "$1") || return 0
+  [[ -n "$pid" && -d /proc/$pid ]] || return 0
   echo "$pid"
   grep -l "^PPid:[[:space:]]*$pid\$" /proc/[0-9]*/status 2>/dev/null | cut -d/ -f3 || true
 }
