@@ -354,8 +354,10 @@ stack_up() {
 stack_wait_ready() { # stack_wait_ready NAME T0
   local status code t=$SECONDS
   while ((SECONDS - t < ${SW_READY_TIMEOUT:-240})); do
-    stack_ready "$1" && { log "$1: ready in $(elapsed "$2") (pid $(stack_pid "$1" || echo -))"; return 0; }
+    # State first, then readiness: a one-shot that completes between the two reads is seen as done,
+    # not as a final state that was never ready.
     read -r status _ code _ <<<"$(stack_state "$1")"
+    stack_ready "$1" && { log "$1: ready in $(elapsed "$2") (pid $(stack_pid "$1" || echo -))"; return 0; }
     case "$status" in
       Completed | Error | Skipped) break ;;
       Disabled | "") ((SECONDS - t < 10)) || break ;; # not started (yet): the server is coming up
