@@ -27,10 +27,6 @@ export function createKeyPool (redis: Redis, keys: Pick<RedisKeys, 'pool'>) {
       return chunk === null ? null : chunk.split(SEPARATOR).filter(Boolean)
     },
 
-    async chunks (): Promise<number> {
-      return redis.scard(keys.pool)
-    },
-
     /**
      * Unused keys in the pool, counting `chunkSize` keys a chunk (a claim batch loses a key to a
      * conflict about once in millions, so the count is exact in practice and never short).
