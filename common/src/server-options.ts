@@ -17,10 +17,7 @@ export function serverOptions (config: HttpConfig, extra: FastifyServerOptions =
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     trustProxy: config.TRUST_PROXY.split(',').map((s) => s.trim()),
-    // While a replica drains after SIGTERM, nginx may still send a request on a keep-alive
-    // connection it opened before: it is served (Fastify answers it with Connection: close),
-    // not refused with a 503 that nginx cannot pass to another replica for a POST.
-    return503OnClosing: false,
+    return503OnClosing: true,
     ...extra
   }
 }
