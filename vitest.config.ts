@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config'
+import { defineConfig, type ViteUserConfig } from 'vitest/config'
 
 // Every test of the repository, as named projects: one folder each, every file `*.test.ts`.
 // The main run (`npm run vitest`, inside `npm test` and `npm run test:quick`) is all but the last
@@ -12,6 +12,13 @@ const alone = { fileParallelism: false }
 
 const workspaces = ['common', 'create-service', 'redirect-service', 'key-worker']
 
+// npm test runs vitest several times (main run, infra-stop, faults, cluster) and closes with one
+// count over all of them (scripts/test.sh): each run leaves its JSON results in this folder.
+const resultsDir = process.env['SW_VITEST_RESULTS_DIR']
+const reporters: NonNullable<ViteUserConfig['test']>['reporters'] = resultsDir === undefined
+  ? ['default']
+  : ['default', ['json', { outputFile: `${resultsDir}/${Date.now()}-${process.pid}.json` }]]
+
 const folder = (name: string, include: string[], options: object = main) => ({
   extends: true,
   test: { name, include, ...options }
@@ -20,6 +27,7 @@ const folder = (name: string, include: string[], options: object = main) => ({
 export default defineConfig({
   test: {
     pool: 'forks',
+    reporters,
     projects: [
       // Each workspace's own tests: its domain functions and its app through inject() or a listener.
       ...workspaces.map((ws) => folder(ws, [`${ws}/test/**/*.test.ts`])),

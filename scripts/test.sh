@@ -25,6 +25,8 @@ export SW_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 # npm scripts get node_modules/.bin on PATH anyway; this makes plain `node` the pinned Node 24 for
 # everything else too (e.g. a bin's `#!/usr/bin/env node`).
 export PATH="$ROOT/node_modules/.bin:$PATH"
+# Every vitest run of this one leaves its results here (vitest.config.ts); finish() adds them up.
+export SW_VITEST_RESULTS_DIR="$ROOT/reports/vitest"
 
 # step NAME CMD...: runs one step, records its wall time, stops the run on failure.
 step() {
@@ -50,7 +52,18 @@ finish() {
     printf '%s\n' "${TIMINGS[@]}"
     printf '%-14s %8s  %s\n\n' total "$(elapsed "$RUN_T0")" "$( ((rc)) && echo "FAILED (exit $rc)" || echo ok)"
   fi
+  test_count
   exit "$rc"
+}
+
+# The run's closing line, alone and last: the tests of every vitest run of it, in the plain form
+# CI reads ('N passed, N failed'), so one tool's summary in the middle (schemathesis prints
+# pytest's) is not taken for the whole run's.
+test_count() {
+  local files=("$SW_VITEST_RESULTS_DIR"/*.json)
+  [[ -e "${files[0]}" ]] || return 0
+  jq -rs '"tests: \(map(.numPassedTests) | add) passed, \(map(.numFailedTests) | add) failed, " +
+    "\(map(.numPendingTests + .numTodoTests) | add) skipped"' "${files[@]}"
 }
 
 stop_started_infra() {
@@ -68,6 +81,7 @@ main() {
     *) die "usage: test.sh [quick]" ;;
   esac
   cd "$ROOT"
+  rm -rf "$SW_VITEST_RESULTS_DIR"
   trap finish EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM

@@ -54,7 +54,11 @@ export const HttpEnv = {
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   // Only nginx may set X-Forwarded-For / X-Request-Id; this names its address(es).
   TRUST_PROXY: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  // The whole stop on SIGTERM, the drain included; past it the process exits regardless.
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, maximum: 120_000, default: 10_000 }),
+  // Out of rotation but still answering (app.drain, plugins/health.ts), before closing: longer than
+  // the proxy's idle keep-alive timeout for upstreams (nginx/: 4 s), shorter than the grace.
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 5_000 }),
   // Fastify's "incoming request"/"request completed" pair. Off by default: nginx's access log
   // already has every request with its id, status and timings, and the pair costs two
   // synchronous writes per request (a quarter of a create's CPU). Errors, warnings and state

@@ -17,6 +17,8 @@ export async function runService<S extends TObject> (
   try {
     config = loadConfig(schema, env)
     // build may reject settings a schema cannot express (one variable compared with another).
+    const { SHUTDOWN_DRAIN_MS: drain, SHUTDOWN_GRACE_MS: grace } = config as unknown as HttpConfig
+    if (drain >= grace) throw new ConfigError(`SHUTDOWN_DRAIN_MS (${drain}) must be shorter than SHUTDOWN_GRACE_MS (${grace})`)
     app = await build(config)
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
@@ -27,7 +29,10 @@ export async function runService<S extends TObject> (
   const http = config as unknown as HttpConfig
   closeWithGrace({ delay: http.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an error')
-    else app.log.info({ signal }, 'shutting down: draining requests')
+    else {
+      app.log.info({ signal, drainMs: http.SHUTDOWN_DRAIN_MS }, 'shutting down: out of rotation, then draining requests')
+      await app.drain(http.SHUTDOWN_DRAIN_MS)
+    }
     await app.close()
   })
   await app.listen({ host: http.HOST, port: http.PORT })

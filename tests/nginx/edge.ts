@@ -99,10 +99,12 @@ limit_req_zone $binary_remote_addr zone=redirect:1m rate=${opts.redirectRate ?? 
 upstream create_service {
 ${servers(opts.create)}
     keepalive 8;
+    keepalive_timeout 4s;
 }
 upstream redirect_service {
 ${servers(opts.redirect)}
     keepalive 8;
+    keepalive_timeout 4s;
 }
 access_log logs/access.log json;
 server {
@@ -250,7 +252,7 @@ export async function startStandIn (name: string): Promise<StandIn> {
       : { statusCode: status, error: 'From the service', message: `${name} says ${status}`, code: 'SW_STAND_IN' }
     res.writeHead(status, headers).end(JSON.stringify(body))
   })
-  // Longer than nginx's upstream keepalive_timeout (60 s), like the real services (Fastify: 72 s):
+  // Longer than nginx's upstream keepalive_timeout (4 s), like the real services (Fastify: 72 s):
   // otherwise nginx may reuse a connection the stand-in is just closing.
   server.keepAliveTimeout = 120_000
   server.on('connection', (socket) => {

@@ -1,3 +1,5 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { Type } from 'typebox'
@@ -30,14 +32,42 @@ export function storeChecks (app: FastifyInstance): Record<'cassandra' | 'redis'
   }
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Takes the instance out of rotation before it closes: /readyz answers 503, and every answer
+     * closes its connection, so a proxy holding idle keep-alive connections to it stops reusing
+     * them. Resolves after `ms`, when the instance can close: connections the proxy still keeps
+     * idle by then are the ones it closes itself (its keep-alive timeout is shorter, nginx/).
+     */
+    drain: (ms: number) => Promise<void>
+  }
+}
+
+// Closing a keep-alive connection a proxy is about to reuse loses the request it sends on it: a
+// POST nginx may not send again (a 502), or a 503 from a closing server. Answers that say
+// "Connection: close" hand the closing to the proxy instead, one connection at a time.
+function closeAfterAnswer (_request: IncomingMessage, response: ServerResponse): void {
+  response.setHeader('connection', 'close')
+}
+
 /** /healthz says the process is alive; /readyz says whether it can do its job right now. */
 async function healthPlugin (app: FastifyInstance, opts: HealthOptions): Promise<void> {
   const isReady = opts.isReady ?? ((results) => Object.values(results).every(Boolean))
   const timeoutMs = opts.timeoutMs ?? 1000
+  let draining = false
+
+  // The hot path pays nothing for this until the drain: the listener is added only then.
+  app.decorate('drain', async (ms: number) => {
+    if (!draining) app.server.prependListener('request', closeAfterAnswer)
+    draining = true
+    await sleep(ms, undefined, { ref: false })
+  })
 
   app.get('/healthz', { logLevel: 'warn', schema: { hide: true, response: { 200: HealthBody } } }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', { logLevel: 'warn', schema: { hide: true, response: { 200: ReadyBody, 503: ReadyBody } } }, async (_request, reply) => {
+    if (draining) return reply.code(503).send({ status: 'draining', checks: {} })
     const names = Object.keys(opts.checks)
     const outcomes = await Promise.all(names.map((name) => withTimeout(opts.checks[name]!, timeoutMs)))
     const results: CheckResults = Object.fromEntries(names.map((name, i) => [name, outcomes[i]!]))
