@@ -42,7 +42,8 @@ export default defineConfig({
       // The web page in Debian's Chromium.
       folder('browser', ['tests/browser/**/*.test.ts']),
 
-      // Not in the main run. Stops the shared Cassandra for real: after the main run (npm test).
+      // Not in the main run. Stops the shared stack for real (Cassandra under load; npm start and
+      // npm stop as a person runs them): after the main run (npm test).
       folder('infra-stop', ['tests/infra-stop/**/*.test.ts'], { ...alone, testTimeout: 240_000, hookTimeout: 240_000 }),
       // npm run test:faults and test:cluster (scripts/faults.sh): processes killed, paused and
       // stopped under load on Cassandra nodes and a Redis of their own.
