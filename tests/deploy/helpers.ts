@@ -1,4 +1,4 @@
-// Runs the offline validators of scripts/deploy-check.sh (built from deploy-check/) and hands
+// Runs the offline validators of scripts/deploy-check.ts (built from deploy-check/) and hands
 // their JSON to the tests: what BuildKit makes of each Dockerfile, what compose-go makes of
 // compose.yaml, and every object kustomize renders for a k8s/ overlay after kubevalidate
 // accepted it. The tests then assert on what would really run, not on the YAML as written.
@@ -17,7 +17,9 @@ let built = false
 /** Builds the validators if needed (idempotent; parallel test files wait on one lock). */
 export function ensureValidators (): void {
   if (built) return
-  execFileSync('bash', [join(root, 'scripts/deploy-check.sh'), 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], timeout: BUILD_TIMEOUT_MS })
+  execFileSync(join(root, 'node_modules/.bin/node'), [join(root, 'scripts/deploy-check.ts'), 'build'], {
+    cwd: root, stdio: ['ignore', 'ignore', 'pipe'], timeout: BUILD_TIMEOUT_MS
+  })
   built = true
 }
 
