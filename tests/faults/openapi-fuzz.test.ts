@@ -34,7 +34,7 @@ async function run (command: string, args: string[], env: Record<string, string>
 }
 
 beforeAll(async () => {
-  const installed = await run('bash', [join(ROOT, 'scripts', 'ensure-schemathesis.sh')])
+  const installed = await run(process.execPath, [join(ROOT, 'scripts', 'tools.ts'), 'schemathesis'])
   if (installed.code !== 0) throw new Error(`could not install schemathesis:\n${installed.output}`)
   await nodes.up()
   const contactPoints = await nodes.contactPoints()
