@@ -106,7 +106,8 @@ describe('compose.yaml', () => {
 
 describe.each(OVERLAYS)('%s', (overlay) => {
   it('runs each Shortwave program: the three services and the migration Job', () => {
-    expect([...new Set(fromKubernetes(overlay).map((d) => d.program))].sort()).toEqual(Object.keys(PROGRAM_CONFIG).sort())
+    expect([...new Set(fromKubernetes(overlay).map((d) => d.program))].sort())
+      .toEqual(Object.keys(PROGRAM_CONFIG).sort())
   })
 
   it('gives every container only variables its program reads, with values it accepts', () => {

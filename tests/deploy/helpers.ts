@@ -29,7 +29,11 @@ export function toolPath (name: 'kustomize' | 'kubevalidate' | 'compose-check' |
 }
 
 /** Runs a validator; the result keeps stdout, stderr and the exit status for negative tests. */
-export function runTool (name: Parameters<typeof toolPath>[0], args: string[], input?: string): SpawnSyncReturns<string> {
+export function runTool (
+  name: Parameters<typeof toolPath>[0],
+  args: string[],
+  input?: string
+): SpawnSyncReturns<string> {
   return spawnSync(toolPath(name), args, { cwd: root, encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 })
 }
 

@@ -27,6 +27,9 @@ function prune (prefix: string, keep: string): void {
   }
 }
 
+/** The context files a stage's COPY instructions send. */
+const contextFiles = (stage: DockerStage): string[] => stage.copies.flatMap((c) => c.sources.flatMap((s) => s.files))
+
 /** Where an absolute image path lives in a stage's folder. */
 const at = (stageDir: string, imagePath: string): string => join(stageDir, imagePath)
 
@@ -45,7 +48,7 @@ function copyFromContext (stageDir: string, stage: DockerStage): void {
  */
 function buildDepsStage (service: string, stage: DockerStage): string {
   const hash = createHash('sha256')
-  for (const copy of stage.copies) for (const s of copy.sources) for (const f of s.files) hash.update(f).update(readFileSync(join(root, f)))
+  for (const f of contextFiles(stage)) hash.update(f).update(readFileSync(join(root, f)))
   for (const run of stage.runs) hash.update(run)
   const dir = join(work, `${service}-deps-${hash.digest('hex').slice(0, 16)}`)
   prune(`${service}-deps-`, dir)
@@ -77,7 +80,7 @@ function buildImageTree (service: typeof SERVICES[number]): { dir: string, workd
   for (const stage of report.stages.slice(0, -1)) stageDirs.set(stage.name, buildDepsStage(service, stage))
   const final = report.stages.at(-1)!
   const hash = createHash('sha256').update(JSON.stringify(final)).update(JSON.stringify([...stageDirs]))
-  for (const copy of final.copies) for (const s of copy.sources) for (const f of s.files) hash.update(f).update(readFileSync(join(root, f)))
+  for (const f of contextFiles(final)) hash.update(f).update(readFileSync(join(root, f)))
   const dir = join(work, `${service}-image-${hash.digest('hex').slice(0, 16)}`)
   const tree = { dir, workdir: report.image.config.WorkingDir ?? '/' }
   trees.set(service, tree)
@@ -99,7 +102,11 @@ function buildImageTree (service: typeof SERVICES[number]): { dir: string, workd
 }
 
 /** Starts a program of the image in its working directory; resolves with its exit status and stderr. */
-function start (tree: { dir: string, workdir: string }, argv: string[], env: Record<string, string>): Promise<{ status: number | null, stderr: string }> {
+function start (
+  tree: { dir: string, workdir: string },
+  argv: string[],
+  env: Record<string, string>
+): Promise<{ status: number | null, stderr: string }> {
   const cwd = join(tree.dir, tree.workdir)
   // An absolute path in the command names a file of the image, which lives under the tree here.
   const args = argv.slice(1).map((a) => posix.isAbsolute(a) ? join(tree.dir, a) : a)

@@ -18,7 +18,10 @@ beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)
 
 // ---------------------------------------------------------------- a small NetworkPolicy model
 
-interface Selector { matchLabels?: Record<string, string>, matchExpressions?: Array<{ key: string, operator: string, values?: string[] }> }
+interface Selector {
+  matchLabels?: Record<string, string>
+  matchExpressions?: Array<{ key: string, operator: string, values?: string[] }>
+}
 
 function selects (selector: Selector | undefined, labels: Record<string, string>): boolean {
   if (!selector) return false
@@ -51,7 +54,8 @@ function admits (objects: K8sObject[], target: Record<string, string>, source: S
 }
 
 function podLabels (objects: K8sObject[]): Map<string, Record<string, string>> {
-  return new Map(podTemplates(objects).map(({ pod }) => [pod.metadata.labels[NAME] as string, pod.metadata.labels as Record<string, string>]))
+  const labels = podTemplates(objects).map(({ pod }) => pod.metadata.labels as Record<string, string>)
+  return new Map(labels.map((l) => [l[NAME]!, l]))
 }
 
 // ---------------------------------------------------------------- rendering and validation
