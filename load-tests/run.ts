@@ -5,7 +5,8 @@
 // address: nginx runs with SW_NGINX_ENV="local load-test" (limits counted, not enforced; see
 // nginx/README.md) and create-service with SW_RATE_LIMIT_MAX (scripts/start.sh). This sets both
 // up, restarting nginx's config and create-service when they run without them.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type StdioOptions } from 'node:child_process'
+import { constants } from 'node:os'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -38,15 +39,20 @@ const SCENARIOS = ['smoke', 'redirect', 'create', 'spike', 'soak', 'seed']
 
 const log = (message: string): void => toolLog('load', message)
 
-/** Runs a command in the foreground; Ctrl-C and SIGTERM go to it, and this process waits for it. */
+/**
+ * Runs a command in the foreground and waits for it, as a shell would: Ctrl-C reaches it from the
+ * terminal (forwarding it again would make k6 abort without its summary), SIGTERM is passed on.
+ */
 function run (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, quiet = false): Promise<number> {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['inherit', quiet ? 'ignore' : 'inherit', 'inherit'], env: { ...process.env, ...env } })
-  const forward = (signal: NodeJS.Signals): void => { child.kill(signal) }
-  process.on('SIGINT', forward).on('SIGTERM', forward)
+  const stdio: StdioOptions = ['inherit', quiet ? 'ignore' : 'inherit', 'inherit']
+  const child = spawn(cmd, args, { cwd: ROOT, stdio, env: { ...process.env, ...env } })
+  const wait = (): void => {}
+  const forward = (): void => { child.kill('SIGTERM') }
+  process.on('SIGINT', wait).on('SIGTERM', forward)
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
-      process.off('SIGINT', forward).off('SIGTERM', forward)
-      resolve(code ?? (signal ? 128 : 1))
+      process.off('SIGINT', wait).off('SIGTERM', forward)
+      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))
     })
   })
 }
@@ -152,13 +158,27 @@ async function main (): Promise<void> {
     return await must(process.execPath, ['load-tests/seed.ts', '--out', KEYS_FILE, ...(o.million ? ['--million'] : ['--links', o.links])])
   }
 
-  const k6 = await goBuild(K6)
+  await goBuild(K6) // before the stack: a build failure should not leave services started
   mkdirSync(REPORTS, { recursive: true })
   mkdirSync(LOAD_DIR, { recursive: true })
   const started = scenario === 'smoke' ? notRunning() : []
-  if (scenario !== 'smoke') await stackForLoad()
-  else if (started.length) await startStack()
+  let rc = 0
+  try {
+    if (scenario !== 'smoke') await stackForLoad()
+    else if (started.length) await startStack()
+    rc = await runScenario(scenario, o)
+  } finally {
+    if (o['npm-test'] && started.length) {
+      log(`stopping the services this step started: ${started.join(' ')}`)
+      lib('stack_stop "$@"', ...started)
+    }
+  }
+  process.exitCode = rc
+}
 
+type Options = ReturnType<typeof parseOptions>['values']
+
+async function runScenario (scenario: string, o: Options): Promise<number> {
   const env = [`TIMING=${o['no-timing'] || o['npm-test'] ? 'off' : 'on'}`]
   if (o.rate) env.push(`RATE=${o.rate}`)
   const duration = o.duration ?? (o.long ? '30m' : undefined)
@@ -177,26 +197,18 @@ async function main (): Promise<void> {
   const summary = join(REPORTS, o['npm-test'] ? 'smoke-test.json' : `${scenario}-${stamp}.json`)
   log(`k6 run load-tests/${scenario}.js ${env.map((e) => `-e ${e}`).join(' ')}`)
   const before = cpuTimes()
-  let rc = 0
-  try {
-    rc = await run(k6, [
-      'run', '--quiet', ...(o['npm-test'] ? ['--no-color'] : []), '--summary-export', summary, '-e', `BASE_URL=${BASE_URL}`,
-      ...env.flatMap((e) => ['-e', e]), `load-tests/${scenario}.js`
-    ], { K6_NO_USAGE_REPORT: 'true', K6_AUTO_EXTENSION_RESOLUTION: 'false' })
-    log(cpuReport(before, cpuTimes()))
-    if (tracers) {
-      const verified = await run(process.execPath, ['load-tests/clicks.ts', 'verify', '--base-url', BASE_URL,
-        '--tracers', tracers, '--summary', summary, '--out', join(REPORTS, `${scenario}-${stamp}.clicks.json`)])
-      if (verified !== 0 && rc === 0) rc = 1
-    }
-  } finally {
-    if (o['npm-test'] && started.length) {
-      log(`stopping the services this step started: ${started.join(' ')}`)
-      lib('stack_stop "$@"', ...started)
-    }
+  let rc = await run(await goBuild(K6), [
+    'run', '--quiet', ...(o['npm-test'] ? ['--no-color'] : []), '--summary-export', summary, '-e', `BASE_URL=${BASE_URL}`,
+    ...env.flatMap((e) => ['-e', e]), `load-tests/${scenario}.js`
+  ], { K6_NO_USAGE_REPORT: 'true', K6_AUTO_EXTENSION_RESOLUTION: 'false' })
+  log(cpuReport(before, cpuTimes()))
+  if (tracers) {
+    const verified = await run(process.execPath, ['load-tests/clicks.ts', 'verify', '--base-url', BASE_URL,
+      '--tracers', tracers, '--summary', summary, '--out', join(REPORTS, `${scenario}-${stamp}.clicks.json`)])
+    if (verified !== 0 && rc === 0) rc = 1
   }
   log(`summary: ${relative(ROOT, summary)}${rc ? ` (FAILED: exit ${rc})` : ''}`)
-  process.exitCode = rc
+  return rc
 }
 
 cli('load', main)
