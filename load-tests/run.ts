@@ -113,7 +113,7 @@ async function ensureSeed (): Promise<void> {
 const cpuTimes = (): number[] => readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1, 9).map(Number)
 
 // On a shared VM a latency threshold crossed while much was stolen says more about the host than the stack.
-function cpuReport (before: number[], after: number[]): string {
+export function cpuReport (before: number[], after: number[]): string {
   const d = after.map((v, i) => v - before[i]!)
   const total = d.reduce((a, b) => a + b, 0)
   if (total <= 0) return 'machine during the run: no CPU time counted'
@@ -211,4 +211,4 @@ async function runScenario (scenario: string, o: Options): Promise<number> {
   return rc
 }
 
-cli('load', main)
+if (import.meta.main) cli('load', main)

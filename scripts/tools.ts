@@ -81,7 +81,7 @@ export async function goBuild (tool: GoTool): Promise<string> {
   const logFile = `${bin}.log`
   const env = {
     ...process.env,
-    GOPROXY: process.env.GOPROXY ?? 'https://proxy.golang.org',
+    GOPROXY: process.env.GOPROXY || 'https://proxy.golang.org',
     GOMODCACHE: join(CACHE, 'go/mod'),
     GOCACHE: join(CACHE, 'go/build'),
     // The versions are the pinned go.sum's; never a newer toolchain.
