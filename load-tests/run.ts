@@ -87,7 +87,7 @@ async function stackForLoad (): Promise<void> {
     const limit = Number(/;q=(\d+)/.exec(response?.headers.get('ratelimit-policy') ?? '')?.[1] ?? NaN)
     if (limit < LOAD_RATE_LIMIT) {
       log(`create-service runs with RATE_LIMIT_MAX=${limit / 10}; restarting it with ${LOAD_RATE_LIMIT} for the load test`)
-      lib('stack_stop "$@"', 'create-service')
+      process.stdout.write(lib('stack_stop "$@"', 'create-service'))
     }
   }
   // Starts what is missing (start.sh reuses what runs); reloads nginx when its env changed.
@@ -170,7 +170,7 @@ async function main (): Promise<void> {
   } finally {
     if (o['npm-test'] && started.length) {
       log(`stopping the services this step started: ${started.join(' ')}`)
-      lib('stack_stop "$@"', ...started)
+      process.stdout.write(lib('stack_stop "$@"', ...started))
     }
   }
   process.exitCode = rc
