@@ -7,9 +7,9 @@ export default [
     // and URLs may run longer: a message or a query cut in two can no longer be searched for.
     // Comments count: a long one is prose that wants wrapping.
     files: ['**/*.ts', '**/*.js'],
-    // Not yet wrapped (issue 12): the tests and the test helpers (in common/src/testing, or in the
-    // testing/ workspace they move to), and load-tests/bench/bench.ts. Shrink this list, never grow it.
-    ignores: ['**/test/**', 'tests/**', 'common/src/testing/**', 'testing/**', 'load-tests/bench/bench.ts'],
+    // Not yet wrapped (issue 12): load-tests/bench/bench.ts and tests/faults/harness/, which were
+    // being rewritten elsewhere when the rest was wrapped. Shrink this list, never grow it.
+    ignores: ['load-tests/bench/bench.ts', 'tests/faults/harness/**'],
     rules: {
       '@stylistic/max-len': ['error', {
         code: 120,

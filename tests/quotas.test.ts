@@ -24,7 +24,9 @@ afterAll(async () => {
 
 function edgeWith (rates: Partial<EnvOptions>): Promise<Edge> {
   const host = (url: string) => new URL(url).host
-  return startEdge((port) => testEnv({ port, create: [host(stack.createUrl)], redirect: stack.redirectUrls.map(host), ...rates }))
+  return startEdge((port) => testEnv({
+    port, create: [host(stack.createUrl)], redirect: stack.redirectUrls.map(host), ...rates
+  }))
 }
 
 async function keyWith (rate: KeyRate, role: 'user' | 'admin' = 'user'): Promise<Record<string, string>> {
@@ -35,7 +37,9 @@ async function keyWith (rate: KeyRate, role: 'user' | 'admin' = 'user'): Promise
 const createBody = (i: number) => JSON.stringify({ url: `https://example.com/quota/${i}` })
 const post = (edge: Edge, headers: Record<string, string>, i: number, from: string) =>
   send(`${edge.url}/api/v1/links`, { method: 'POST', headers, body: createBody(i), from })
-const tally = (answers: Response[]) => answers.reduce<Record<number, number>>((counts, a) => ({ ...counts, [a.status]: (counts[a.status] ?? 0) + 1 }), {})
+const tally = (answers: Response[]) => answers.reduce<Record<number, number>>((counts, a) => ({
+  ...counts, [a.status]: (counts[a.status] ?? 0) + 1
+}), {})
 const remaining = (answer: Response) => Number(/;r=(\d+);/.exec(String(answer.headers['ratelimit']))?.[1])
 
 describe('quotas per credential, through the edge with the local stack\'s zones (nginx/env/local.conf)', () => {

@@ -17,7 +17,13 @@ describe('when Redis is flushed or restarted', () => {
     infra = await createTestInfra('e2e_redis')
     redisServer = await privateRedis()
     await redisServer.start()
-    redis = new Redis(redisServer.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 500, retryStrategy: () => 100 })
+    redis = new Redis(redisServer.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 500,
+      retryStrategy: () => 100
+    })
     redis.on('error', () => {})
     await connectRedis(redis)
     stack = await startStack(infra, {

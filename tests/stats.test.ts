@@ -32,7 +32,9 @@ describe('click statistics through the whole stack', () => {
     return response.status
   }
 
-  async function stats (key: string): Promise<{ clicks: number, botClicks: number, daily: Array<{ date: string, clicks: number, botClicks: number }> }> {
+  async function stats (
+    key: string
+  ): Promise<{ clicks: number, botClicks: number, daily: Array<{ date: string, clicks: number, botClicks: number }> }> {
     const response = await fetch(`${stack.createUrl}/api/v1/links/${key}/stats`)
     expect(response.status).toBe(200)
     return await response.json() as never
@@ -56,7 +58,9 @@ describe('click statistics through the whole stack', () => {
     const key = (await createLink(stack.createUrl, { url: 'https://example.com/restart' })).body['key'] as string
     const original = stack.apps[0]!
     const foldedBefore = await folded(original)
-    const send = (count: number) => inParallel(Array.from({ length: count }), 8, async () => { expect(await follow(key)).toBe(302) })
+    const send = (count: number) => inParallel(Array.from({
+      length: count
+    }), 8, async () => { expect(await follow(key)).toBe(302) })
 
     await send(300)
     // The first worker has folded some of them…

@@ -12,8 +12,6 @@ export interface Link {
   owner: string | null
 }
 
-export type LinkState = 'pooled' | 'leased' | 'active' | 'deleted'
-
 export interface ClaimResult {
   claimed: string[]
   conflicts: string[]

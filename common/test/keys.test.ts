@@ -24,7 +24,8 @@ describe('key generator', () => {
     const calls: string[] = []
     const random = (bytes: number) => {
       const scripted = [...(calls.shift() ?? '')].map((c) => KEY_ALPHABET.indexOf(c))
-      return Uint8Array.from({ length: bytes }, (_, i) => scripted[bytes - 1 - i] ?? Math.floor(Math.random() * KEY_ALPHABET.length))
+      const random = (): number => Math.floor(Math.random() * KEY_ALPHABET.length)
+      return Uint8Array.from({ length: bytes }, (_, i) => scripted[bytes - 1 - i] ?? random())
     }
     expect(isReserved('assets')).toBe(true)
     const generator = createKeyGenerator(6, random)

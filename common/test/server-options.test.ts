@@ -7,7 +7,10 @@ import { serverOptions } from '../src/server-options.ts'
 const schema = envSchema(HttpEnv)
 
 /** A Fastify app on the shared options whose one route logs a warning; returns the JSON lines it logged. */
-async function logsOf (env: Record<string, string>, headers: Record<string, string>): Promise<Array<Record<string, unknown>>> {
+async function logsOf (
+  env: Record<string, string>,
+  headers: Record<string, string>
+): Promise<Array<Record<string, unknown>>> {
   const config = loadConfig(schema, { PORT: '0', ...env })
   const stream = new PassThrough()
   const lines: string[] = []

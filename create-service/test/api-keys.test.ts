@@ -46,7 +46,8 @@ describe('the apikey CLI', () => {
     const made = await cli(['create', '--name', 'ci', '--role', 'admin', '--json'])
     expect(made.stderr).toBe('')
     expect(made.code).toBe(0)
-    const key = JSON.parse(made.stdout) as { id: string, name: string, role: string, secret: string, createdAt: string, revokedAt: null }
+    type Made = { id: string, name: string, role: string, secret: string, createdAt: string, revokedAt: null }
+    const key = JSON.parse(made.stdout) as Made
     expect(key).toEqual({ id: expect.stringMatching(/^ak_[0-9a-f]{16}$/), name: 'ci', role: 'admin', rate: 'default', createdAt: expect.any(String), revokedAt: null, secret: expect.stringMatching(/^sw_[A-Za-z0-9_-]{43}$/) })
 
     const rows = (await infra.cassandra.execute('SELECT * FROM api_keys')).rows
@@ -80,11 +81,13 @@ describe('the apikey CLI', () => {
     const key = JSON.parse(made.stdout) as { id: string, rate: string }
     expect(key.rate).toBe('6000/min')
     expect((await cli(['list'])).stdout).toMatch(new RegExp(`${key.id}\\s+user\\s+6000/min\\s+\\S+\\s+-\\s+integration`))
-    expect((await createApiKeyRepository(infra.cassandra).findById(key.id))?.rate).toEqual({ quota: 6000, windowSeconds: 60 })
+    expect((await createApiKeyRepository(infra.cassandra).findById(key.id))?.rate)
+      .toEqual({ quota: 6000, windowSeconds: 60 })
 
     const changed = await cli(['rate', key.id, '50/s'])
     expect(changed.stdout).toMatch(`API key ${key.id} "integration" now has the rate 50/s`)
-    expect((await createApiKeyRepository(infra.cassandra).findById(key.id))?.rate).toEqual({ quota: 50, windowSeconds: 1 })
+    expect((await createApiKeyRepository(infra.cassandra).findById(key.id))?.rate)
+      .toEqual({ quota: 50, windowSeconds: 1 })
     expect((await cli(['rate', key.id, 'default'])).code).toBe(0)
     expect((await createApiKeyRepository(infra.cassandra).findById(key.id))?.rate).toBe('default')
 

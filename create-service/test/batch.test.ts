@@ -77,7 +77,8 @@ describe('POST /api/v1/links/batch', () => {
     const key = await newApiKey(infra)
     const { results } = (await batch(app, [{ url: 'https://example.com/o1' }, { url: 'https://example.com/o2' }], key.auth)).json()
     const listed = (await app.inject({ method: 'GET', url: '/api/v1/links', headers: key.auth })).json()
-    expect(listed.links.map((l: { key: string }) => l.key).sort()).toEqual(results.map((r: { link: { key: string } }) => r.link.key).sort())
+    expect(listed.links.map((l: { key: string }) => l.key).sort())
+      .toEqual(results.map((r: { link: { key: string } }) => r.link.key).sort())
   })
 
   it('answers 503 when no link could be stored', async () => {

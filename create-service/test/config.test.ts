@@ -26,7 +26,8 @@ describe('configuration', () => {
   })
 
   it('limits anonymous callers to 60 and API keys to 600 creations a minute by default', () => {
-    expect(quotaRates(loadConfig(configSchema, {}))).toEqual({ anonymous: { quota: 60, windowSeconds: 60 }, apiKey: { quota: 600, windowSeconds: 60 } })
+    expect(quotaRates(loadConfig(configSchema, {})))
+      .toEqual({ anonymous: { quota: 60, windowSeconds: 60 }, apiKey: { quota: 600, windowSeconds: 60 } })
   })
 
   it('takes both rates from their settings, and from the older RATE_LIMIT_MAX / RATE_LIMIT_WINDOW_MS where they are not set', () => {
@@ -69,7 +70,8 @@ describe('configuration', () => {
   it.each([
     '10.0.0.0/8', '10.0.0.0/8, 172.16.0.0/12 ,fd12:3456::/48', '192.168.1.10', '::1', '0.0.0.0/0'
   ])('accepts ALLOWED_TARGET_NETWORKS=%s', (value) => {
-    expect(checkConfig(loadConfig(configSchema, { ALLOWED_TARGET_NETWORKS: value })).ALLOWED_TARGET_NETWORKS).toBe(value)
+    expect(checkConfig(loadConfig(configSchema, { ALLOWED_TARGET_NETWORKS: value })).ALLOWED_TARGET_NETWORKS)
+      .toBe(value)
   })
 
   it.each([

@@ -93,7 +93,11 @@ describe('POST /api/v1/links refuses bad input and stores nothing', () => {
     ['a body over the size limit', 'application/json', JSON.stringify({ url: `https://example.com/${'a'.repeat(9000)}` }), 413, /too large/]
   ]
 
-  async function expectNothingStored (send: () => Promise<{ statusCode: number, json: () => unknown }>, status: number, message: RegExp) {
+  async function expectNothingStored (
+    send: () => Promise<{ statusCode: number, json: () => unknown }>,
+    status: number,
+    message: RegExp
+  ) {
     const linksBefore = await countActiveLinks(infra.cassandra)
     const poolBefore = await poolSize(infra)
     const response = await send()
@@ -169,7 +173,8 @@ describe('POST /api/v1/links creates links', () => {
     expect(response.statusCode).toBe(201)
     const { key, expiresAt: returned } = response.json()
     expect(returned).toBe(expiresAt.toISOString())
-    expect((await createLinkRepository(infra.cassandra).find(key))?.expiresAt?.toISOString()).toBe(expiresAt.toISOString())
+    expect((await createLinkRepository(infra.cassandra).find(key))?.expiresAt?.toISOString())
+      .toBe(expiresAt.toISOString())
     const ttl = await infra.redis.pttl(keys().link(key))
     expect(ttl).toBeGreaterThan(0)
     expect(ttl).toBeLessThanOrEqual(3_600_000)

@@ -38,7 +38,12 @@ export async function startApp (
   return app
 }
 
-export function createLink (app: FastifyInstance, body: unknown, headers: Record<string, string> = {}, remoteAddress?: string) {
+export function createLink (
+  app: FastifyInstance,
+  body: unknown,
+  headers: Record<string, string> = {},
+  remoteAddress?: string
+) {
   return app.inject({ method: 'POST', url: '/api/v1/links', payload: body as object, headers, ...(remoteAddress ? { remoteAddress } : {}) })
 }
 

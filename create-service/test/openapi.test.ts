@@ -9,7 +9,10 @@ let app: FastifyInstance
 let doc: OpenApi
 
 interface Media { schema?: object, example?: unknown, examples?: Record<string, { value: unknown }> }
-interface Operation { responses: Record<string, { content?: Record<string, Media> }>, requestBody?: { content: Record<string, Media> } }
+interface Operation {
+  responses: Record<string, { content?: Record<string, Media> }>
+  requestBody?: { content: Record<string, Media> }
+}
 interface OpenApi { openapi: string, paths: Record<string, Record<string, Operation>> }
 
 beforeAll(async () => {

@@ -34,11 +34,18 @@ afterAll(async () => {
   await infra?.close()
 })
 
-async function expectRefused (target: FastifyInstance, url: string, status: number, code: string, message: RegExp): Promise<void> {
+async function expectRefused (
+  target: FastifyInstance,
+  url: string,
+  status: number,
+  code: string,
+  message: RegExp
+): Promise<void> {
   const linksBefore = await countActiveLinks(infra.cassandra)
   const poolBefore = await poolSize(infra)
   const response = await createLink(target, { url })
-  expect({ status: response.statusCode, body: response.json() }).toMatchObject({ status, body: { statusCode: status, code, message: expect.stringMatching(message) } })
+  expect({ status: response.statusCode, body: response.json() })
+    .toMatchObject({ status, body: { statusCode: status, code, message: expect.stringMatching(message) } })
   expect(await countActiveLinks(infra.cassandra)).toBe(linksBefore)
   expect(await poolSize(infra)).toBe(poolBefore)
 }

@@ -10,7 +10,10 @@
 //     .dockerignore rules BuildKit applies (moby/patternmatcher; <Dockerfile>.dockerignore wins
 //     over the context's .dockerignore), listing the files that would really be sent.
 //
-// Usage: dockerfile-check -context DIR Dockerfile...   (prints one JSON document)
+// Build arguments (-build-arg KEY=VALUE, repeatable, as `docker build --build-arg`) apply to every
+// Dockerfile of the run: in the image configuration, and in COPY/ADD paths and WORKDIR.
+//
+// Usage: dockerfile-check -context DIR [-build-arg KEY=VALUE]... Dockerfile...   (prints one JSON document)
 package main
 
 import (
@@ -23,6 +26,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -31,6 +35,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/dockerfile2llb"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 	digest "github.com/opencontainers/go-digest"
@@ -72,12 +78,13 @@ type warning struct {
 }
 
 type report struct {
-	File         string          `json:"file"`
-	Dockerignore string          `json:"dockerignore,omitempty"`
-	Error        string          `json:"error,omitempty"`
-	Warnings     []warning       `json:"warnings"`
-	Stages       []stage         `json:"stages"`
-	Image        json.RawMessage `json:"image,omitempty"`
+	File         string            `json:"file"`
+	BuildArgs    map[string]string `json:"buildArgs,omitempty"`
+	Dockerignore string            `json:"dockerignore,omitempty"`
+	Error        string            `json:"error,omitempty"`
+	Warnings     []warning         `json:"warnings"`
+	Stages       []stage           `json:"stages"`
+	Image        json.RawMessage   `json:"image,omitempty"`
 }
 
 // offlineResolver stands in for the registry: every base image is an empty linux/amd64 image.
@@ -88,16 +95,44 @@ func (offlineResolver) ResolveImageConfig(_ context.Context, ref string, _ sourc
 	return ref, digest.FromBytes(config), config, nil
 }
 
+type buildArgs map[string]string
+
+func (b buildArgs) String() string { return fmt.Sprint(map[string]string(b)) }
+
+func (b buildArgs) Set(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok {
+		return fmt.Errorf("want KEY=VALUE, got %q", kv)
+	}
+	b[k] = v
+	return nil
+}
+
+// expand substitutes the build arguments into a word as the Dockerfile frontend does.
+func (b buildArgs) expand(word string) string {
+	var env []string
+	for k, v := range b {
+		env = append(env, k+"="+v)
+	}
+	out, _, err := shell.NewLex('\\').ProcessWord(word, shell.EnvsFromSlice(env))
+	if err != nil {
+		return word
+	}
+	return out
+}
+
 func main() {
 	contextDir := flag.String("context", ".", "build context directory")
+	args := buildArgs{}
+	flag.Var(args, "build-arg", "KEY=VALUE, as docker build --build-arg (repeatable)")
 	flag.Parse()
 	if flag.NArg() == 0 {
-		fmt.Fprintln(os.Stderr, "usage: dockerfile-check -context DIR Dockerfile...")
+		fmt.Fprintln(os.Stderr, "usage: dockerfile-check -context DIR [-build-arg KEY=VALUE]... Dockerfile...")
 		os.Exit(2)
 	}
 	var reports []report
 	for _, file := range flag.Args() {
-		reports = append(reports, check(*contextDir, file))
+		reports = append(reports, check(*contextDir, file, args))
 	}
 	out, err := json.MarshalIndent(reports, "", "  ")
 	if err != nil {
@@ -107,8 +142,11 @@ func main() {
 	os.Stdout.Write(append(out, '\n'))
 }
 
-func check(contextDir, file string) report {
+func check(contextDir, file string, args buildArgs) report {
 	r := report{File: file, Warnings: []warning{}, Stages: []stage{}}
+	if len(args) > 0 {
+		r.BuildArgs = args
+	}
 	dt, err := os.ReadFile(file)
 	if err != nil {
 		r.Error = err.Error()
@@ -117,7 +155,8 @@ func check(contextDir, file string) report {
 	ctx := context.Background()
 	sourceMap := llb.NewSourceMap(nil, file, "Dockerfile", dt)
 
-	opt := dockerfile2llb.ConvertOpt{MetaResolver: offlineResolver{}, SourceMap: sourceMap}
+	config := dockerui.Config{BuildArgs: args}
+	opt := dockerfile2llb.ConvertOpt{Config: config, MetaResolver: offlineResolver{}, SourceMap: sourceMap}
 	opt.Warn = func(rule, _, _, msg string, loc []parser.Range) {
 		line := 0
 		if len(loc) > 0 {
@@ -131,7 +170,7 @@ func check(contextDir, file string) report {
 		return r
 	}
 	// A second conversion without the lint hook gives the final image's configuration.
-	result, err := dockerfile2llb.Dockerfile2LLB(ctx, dt, dockerfile2llb.ConvertOpt{MetaResolver: offlineResolver{}, SourceMap: sourceMap})
+	result, err := dockerfile2llb.Dockerfile2LLB(ctx, dt, dockerfile2llb.ConvertOpt{Config: config, MetaResolver: offlineResolver{}, SourceMap: sourceMap})
 	if err != nil {
 		r.Error = err.Error()
 		return r
@@ -169,22 +208,41 @@ func check(contextDir, file string) report {
 		for _, cmd := range s.Commands {
 			switch c := cmd.(type) {
 			case *instructions.WorkdirCommand:
-				if path.IsAbs(c.Path) {
-					workdir = path.Clean(c.Path)
+				if p := args.expand(c.Path); path.IsAbs(p) {
+					workdir = path.Clean(p)
 				} else {
-					workdir = path.Join(workdir, c.Path)
+					workdir = path.Join(workdir, p)
 				}
 			case *instructions.CopyCommand:
-				st.Copies = append(st.Copies, copyOf("COPY", c.From, c.Chown, c.SourcesAndDest, workdir, c.Location(), files))
+				st.Copies = append(st.Copies, copyOf("COPY", c.From, c.Chown, args.expandPaths(c.SourcesAndDest), workdir, c.Location(), files))
 			case *instructions.AddCommand:
-				st.Copies = append(st.Copies, copyOf("ADD", "", c.Chown, c.SourcesAndDest, workdir, c.Location(), files))
+				st.Copies = append(st.Copies, copyOf("ADD", "", c.Chown, args.expandPaths(c.SourcesAndDest), workdir, c.Location(), files))
 			case *instructions.RunCommand:
-				st.Runs = append(st.Runs, strings.Join(c.CmdLine, " "))
+				st.Runs = append(st.Runs, args.substitute(strings.Join(c.CmdLine, " ")))
 			}
 		}
 		r.Stages = append(r.Stages, st)
 	}
 	return r
+}
+
+// substitute puts the values into a RUN command line where its shell would read the arguments
+// ($K, ${K}), leaving the quoting as written.
+func (b buildArgs) substitute(cmd string) string {
+	for k, v := range b {
+		cmd = regexp.MustCompile(`\$(\{`+regexp.QuoteMeta(k)+`\}|`+regexp.QuoteMeta(k)+`\b)`).ReplaceAllLiteralString(cmd, v)
+	}
+	return cmd
+}
+
+func (b buildArgs) expandPaths(sd instructions.SourcesAndDest) instructions.SourcesAndDest {
+	out := sd
+	out.DestPath = b.expand(sd.DestPath)
+	out.SourcePaths = nil
+	for _, p := range sd.SourcePaths {
+		out.SourcePaths = append(out.SourcePaths, b.expand(p))
+	}
+	return out
 }
 
 func copyOf(instruction, from, chown string, sd instructions.SourcesAndDest, workdir string, loc []parser.Range, files []string) copyOp {

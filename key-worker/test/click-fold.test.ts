@@ -52,7 +52,8 @@ describe('cutting counter updates into batches', () => {
   it('keeps every batch of a large fold under Cassandra\'s batch size warning', () => {
     expect(entries).toHaveLength(20_000)
     const batches = clickBatches(groups)
-    expect(batches.filter((batch) => batch.length * CLICK_UPDATE_BYTES > BATCH_WARN_BYTES).map((b) => b.length)).toEqual([])
+    expect(batches.filter((batch) => batch.length * CLICK_UPDATE_BYTES > BATCH_WARN_BYTES).map((b) => b.length))
+      .toEqual([])
     // Few round trips all the same: the batches are nearly full.
     expect(batches.length).toBeLessThan(groups.length * CLICK_UPDATE_BYTES / (BATCH_WARN_BYTES * 0.75))
   })
@@ -142,7 +143,8 @@ describe('folding clicks into Cassandra', () => {
 
     for (const i of [0, 123, 499]) expect(await counters(`flaky${i}`)).toEqual({ '2025-05-01': [1 + (i % 4), 0] })
     const days = await Promise.all(Object.keys(fields).map((_, i) => repo.dailyClicks(`flaky${i}`)))
-    expect(days.reduce((sum, d) => sum + (d[0]?.clicks ?? 0), 0)).toBe(Object.values(fields).reduce((sum, v) => sum + Number(v), 0))
+    expect(days.reduce((sum, d) => sum + (d[0]?.clicks ?? 0), 0))
+      .toBe(Object.values(fields).reduce((sum, v) => sum + Number(v), 0))
     expect(await infra.redis.keys(keys.clicksFoldingPattern)).toEqual([])
   })
 

@@ -8,7 +8,11 @@ export function workerConfig (infra: TestInfra, env: Record<string, string> = {}
   return loadConfig(configSchema, { ...infra.env, ...env })
 }
 
-export async function buildWorker (infra: TestInfra, env: Record<string, string>, deps: AppDeps = {}): Promise<FastifyInstance> {
+export async function buildWorker (
+  infra: TestInfra,
+  env: Record<string, string>,
+  deps: AppDeps = {}
+): Promise<FastifyInstance> {
   return buildApp(workerConfig(infra, env), { cassandra: infra.cassandra, redis: infra.redis, logger: false, ...deps })
 }
 

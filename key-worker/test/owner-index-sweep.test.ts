@@ -40,7 +40,12 @@ describe('owner index sweep', () => {
   const entryNames = async (): Promise<string[]> => (await allEntries()).map(describeEntry).sort()
 
   /** A link stored the way create-service stores one: listed first, then written under its key. */
-  async function storeLink (key: string, owner: string, createdAt: Date, expiresAt: Date | null = null): Promise<Link & OwnerIndexEntry> {
+  async function storeLink (
+    key: string,
+    owner: string,
+    createdAt: Date,
+    expiresAt: Date | null = null
+  ): Promise<Link & OwnerIndexEntry> {
     const link = { key, url: `https://example.com/${key}`, createdAt, expiresAt, owner }
     await repo.indexOwned(link)
     expect(await repo.insertIfAbsent(link, 'create-service')).toBe(true)
@@ -80,7 +85,8 @@ describe('owner index sweep', () => {
 
     const outcome = await sweep()
 
-    expect(outcome).toEqual({ scanned: 10, young: 1, removed: { no_link: 2, other_link: 2, expired: 1 }, complete: true })
+    expect(outcome)
+      .toEqual({ scanned: 10, young: 1, removed: { no_link: 2, other_link: 2, expired: 1 }, complete: true })
     expect(await entryNames()).toEqual([live, later, young, bobs, older].map(describeEntry).sort())
     // The links rows are the source of truth and stay exactly as they were.
     expect(await linkRows(infra)).toEqual(rowsBefore)
@@ -103,7 +109,8 @@ describe('owner index sweep', () => {
     await storeLink('swIdem3', 'ak_d', ago(2 * HOUR), ago(HOUR))
 
     expect((await sweep()).removed).toEqual({ no_link: 1, other_link: 0, expired: 1 })
-    expect(await sweep()).toEqual({ scanned: 1, young: 0, removed: { no_link: 0, other_link: 0, expired: 0 }, complete: true })
+    expect(await sweep())
+      .toEqual({ scanned: 1, young: 0, removed: { no_link: 0, other_link: 0, expired: 0 }, complete: true })
     expect(await entryNames()).toEqual([describeEntry(live)])
   })
 
@@ -148,7 +155,8 @@ describe('owner index sweep', () => {
     const controller = new AbortController()
     const pause = async (): Promise<void> => { controller.abort() }
 
-    const outcome = await sweepOwnerIndex({ repo, pause }, { ...settings, rowsPerSecond: 3 }, { now: NOW, signal: controller.signal })
+    const outcome = await sweepOwnerIndex(
+      { repo, pause }, { ...settings, rowsPerSecond: 3 }, { now: NOW, signal: controller.signal })
 
     expect(outcome).toMatchObject({ scanned: 3, removed: { no_link: 3 }, complete: false })
     expect(await allEntries()).toHaveLength(7)

@@ -39,7 +39,9 @@ describe('click buffer', () => {
   it('adds the buffered counts per UTC day, key and audience in one flush', async () => {
     const hashKey = newHash()
     let now = Date.UTC(2025, 0, 31, 23, 59, 59, 500)
-    const buffer = createClickBuffer({ redis: infra.redis, hashKey, seqKey: newSeqKey(), maxFields: 100, now: () => now })
+    const buffer = createClickBuffer({
+      redis: infra.redis, hashKey, seqKey: newSeqKey(), maxFields: 100, now: () => now
+    })
     buffer.record('abc1234', false)
     buffer.record('abc1234', false)
     buffer.record('abc1234', true)
@@ -62,7 +64,9 @@ describe('click buffer', () => {
 
   it('adds every field of a flush that spans several Redis commands', async () => {
     const hashKey = newHash()
-    const buffer = createClickBuffer({ redis: infra.redis, hashKey, seqKey: newSeqKey(), maxFields: 10_000, now: () => Date.UTC(2025, 6, 1) })
+    const buffer = createClickBuffer({
+      redis: infra.redis, hashKey, seqKey: newSeqKey(), maxFields: 10_000, now: () => Date.UTC(2025, 6, 1)
+    })
     for (let i = 0; i < 1234; i++) {
       buffer.record(`many${i}`, false)
       if (i % 3 === 0) buffer.record(`many${i}`, true)
@@ -76,7 +80,9 @@ describe('click buffer', () => {
   it('keeps the counts when Redis fails and adds them on a later flush', async () => {
     const hashKey = newHash()
     const target = switchable()
-    const buffer = createClickBuffer({ redis: target.redis, hashKey, seqKey: newSeqKey(), maxFields: 100, now: () => Date.UTC(2025, 5, 1) })
+    const buffer = createClickBuffer({
+      redis: target.redis, hashKey, seqKey: newSeqKey(), maxFields: 100, now: () => Date.UTC(2025, 5, 1)
+    })
     buffer.record('abc1234', false)
     buffer.record('abc1234', false)
 
@@ -105,7 +111,9 @@ describe('click buffer', () => {
   it('drops clicks for new fields instead of growing without bound while Redis fails, never those it sent', async () => {
     const target = switchable()
     const hashKey = newHash()
-    const buffer = createClickBuffer({ redis: target.redis, hashKey, seqKey: newSeqKey(), maxFields: 2, now: () => Date.UTC(2025, 5, 1) })
+    const buffer = createClickBuffer({
+      redis: target.redis, hashKey, seqKey: newSeqKey(), maxFields: 2, now: () => Date.UTC(2025, 5, 1)
+    })
     buffer.record('aaa1', false)
     buffer.record('bbb2', false)
     buffer.record('ccc3', false) // full: starts a flush, which will fail
@@ -137,7 +145,9 @@ describe('click buffer', () => {
     const impatient = createRedisClient({ REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: '', REDIS_TIMEOUT_MS: 50 })
     try {
       expect(await connectRedis(impatient, 5000)).toBe(true)
-      const buffer = createClickBuffer({ redis: impatient, hashKey, seqKey, maxFields: 100, now: () => Date.UTC(2025, 5, 2) })
+      const buffer = createClickBuffer({
+        redis: impatient, hashKey, seqKey, maxFields: 100, now: () => Date.UTC(2025, 5, 2)
+      })
       for (let i = 0; i < 3; i++) buffer.record('abc1234', false)
       buffer.record('xyz9876', true)
 

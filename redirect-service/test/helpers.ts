@@ -8,12 +8,21 @@ export function uniqueKey (prefix = 'rd'): string {
 }
 
 /** Stores an active link straight in Cassandra, the way create-service does for an alias. */
-export async function storeLink (client: cassandra.Client, key: string, url: string, expiresAt: Date | null = null): Promise<void> {
+export async function storeLink (
+  client: cassandra.Client,
+  key: string,
+  url: string,
+  expiresAt: Date | null = null
+): Promise<void> {
   const stored = await createLinkRepository(client).insertIfAbsent({ key, url, createdAt: new Date(), expiresAt, owner: null }, 'rd-test')
   if (!stored) throw new Error(`key ${key} already exists`)
 }
 
-export async function eventually<T> (probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs: number): Promise<T> {
+export async function eventually<T> (
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs: number
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await probe()
@@ -30,7 +39,12 @@ export interface RawResponse {
 }
 
 /** Sends a request on a plain socket and returns the response bytes as they came off the wire. */
-export function rawRequest (port: number, method: string, path: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+export function rawRequest (
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {}
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1')
     const chunks: Buffer[] = []

@@ -42,7 +42,8 @@ describe('link invalidations', () => {
     // The link is deleted the way create-service does it: row, tombstone, message.
     const link = await createLinkRepository(infra.cassandra).find(key)
     await createLinkRepository(infra.cassandra).markDeleted(link!)
-    await createLinkCache(infra.redis, redisKeys(infra.prefix), { ttlSeconds: 60, negativeTtlSeconds: 10 }).tombstone(key)
+    const cache = createLinkCache(infra.redis, redisKeys(infra.prefix), { ttlSeconds: 60, negativeTtlSeconds: 10 })
+    await cache.tombstone(key)
     await infra.redis.publish(redisKeys(infra.prefix).linkInvalidations, key)
 
     const received = await eventually(

@@ -10,7 +10,11 @@ export function writeTimeout (): cassandra.errors.ResponseError {
   return new cassandra.errors.ResponseError(cassandra.types.responseErrorCodes.writeTimeout, 'Operation timed out - received only 0 responses (injected)')
 }
 
-export function loseAnswers (client: cassandra.Client, match: (cql: string) => boolean, mode: LossMode): { client: cassandra.Client, lost: string[] } {
+export function loseAnswers (
+  client: cassandra.Client,
+  match: (cql: string) => boolean,
+  mode: LossMode
+): { client: cassandra.Client, lost: string[] } {
   const lost: string[] = []
   async function lose<T> (cql: string, run: () => Promise<T>): Promise<T> {
     if (!match(cql)) return run()
@@ -21,10 +25,12 @@ export function loseAnswers (client: cassandra.Client, match: (cql: string) => b
   const wrapped = new Proxy(client, {
     get (target, property) {
       if (property === 'execute') {
-        return (cql: string, params?: cassandra.ArrayOrObject, options?: cassandra.QueryOptions) => lose(cql, () => target.execute(cql, params, options))
+        return (cql: string, params?: cassandra.ArrayOrObject, options?: cassandra.QueryOptions) =>
+          lose(cql, () => target.execute(cql, params, options))
       }
       if (property === 'batch') {
-        return (queries: Array<{ query: string, params?: cassandra.ArrayOrObject }>, options?: cassandra.QueryOptions) =>
+        type Queries = Array<{ query: string, params?: cassandra.ArrayOrObject }>
+        return (queries: Queries, options?: cassandra.QueryOptions) =>
           lose(queries.map((q) => q.query).join('; '), () => target.batch(queries, options))
       }
       const value = Reflect.get(target, property, target) as unknown

@@ -54,7 +54,9 @@ describe('the web page, in chromium', () => {
     infra = await createTestInfra('br_web')
     ;[stack, target] = await Promise.all([startStack(infra, { env: { PUBLIC_BASE_URL: SITE } }), startTarget()])
     const host = (url: string) => new URL(url).host
-    edge = await startEdge((port) => testEnv({ port, create: [host(stack.createUrl)], redirect: [host(stack.redirectUrl)] }))
+    edge = await startEdge((port) => testEnv({
+      port, create: [host(stack.createUrl)], redirect: [host(stack.redirectUrl)]
+    }))
     browser = await launchChromium({ 'sw.test': `127.0.0.1:${edge.port}`, 'target.test': '127.0.0.1' })
     context = await browser.newContext({ viewport: { width: 900, height: 800 } })
     page = await context.newPage()
@@ -165,7 +167,10 @@ describe('the web page, in chromium', () => {
   })
 
   it('puts every other refusal in words, with the wait a 429 asks for', async () => {
-    const cases: Array<{ status: number, headers: Record<string, string>, where: string, says: RegExp, message?: string, code?: string }> = [
+    interface Case {
+      status: number, headers: Record<string, string>, where: string, says: RegExp, message?: string, code?: string
+    }
+    const cases: Case[] = [
       { status: 429, headers: { 'retry-after': '30' }, where: '#form-error', says: /try again in 30 seconds/ },
       { status: 401, headers: {}, where: '#form-error', says: /API key/ },
       { status: 413, headers: {}, where: '#url-error', says: /too long/ },

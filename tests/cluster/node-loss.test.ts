@@ -82,7 +82,12 @@ const loggedSince = (node: number, offset: number): string => readFileSync(syste
 const addressOf = (node: number): string => `127.0.0.${10 + node}`
 
 /** Runs nodetool against a node until `done` accepts its output; returns how long that took. */
-async function nodetoolUntil (node: number, args: string[], done: (output: string) => boolean, timeoutMs: number): Promise<{ ms: number, output: string }> {
+async function nodetoolUntil (
+  node: number,
+  args: string[],
+  done: (output: string) => boolean,
+  timeoutMs: number
+): Promise<{ ms: number, output: string }> {
   const started = Date.now()
   for (;;) {
     const output = await nodes.nodetool(node, ...args)
@@ -124,7 +129,9 @@ describe('the Redis primary lost and its replica promoted under load', () => {
       }
       const runId = randomBytes(4).toString('hex')
       const load = startTraffic({ baseUrl: stack.edge.url, runId })
-      const burst = (label: string) => createBurst({ baseUrl: stack.edge.url, runId, label, count: FAILOVER_BURST, concurrency: 8 })
+      const burst = (label: string) => createBurst({
+        baseUrl: stack.edge.url, runId, label, count: FAILOVER_BURST, concurrency: 8
+      })
       let before!: Burst
       let after!: Burst
       let lagBytes = 0
@@ -161,16 +168,20 @@ describe('the Redis primary lost and its replica promoted under load', () => {
       // What Cassandra holds, not what a cache still remembers.
       await dropLinkCache(replicaClient, REDIS_PREFIX)
       await sleep(1500)
-      const { verification: check, figures } = await verifyAroundFault({ before, after, steady: load.acks, faultAt: failedOverAt }, stack.edge.url)
+      const { verification: check, figures } = await verifyAroundFault({
+        before, after, steady: load.acks, faultAt: failedOverAt
+      }, stack.edge.url)
       failover = { record, figures: { lagBytes, promoteMs, ...figures } }
       console.log(`\n${formatTable([record])}\n\nRedis failover: ${JSON.stringify({ ...failover.figures, check: { ...failover.figures.check, failures: check.failures.length } })}\n`)
 
       expect(check.duplicateKeys).toEqual([])
       expect(check.failures).toEqual([])
       expect(failover.figures.earlier.intact).toBe(failover.figures.earlier.links)
-      expect({ before: before.byStatus, after: after.byStatus }).toEqual({ before: { 201: FAILOVER_BURST }, after: { 201: FAILOVER_BURST } })
+      expect({ before: before.byStatus, after: after.byStatus })
+        .toEqual({ before: { 201: FAILOVER_BURST }, after: { 201: FAILOVER_BURST } })
       expect(load.violations).toEqual([])
-      expect({ unexpected: record.unexpected, recovered: record.recovered }).toEqual({ unexpected: {}, recovered: true })
+      expect({ unexpected: record.unexpected, recovered: record.recovered })
+        .toEqual({ unexpected: {}, recovered: true })
     } finally {
       primaryClient.disconnect()
       replicaClient.disconnect()

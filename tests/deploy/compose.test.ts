@@ -5,7 +5,7 @@ import { join, relative } from 'node:path'
 import { tmpdir } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  BUILD_TIMEOUT_MS, composeProject, dockerfile, dockerfileForImage, ensureValidators, nodeProgram, root, runTool,
+  BUILD_TIMEOUT_MS, IMAGES, composeProject, ensureValidators, image, imageOf, nodeProgram, root, runTool,
   type ComposeService
 } from './helpers.ts'
 
@@ -23,8 +23,8 @@ function service (name: string): ComposeService {
 function hasHealthcheck (s: ComposeService): boolean {
   if (s.healthcheck?.disable) return false
   if (s.healthcheck?.test?.length) return true
-  const file = s.build?.dockerfile ?? (s.image ? dockerfileForImage(s.image) : undefined)
-  return file !== undefined && (dockerfile(file).image.config.Healthcheck?.Test?.length ?? 0) > 0
+  const name = s.image ? imageOf(s.image) : undefined
+  return name !== undefined && (image(name).image.config.Healthcheck?.Test?.length ?? 0) > 0
 }
 
 describe('compose.yaml', () => {
@@ -63,13 +63,16 @@ describe('compose.yaml', () => {
     })
   })
 
-  it('builds every Shortwave image from a Dockerfile of this repository, with the repository as context', () => {
+  it('builds every Shortwave image as the deploy tests check it, with the repository as context', () => {
     for (const name of SHORTWAVE) {
       const s = service(name)
       expect(s.build, name).toBeDefined()
       expect(relative(root, s.build!.context), name).toBe('')
       expect(existsSync(join(root, s.build!.dockerfile)), `${name}: ${s.build!.dockerfile}`).toBe(true)
-      expect(dockerfileForImage(s.image ?? ''), `${name}: image ${s.image} and its build differ`).toBe(s.build!.dockerfile)
+      const built = imageOf(s.image ?? '')
+      expect(built, `${name}: image ${s.image}`).toBeDefined()
+      expect({ dockerfile: s.build!.dockerfile, args: s.build!.args ?? {} }, `${name}: image ${s.image} and its build differ`)
+        .toEqual(IMAGES[built!])
     }
   })
 
@@ -95,7 +98,8 @@ describe('compose.yaml', () => {
 
   it('migrates the schema once, before any service starts', () => {
     const migrate = service('migrate')
-    expect(nodeProgram(migrate.command)).toBe('common/src/cassandra/migrate-cli.ts')
+    expect(nodeProgram(migrate.command, image('key-worker').image.config.WorkingDir ?? '/'))
+      .toBe('common/src/cassandra/migrate-cli.ts')
     expect(migrate.restart).toBe('no')
     expect(migrate.depends_on?.['cassandra']?.condition).toBe('service_healthy')
     for (const name of ['create-service', 'redirect-service', 'key-worker']) {

@@ -1,11 +1,12 @@
-// Each Dockerfile as BuildKit reads it (deploy-check/dockerfile): no build-check warnings, only
-// paths that exist in the build context after .dockerignore, a Node 24 base, a non-root user,
-// and a CMD that starts a file the build puts into the image.
+// Each image's Dockerfile as BuildKit reads it with that image's build arguments
+// (deploy-check/dockerfile): no build-check warnings, only paths that exist in the build context
+// after .dockerignore, a Node 24 base, a non-root user, and a CMD that starts a file the build
+// puts into the image.
 import { readFileSync } from 'node:fs'
 import { posix } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
-  BUILD_TIMEOUT_MS, copiedFiles, dockerfile, dockerfilePaths, ensureValidators, imageEnv, nodeProgram, root,
+  BUILD_TIMEOUT_MS, IMAGE_NAMES, copiedFiles, dockerfilePaths, ensureValidators, image, imageEnv, nodeProgram, root,
   type DockerCopy, type DockerfileReport
 } from './helpers.ts'
 
@@ -29,20 +30,20 @@ function contextCopies (report: DockerfileReport): DockerCopy[] {
   return report.stages.flatMap((s) => s.copies).filter((c) => !c.from && !c.inline?.length)
 }
 
-describe('every Dockerfile', () => {
-  it('exists for each service and for nginx', () => {
-    expect(dockerfilePaths()).toEqual(['create-service/Dockerfile', 'key-worker/Dockerfile', 'nginx/Dockerfile', 'redirect-service/Dockerfile'])
+describe('every image', () => {
+  it('comes from one Dockerfile for the Node services and one for nginx', () => {
+    expect(dockerfilePaths()).toEqual(['Dockerfile', 'nginx/Dockerfile'])
   })
 
-  describe.each(dockerfilePaths())('%s', (file) => {
+  describe.each(IMAGE_NAMES)('%s', (file) => {
     it('parses and passes BuildKit\'s build checks without a warning', () => {
-      const report = dockerfile(file)
+      const report = image(file)
       expect(report.error).toBeUndefined()
       expect(report.warnings).toEqual([])
     })
 
     it('copies only paths that exist in the build context after .dockerignore', () => {
-      const report = dockerfile(file)
+      const report = image(file)
       expect(report.dockerignore).toBe('.dockerignore')
       const copies = contextCopies(report)
       expect(copies.length).toBeGreaterThan(0)
@@ -55,14 +56,14 @@ describe('every Dockerfile', () => {
     })
 
     it('copies no tests, dependencies, caches or local state into the image', () => {
-      const sent = contextCopies(dockerfile(file)).flatMap((c) => c.sources.flatMap((s) => s.files))
+      const sent = contextCopies(image(file)).flatMap((c) => c.sources.flatMap((s) => s.files))
       for (const f of sent) {
         expect(f).not.toMatch(/(^|\/)(node_modules|\.git|\.cache|\.run|test|tests|testing)(\/|$)|\.test\.ts$|(^|\/)\.env/)
       }
     })
 
     it('copies from build stages that are defined before the copy', () => {
-      const report = dockerfile(file)
+      const report = image(file)
       report.stages.forEach((stage, index) => {
         const earlier = new Set(report.stages.slice(0, index).map((s) => s.name).filter(Boolean))
         for (const copy of stage.copies.filter((c) => c.from)) {
@@ -72,33 +73,33 @@ describe('every Dockerfile', () => {
     })
 
     it('runs as a non-root user', () => {
-      const user = dockerfile(file).image.config.User ?? ''
+      const user = image(file).image.config.User ?? ''
       expect(user).not.toBe('')
       expect(user.split(':')[0]).not.toMatch(/^(root|0)$/)
     })
 
     it('has a HEALTHCHECK', () => {
-      expect(dockerfile(file).image.config.Healthcheck?.Test?.[0]).toBe('CMD')
+      expect(image(file).image.config.Healthcheck?.Test?.[0]).toBe('CMD')
     })
 
     it('never starts through npm (it would swallow SIGTERM)', () => {
-      const { Cmd = [], Entrypoint = [] } = dockerfile(file).image.config
+      const { Cmd = [], Entrypoint = [] } = image(file).image.config
       expect([...Entrypoint, ...Cmd].join(' ')).not.toMatch(/\bnpm\b|\byarn\b|\bpnpm\b/)
     })
   })
 })
 
-describe.each(Object.entries(SERVICES))('%s/Dockerfile', (service, port) => {
-  const file = `${service}/Dockerfile`
+describe.each(Object.entries(SERVICES))('the %s image', (service, port) => {
+  const file = service as keyof typeof SERVICES
 
   it('builds on Node 24 in every stage', () => {
-    for (const stage of dockerfile(file).stages) {
+    for (const stage of image(file).stages) {
       expect(stage.base).toMatch(/^(docker\.io\/(library\/)?)?node:24(\.\d+){0,2}-(alpine|slim|bookworm|trixie)[\w.]*$|^gcr\.io\/distroless\/nodejs24-debian\d+/)
     }
   })
 
   it('installs only this service\'s production dependencies with npm ci', () => {
-    const runs = dockerfile(file).stages.flatMap((s) => s.runs)
+    const runs = image(file).stages.flatMap((s) => s.runs)
     const install = runs.filter((r) => /\bnpm\b/.test(r))
     expect(install).toHaveLength(1)
     expect(install[0]).toMatch(/^npm ci /)
@@ -108,23 +109,22 @@ describe.each(Object.entries(SERVICES))('%s/Dockerfile', (service, port) => {
   })
 
   it(`starts node ${service}/src/server.ts, a file a COPY puts into the image`, () => {
-    const report = dockerfile(file)
+    const report = image(file)
     const { Cmd = [], Entrypoint = [], WorkingDir = '/' } = report.image.config
     expect(Entrypoint).toEqual([])
-    const program = nodeProgram(Cmd)
-    expect(program).toBe(`${service}/src/server.ts`)
+    expect(nodeProgram(Cmd, WorkingDir)).toBe(`${service}/src/server.ts`)
     const produced = finalStage(report).copies.filter((c) => !c.from).flatMap(imagePaths)
-    expect(produced).toContain(posix.join(WorkingDir, program!))
+    expect(produced).toContain(`/app/${service}/src/server.ts`)
   })
 
   it('copies the shared package\'s sources, which the service imports', () => {
-    const produced = finalStage(dockerfile(file)).copies.filter((c) => !c.from).flatMap(imagePaths)
+    const produced = finalStage(image(file)).copies.filter((c) => !c.from).flatMap(imagePaths)
     expect(produced).toContain('/app/common/src/config.ts')
     expect(produced).toContain('/app/common/src/run-service.ts')
   })
 
   it(`listens on every interface on port ${port}, as the service config defaults, and exposes it`, () => {
-    const report = dockerfile(file)
+    const report = image(file)
     expect(imageEnv(report)).toMatchObject({ HOST: '0.0.0.0', PORT: String(port) })
     expect(Object.keys(report.image.config.ExposedPorts ?? {})).toEqual([`${port}/tcp`])
     const config = readFileSync(`${root}/${service}/src/config.ts`, 'utf8')
@@ -132,13 +132,13 @@ describe.each(Object.entries(SERVICES))('%s/Dockerfile', (service, port) => {
   })
 
   it('health-checks /healthz on $PORT inside the container', () => {
-    const test = dockerfile(file).image.config.Healthcheck?.Test ?? []
+    const test = image(file).image.config.Healthcheck?.Test ?? []
     expect(test.join(' ')).toMatch(/127\.0\.0\.1:.*process\.env\.PORT.*\/healthz/)
   })
 })
 
-describe('nginx/Dockerfile', () => {
-  const files = () => dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.flatMap(copiedFiles)
+describe('the nginx image', () => {
+  const files = () => image('nginx').stages.at(-1)!.copies.flatMap(copiedFiles)
 
   it('ships the shared nginx configuration of the repository, unchanged, and every environment-independent file', () => {
     expect(files()).toContainEqual({ file: 'nginx/nginx.conf', to: '/etc/nginx/nginx.conf' })
@@ -146,20 +146,20 @@ describe('nginx/Dockerfile', () => {
   })
 
   it('serves the web page from the root its environment file names', () => {
-    const env = dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.find((c) => c.dest === '/etc/nginx/env.d/container.conf')
+    const env = image('nginx').stages.at(-1)!.copies.find((c) => c.dest === '/etc/nginx/env.d/container.conf')
     const rootDir = /^\s*root\s+([^;]+);/m.exec(env?.inline?.[0]?.data ?? '')?.[1]
     expect(rootDir).toBeDefined()
     expect(files()).toContainEqual({ file: 'web/index.html', to: `${rootDir}/index.html` })
   })
 
   it('uses a pinned nginx release, not latest', () => {
-    for (const stage of dockerfile('nginx/Dockerfile').stages) expect(stage.base).toMatch(/^nginx:1\.\d+(\.\d+)?-alpine$/)
+    for (const stage of image('nginx').stages) expect(stage.base).toMatch(/^nginx:1\.\d+(\.\d+)?-alpine$/)
   })
 
   it('stops gracefully (SIGQUIT) and runs nginx in the foreground as PID 1', () => {
-    const { StopSignal, Entrypoint = [] } = dockerfile('nginx/Dockerfile').image.config
+    const { StopSignal, Entrypoint = [] } = image('nginx').image.config
     expect(StopSignal).toBe('SIGQUIT')
-    const script = dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.find((c) => c.dest === Entrypoint[0])
+    const script = image('nginx').stages.at(-1)!.copies.find((c) => c.dest === Entrypoint[0])
     expect(script?.inline?.[0]?.data).toMatch(/exec nginx .*-c \/etc\/nginx\/nginx\.conf .*daemon off;/)
   })
 })

@@ -8,8 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../common/src/config.ts'
 import { parseReplication } from '../../common/src/cassandra/schema.ts'
 import {
-  BUILD_TIMEOUT_MS, OVERLAYS, PROGRAM_CONFIG, composeProject, containerEnv, dockerfile, dockerfileForImage,
-  ensureValidators, imageEnv, nodeProgram, podTemplates, render, root, secretTemplates
+  BUILD_TIMEOUT_MS, OVERLAYS, PROGRAM_CONFIG, composeProject, containerEnv, ensureValidators, image as imageReport,
+  imageEnv, imageOf, nodeProgram, podTemplates, render, root, secretTemplates
 } from './helpers.ts'
 
 interface ConfigModule {
@@ -36,12 +36,14 @@ interface Deployed {
   names: string[]
 }
 
-function imageDefaults (image: string): { cmd: string[], env: Record<string, string> } {
-  const file = dockerfileForImage(image)
-  if (!file) throw new Error(`no Dockerfile builds ${image}`)
-  const report = dockerfile(file)
+interface ImageDefaults { cmd: string[], workdir: string, env: Record<string, string> }
+
+function imageDefaults (ref: string): ImageDefaults {
+  const name = imageOf(ref)
+  if (!name) throw new Error(`no Dockerfile builds ${ref}`)
+  const report = imageReport(name)
   const env = Object.fromEntries(Object.entries(imageEnv(report)).filter(([k]) => !BASE_IMAGE_ENV.has(k)))
-  return { cmd: report.image.config.Cmd ?? [], env }
+  return { cmd: report.image.config.Cmd ?? [], workdir: report.image.config.WorkingDir ?? '/', env }
 }
 
 /**
@@ -49,15 +51,15 @@ function imageDefaults (image: string): { cmd: string[], env: Record<string, str
  * against that program only; another program run in the image (the migration) still gets the
  * values, and ignores them.
  */
-function imageNames (image: { cmd: string[], env: Record<string, string> }, program: string): string[] {
-  return nodeProgram(image.cmd) === program ? Object.keys(image.env) : []
+function imageNames (image: ImageDefaults, program: string): string[] {
+  return nodeProgram(image.cmd, image.workdir) === program ? Object.keys(image.env) : []
 }
 
 function fromCompose (): Deployed[] {
   return Object.entries(composeProject().services).flatMap(([name, s]) => {
-    if (!s.image || !dockerfileForImage(s.image)) return []
+    if (!s.image || !imageOf(s.image)) return []
     const image = imageDefaults(s.image)
-    const program = nodeProgram(s.command ?? image.cmd)
+    const program = nodeProgram(s.command ?? image.cmd, image.workdir)
     if (!program) return [] // nginx: not a Node program, no config schema
     const own = Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => {
       // A bare name in compose passes the host's value through: nothing to check, and no default.
@@ -71,10 +73,10 @@ function fromCompose (): Deployed[] {
 function fromKubernetes (overlay: string): Deployed[] {
   const objects = render(overlay)
   return podTemplates(objects).flatMap(({ owner, pod }) => pod.spec.containers.flatMap((c: any) => {
-    if (!dockerfileForImage(c.image)) return []
+    if (!imageOf(c.image)) return []
     const image = imageDefaults(c.image)
     const argv: string[] = c.command ? [...c.command, ...(c.args ?? [])] : (c.args ?? image.cmd)
-    const program = nodeProgram(argv)
+    const program = nodeProgram(argv, c.workingDir ?? image.workdir)
     if (!program) return []
     const { env, names } = containerEnv(objects, c, secretTemplates())
     return [{ where: `${overlay} ${owner.kind}/${owner.metadata.name}/${c.name}`, program, env: { ...image.env, ...env }, names: [...imageNames(image, program), ...names] }]
@@ -104,7 +106,8 @@ describe('compose.yaml', () => {
 
 describe.each(OVERLAYS)('%s', (overlay) => {
   it('runs each Shortwave program: the three services and the migration Job', () => {
-    expect([...new Set(fromKubernetes(overlay).map((d) => d.program))].sort()).toEqual(Object.keys(PROGRAM_CONFIG).sort())
+    expect([...new Set(fromKubernetes(overlay).map((d) => d.program))].sort())
+      .toEqual(Object.keys(PROGRAM_CONFIG).sort())
   })
 
   it('gives every container only variables its program reads, with values it accepts', () => {

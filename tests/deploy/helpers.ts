@@ -1,4 +1,4 @@
-// Runs the offline validators of scripts/deploy-check.sh (built from deploy-check/) and hands
+// Runs the offline validators of scripts/deploy-check.ts (built from deploy-check/) and hands
 // their JSON to the tests: what BuildKit makes of each Dockerfile, what compose-go makes of
 // compose.yaml, and every object kustomize renders for a k8s/ overlay after kubevalidate
 // accepted it. The tests then assert on what would really run, not on the YAML as written.
@@ -17,7 +17,9 @@ let built = false
 /** Builds the validators if needed (idempotent; parallel test files wait on one lock). */
 export function ensureValidators (): void {
   if (built) return
-  execFileSync('bash', [join(root, 'scripts/deploy-check.sh'), 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], timeout: BUILD_TIMEOUT_MS })
+  execFileSync(join(root, 'node_modules/.bin/node'), [join(root, 'scripts/deploy-check.ts'), 'build'], {
+    cwd: root, stdio: ['ignore', 'ignore', 'pipe'], timeout: BUILD_TIMEOUT_MS
+  })
   built = true
 }
 
@@ -27,7 +29,11 @@ export function toolPath (name: 'kustomize' | 'kubevalidate' | 'compose-check' |
 }
 
 /** Runs a validator; the result keeps stdout, stderr and the exit status for negative tests. */
-export function runTool (name: Parameters<typeof toolPath>[0], args: string[], input?: string): SpawnSyncReturns<string> {
+export function runTool (
+  name: Parameters<typeof toolPath>[0],
+  args: string[],
+  input?: string
+): SpawnSyncReturns<string> {
   return spawnSync(toolPath(name), args, { cwd: root, encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 })
 }
 
@@ -64,6 +70,7 @@ export interface ImageConfig {
 }
 export interface DockerfileReport {
   file: string
+  buildArgs?: Record<string, string>
   dockerignore?: string
   error?: string
   warnings: Array<{ rule: string, message: string, line: number }>
@@ -71,24 +78,40 @@ export interface DockerfileReport {
   image: { config: ImageConfig }
 }
 
-/** Every Dockerfile in the repository: one per top-level folder that has one. */
+/** Every Dockerfile in the repository: at the root, and in top-level folders. */
 export function dockerfilePaths (): string[] {
   return readdirSync(root, { withFileTypes: true })
     .filter((d) => d.isDirectory() && !d.name.startsWith('.') && d.name !== 'node_modules')
     .map((d) => `${d.name}/Dockerfile`)
+    .concat('Dockerfile')
     .filter((f) => existsSync(join(root, f)))
     .sort()
 }
 
-let dockerfileCache: DockerfileReport[] | undefined
-export function dockerfiles (): DockerfileReport[] {
-  dockerfileCache ??= JSON.parse(mustRun('dockerfile-check', ['-context', '.', ...dockerfilePaths()])) as DockerfileReport[]
-  return dockerfileCache
-}
+/**
+ * Every Shortwave image (shortwave/<name>) and how it is built: one Dockerfile serves the three
+ * Node services, told apart by build arguments. compose.yaml must build them the same way.
+ */
+export const IMAGES = {
+  'create-service': { dockerfile: 'Dockerfile', args: { SERVICE: 'create-service', PORT: '3001' } },
+  'redirect-service': { dockerfile: 'Dockerfile', args: { SERVICE: 'redirect-service', PORT: '3002' } },
+  'key-worker': { dockerfile: 'Dockerfile', args: { SERVICE: 'key-worker', PORT: '3004' } },
+  nginx: { dockerfile: 'nginx/Dockerfile', args: {} }
+} satisfies Record<string, { dockerfile: string, args: Record<string, string> }>
+export type ImageName = keyof typeof IMAGES
+export const IMAGE_NAMES = Object.keys(IMAGES) as ImageName[]
 
-export function dockerfile (file: string): DockerfileReport {
-  const report = dockerfiles().find((r) => r.file === file)
-  if (!report) throw new Error(`no report for ${file}`)
+const reports = new Map<ImageName, DockerfileReport>()
+
+/** What BuildKit makes of the Dockerfile of an image, with that image's build arguments. */
+export function image (name: ImageName): DockerfileReport {
+  let report = reports.get(name)
+  if (!report) {
+    const { dockerfile, args } = IMAGES[name]
+    const flags = Object.entries(args).flatMap(([k, v]) => ['-build-arg', `${k}=${v}`])
+    report = (JSON.parse(mustRun('dockerfile-check', ['-context', '.', ...flags, dockerfile])) as DockerfileReport[])[0]!
+    reports.set(name, report)
+  }
   return report
 }
 
@@ -117,19 +140,17 @@ export function imageEnv (report: DockerfileReport): Record<string, string> {
   }))
 }
 
-/** The Dockerfile that builds a Shortwave image name (shortwave/<folder>, any registry or tag). */
-export function dockerfileForImage (image: string): string | undefined {
-  const match = /(?:^|\/)shortwave\/([a-z0-9-]+)(?::[^/]*)?$/.exec(image)
-  if (!match) return undefined
-  const file = `${match[1]}/Dockerfile`
-  return existsSync(join(root, file)) ? file : undefined
+/** The Shortwave image an image reference names (shortwave/<name>, any registry or tag). */
+export function imageOf (ref: string): ImageName | undefined {
+  const match = /(?:^|\/)shortwave\/([a-z0-9-]+)(?::[^/]*)?$/.exec(ref)
+  return match && match[1]! in IMAGES ? match[1] as ImageName : undefined
 }
 
 // ---------------------------------------------------------------- compose
 
 export interface ComposeService {
   image?: string
-  build?: { context: string, dockerfile: string }
+  build?: { context: string, dockerfile: string, args?: Record<string, string> }
   command?: string[] | null
   entrypoint?: string[] | null
   environment?: Record<string, string | null>
@@ -256,13 +277,17 @@ export function secretTemplates (): Record<string, string[]> {
 
 // ---------------------------------------------------------------- programs and their configuration
 
-/** The program a `node <file>` command line runs, or undefined for anything else. */
-export function nodeProgram (argv: string[] | null | undefined): string | undefined {
+/**
+ * The program a `node <file>` command line runs in an image, relative to the workspace root
+ * (/app) whatever the working directory; undefined for anything else.
+ */
+export function nodeProgram (argv: string[] | null | undefined, workdir: string): string | undefined {
   if (!argv || argv[0] !== 'node') return undefined
-  return argv.slice(1).find((a) => !a.startsWith('-'))
+  const file = argv.slice(1).find((a) => !a.startsWith('-'))
+  return file === undefined ? undefined : posix.relative('/app', posix.resolve(workdir, file))
 }
 
-/** Each program the images run, and the module whose `configSchema` is its whole environment. */
+/** Each program the images run (relative to /app), and the module whose `configSchema` is its whole environment. */
 export const PROGRAM_CONFIG: Record<string, string> = {
   'create-service/src/server.ts': 'create-service/src/config.ts',
   'redirect-service/src/server.ts': 'redirect-service/src/config.ts',

@@ -9,7 +9,9 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, write
 import { join, posix } from 'node:path'
 import { createHash } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BUILD_TIMEOUT_MS, copiedFiles, dockerfile, ensureValidators, imageEnv, nodeProgram, root, type DockerStage } from './helpers.ts'
+import {
+  BUILD_TIMEOUT_MS, copiedFiles, ensureValidators, image, imageEnv, nodeProgram, root, type DockerStage
+} from './helpers.ts'
 
 const SERVICES = ['create-service', 'redirect-service', 'key-worker'] as const
 const work = join(root, '.cache/deploy-check/images')
@@ -24,6 +26,9 @@ function prune (prefix: string, keep: string): void {
     if (name.startsWith(prefix) && join(work, name) !== keep) rmSync(join(work, name), { recursive: true, force: true })
   }
 }
+
+/** The context files a stage's COPY instructions send. */
+const contextFiles = (stage: DockerStage): string[] => stage.copies.flatMap((c) => c.sources.flatMap((s) => s.files))
 
 /** Where an absolute image path lives in a stage's folder. */
 const at = (stageDir: string, imagePath: string): string => join(stageDir, imagePath)
@@ -43,7 +48,7 @@ function copyFromContext (stageDir: string, stage: DockerStage): void {
  */
 function buildDepsStage (service: string, stage: DockerStage): string {
   const hash = createHash('sha256')
-  for (const copy of stage.copies) for (const s of copy.sources) for (const f of s.files) hash.update(f).update(readFileSync(join(root, f)))
+  for (const f of contextFiles(stage)) hash.update(f).update(readFileSync(join(root, f)))
   for (const run of stage.runs) hash.update(run)
   const dir = join(work, `${service}-deps-${hash.digest('hex').slice(0, 16)}`)
   prune(`${service}-deps-`, dir)
@@ -67,15 +72,15 @@ function buildDepsStage (service: string, stage: DockerStage): string {
 const trees = new Map<string, { dir: string, workdir: string }>()
 
 /** The image's file tree, rebuilt when any of its inputs changed (kept under .cache between runs). */
-function buildImageTree (service: string): { dir: string, workdir: string } {
+function buildImageTree (service: typeof SERVICES[number]): { dir: string, workdir: string } {
   const cached = trees.get(service)
   if (cached) return cached
-  const report = dockerfile(`${service}/Dockerfile`)
+  const report = image(service)
   const stageDirs = new Map<string, string>()
   for (const stage of report.stages.slice(0, -1)) stageDirs.set(stage.name, buildDepsStage(service, stage))
   const final = report.stages.at(-1)!
   const hash = createHash('sha256').update(JSON.stringify(final)).update(JSON.stringify([...stageDirs]))
-  for (const copy of final.copies) for (const s of copy.sources) for (const f of s.files) hash.update(f).update(readFileSync(join(root, f)))
+  for (const f of contextFiles(final)) hash.update(f).update(readFileSync(join(root, f)))
   const dir = join(work, `${service}-image-${hash.digest('hex').slice(0, 16)}`)
   const tree = { dir, workdir: report.image.config.WorkingDir ?? '/' }
   trees.set(service, tree)
@@ -96,11 +101,18 @@ function buildImageTree (service: string): { dir: string, workdir: string } {
   return tree
 }
 
-/** Starts a program of the image; resolves with its exit status and stderr. */
-function start (cwd: string, argv: string[], env: Record<string, string>): Promise<{ status: number | null, stderr: string }> {
+/** Starts a program of the image in its working directory; resolves with its exit status and stderr. */
+function start (
+  tree: { dir: string, workdir: string },
+  argv: string[],
+  env: Record<string, string>
+): Promise<{ status: number | null, stderr: string }> {
+  const cwd = join(tree.dir, tree.workdir)
+  // An absolute path in the command names a file of the image, which lives under the tree here.
+  const args = argv.slice(1).map((a) => posix.isAbsolute(a) ? join(tree.dir, a) : a)
   return new Promise((resolve, reject) => {
     // Only the image's environment: nothing from this machine's shell leaks into the check.
-    const child = spawn(node24, argv.slice(1), { cwd, env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 })
+    const child = spawn(node24, args, { cwd, env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 })
     let stderr = ''
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
     child.on('error', reject)
@@ -114,7 +126,7 @@ describe.each(SERVICES)('the %s image, built without Docker', (service) => {
   beforeAll(() => { tree = buildImageTree(service) }, 180_000)
 
   it('holds the production dependencies of the service and nothing of the root tooling', () => {
-    const modules = join(tree.dir, tree.workdir, 'node_modules')
+    const modules = join(tree.dir, '/app/node_modules')
     expect(existsSync(join(modules, 'fastify/package.json'))).toBe(true)
     expect(existsSync(join(modules, 'cassandra-driver/package.json'))).toBe(true)
     for (const devOnly of ['node', 'typescript', 'vitest', 'eslint', 'neostandard', 'playwright-core', '@types/node', '@shortwave/testing']) {
@@ -123,15 +135,15 @@ describe.each(SERVICES)('the %s image, built without Docker', (service) => {
   })
 
   it('resolves @shortwave/common to the copied sources, not to a package under node_modules', () => {
-    const link = join(tree.dir, tree.workdir, 'node_modules/@shortwave/common/src/config.ts')
+    const link = join(tree.dir, '/app/node_modules/@shortwave/common/src/config.ts')
     expect(existsSync(link)).toBe(true)
   })
 
   it('starts its CMD: every module loads, and a bad PORT stops it with exit 78 naming PORT', async () => {
-    const report = dockerfile(`${service}/Dockerfile`)
+    const report = image(service)
     const cmd = report.image.config.Cmd ?? []
-    expect(nodeProgram(cmd)).toBe(`${service}/src/server.ts`)
-    const result = await start(join(tree.dir, tree.workdir), cmd, { ...imageEnv(report), PORT: 'not-a-port' })
+    expect(nodeProgram(cmd, tree.workdir)).toBe(`${service}/src/server.ts`)
+    const result = await start(tree, cmd, { ...imageEnv(report), PORT: 'not-a-port' })
     expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)|ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING/)
     expect(result.stderr).toContain('PORT')
     expect(result.status).toBe(78)
@@ -141,8 +153,9 @@ describe.each(SERVICES)('the %s image, built without Docker', (service) => {
 describe('the schema migration in the key-worker image', () => {
   it('starts: every module loads, and a bad keyspace name stops it with exit 78', async () => {
     const tree = buildImageTree('key-worker')
-    const result = await start(join(tree.dir, tree.workdir), ['node', 'common/src/cassandra/migrate-cli.ts'], {
-      ...imageEnv(dockerfile('key-worker/Dockerfile')),
+    // The command compose.yaml and the Kubernetes Job give the container.
+    const result = await start(tree, ['node', '/app/common/src/cassandra/migrate-cli.ts'], {
+      ...imageEnv(image('key-worker')),
       CASSANDRA_KEYSPACE: 'Not-A-Keyspace'
     })
     expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/)

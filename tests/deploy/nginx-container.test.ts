@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, posix } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BUILD_TIMEOUT_MS, copiedFiles, dockerfile, ensureValidators, root } from './helpers.ts'
+import { BUILD_TIMEOUT_MS, copiedFiles, ensureValidators, image as imageReport, root } from './helpers.ts'
 
 const image = join(root, '.cache/deploy-check/nginx-image')
 let dump: { status: number | null, stdout: string, stderr: string }
@@ -16,7 +16,7 @@ let dump: { status: number | null, stdout: string, stderr: string }
 /** Writes the image's files (context copies and heredocs) under `image`. */
 function layOut (): string {
   rmSync(image, { recursive: true, force: true })
-  const report = dockerfile('nginx/Dockerfile')
+  const report = imageReport('nginx')
   const final = report.stages.at(-1)!
   for (const copy of final.copies) {
     const dest = posix.isAbsolute(copy.dest) ? copy.dest : posix.join(copy.workdir, copy.dest)

@@ -24,7 +24,12 @@ let redis: ReturnType<typeof redisServer>
 let stack: ProcessStack
 let secret: string
 
-async function run (command: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<{ code: number | null, output: string }> {
+async function run (
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT
+): Promise<{ code: number | null, output: string }> {
   const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
@@ -34,7 +39,7 @@ async function run (command: string, args: string[], env: Record<string, string>
 }
 
 beforeAll(async () => {
-  const installed = await run('bash', [join(ROOT, 'scripts', 'ensure-schemathesis.sh')])
+  const installed = await run(process.execPath, [join(ROOT, 'scripts', 'tools.ts'), 'schemathesis'])
   if (installed.code !== 0) throw new Error(`could not install schemathesis:\n${installed.output}`)
   await nodes.up()
   const contactPoints = await nodes.contactPoints()
@@ -58,7 +63,8 @@ afterAll(async () => {
 describe('the API against its own OpenAPI document (schemathesis)', () => {
   it('never answers 5xx, and every answer matches the document', async () => {
     const bin = join(ROOT, '.cache', 'schemathesis-venv', 'bin', 'schemathesis')
-    // Run from the (git-ignored) report folder: schemathesis keeps its crash store (.schemathesis/) in the working directory.
+    // Run from the (git-ignored) report folder: schemathesis keeps its crash store (.schemathesis/) in
+    // the working directory.
     mkdirSync(REPORT_DIR, { recursive: true })
     const { code, output } = await run(bin, [
       '--config-file', join(ROOT, 'tests', 'faults', 'schemathesis.toml'),

@@ -196,7 +196,12 @@ describe('faults under load', () => {
     report = {
       suite: 'faults',
       finishedAt: new Date().toISOString(),
-      settings: { redisTimeoutMs: REDIS_TIMEOUT_MS, cassandraTimeoutMs: CASSANDRA_TIMEOUT_MS, createReplicas: 2, redirectReplicas: 2 },
+      settings: {
+        redisTimeoutMs: REDIS_TIMEOUT_MS,
+        cassandraTimeoutMs: CASSANDRA_TIMEOUT_MS,
+        createReplicas: 2,
+        redirectReplicas: 2
+      },
       totals: {
         requests: all.length,
         status500: all.filter((s) => s.outcome === '500').length,
@@ -218,10 +223,12 @@ describe('faults under load', () => {
     expect(verification.stored).toBe(verification.acknowledged)
     expect(verification.redirected).toBe(verification.acknowledged)
     for (const record of records) {
-      expect({ phase: record.name, unexpected: record.unexpected, recovered: record.recovered, missingRetryAfter: record.missingRetryAfter })
+      const { unexpected, recovered, missingRetryAfter } = record
+      expect({ phase: record.name, unexpected, recovered, missingRetryAfter })
         .toEqual({ phase: record.name, unexpected: {}, recovered: true, missingRetryAfter: 0 })
       if (record.latencyBoundMs !== null) {
-        expect({ phase: record.name, slowest: Math.max(record.create.maxMs, record.redirect.maxMs) <= record.latencyBoundMs })
+        const slowest = Math.max(record.create.maxMs, record.redirect.maxMs)
+        expect({ phase: record.name, slowest: slowest <= record.latencyBoundMs })
           .toEqual({ phase: record.name, slowest: true })
       }
     }
@@ -254,7 +261,9 @@ describe('faults under load', () => {
   it('answers no key 201 twice and keeps every earlier link when Redis rolls back to an older state, under load', async () => {
     const runId = randomBytes(4).toString('hex')
     const load = startTraffic({ baseUrl: stack.edge.url, runId })
-    const burst = (label: string) => createBurst({ baseUrl: stack.edge.url, runId, label, count: ROLLBACK_BURST, concurrency: 8 })
+    const burst = (label: string) => createBurst({
+      baseUrl: stack.edge.url, runId, label, count: ROLLBACK_BURST, concurrency: 8
+    })
     let snapshot!: RedisSnapshot
     let before!: Burst
     let after!: Burst
@@ -284,7 +293,9 @@ describe('faults under load', () => {
     // What Cassandra holds, not what a cache still remembers.
     await dropLinkCache(redisClient, REDIS_PREFIX)
     await sleep(3500) // the redirect replicas' in-process cache (LOCAL_CACHE_TTL_MS, 3 s)
-    const { verification: check, figures } = await verifyAroundFault({ before, after, steady: load.acks, faultAt: restoredAt }, stack.edge.url)
+    const { verification: check, figures } = await verifyAroundFault({
+      before, after, steady: load.acks, faultAt: restoredAt
+    }, stack.edge.url)
     const rollback: RollbackFigures = { snapshotKeys: snapshot.entries.length, restore, ...figures }
     report = { ...report, phases: records, redisRollback: rollback }
     const file = writeReport('faults', report)
@@ -293,14 +304,18 @@ describe('faults under load', () => {
     expect(check.duplicateKeys).toEqual([])
     expect(check.failures).toEqual([])
     expect(rollback.earlier.intact).toBe(rollback.earlier.links)
-    expect({ before: before.byStatus, after: after.byStatus }).toEqual({ before: { 201: ROLLBACK_BURST }, after: { 201: ROLLBACK_BURST } })
+    expect({ before: before.byStatus, after: after.byStatus })
+      .toEqual({ before: { 201: ROLLBACK_BURST }, after: { 201: ROLLBACK_BURST } })
     expect(load.violations).toEqual([])
     expect({ unexpected: record.unexpected, recovered: record.recovered }).toEqual({ unexpected: {}, recovered: true })
   }, 600_000)
 })
 
 /** A POST whose body is held back half-way until `opened` resolves and its function is called. */
-function halfSentRequest (port: number, body: string): { opened: Promise<() => void>, response: Promise<{ status: number, body: string }> } {
+function halfSentRequest (
+  port: number,
+  body: string
+): { opened: Promise<() => void>, response: Promise<{ status: number, body: string }> } {
   let openedResolve!: (finish: () => void) => void
   const opened = new Promise<() => void>((resolve) => { openedResolve = resolve })
   const response = new Promise<{ status: number, body: string }>((resolve, reject) => {

@@ -45,7 +45,9 @@ export async function startStack (infra: TestInfra, opts: StackOptions = {}): Pr
   }
   const create = await buildCreate(loadConfig(createSchema, env), deps)
   const redirects: FastifyInstance[] = []
-  for (let i = 0; i < (opts.redirects ?? 1); i++) redirects.push(await buildRedirect(loadConfig(redirectSchema, env), deps))
+  for (let i = 0; i < (opts.redirects ?? 1); i++) {
+    redirects.push(await buildRedirect(loadConfig(redirectSchema, env), deps))
+  }
   apps.push(create, ...redirects)
   const [createUrl, ...redirectUrls] = await Promise.all([listen(create), ...redirects.map(listen)])
   return {
@@ -60,14 +62,24 @@ export async function startStack (infra: TestInfra, opts: StackOptions = {}): Pr
 }
 
 /** Starts one more key-worker (e.g. to replace one the test stopped); the caller closes it. */
-export async function startWorker (infra: TestInfra, workerId: string, env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const worker = await buildWorker(loadConfig(workerSchema, { ...infra.env, ...env, WORKER_ID: workerId }), { cassandra: infra.cassandra, redis: infra.redis, logger: false })
+export async function startWorker (
+  infra: TestInfra,
+  workerId: string,
+  env: Record<string, string> = {}
+): Promise<FastifyInstance> {
+  const worker = await buildWorker(loadConfig(workerSchema, { ...infra.env, ...env, WORKER_ID: workerId }), {
+    cassandra: infra.cassandra, redis: infra.redis, logger: false
+  })
   await worker.ready()
   return worker
 }
 
 /** Runs `task` over `items` with at most `concurrency` in flight. */
-export async function inParallel<T, R> (items: T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function inParallel<T, R> (
+  items: T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<R>
+): Promise<R[]> {
   const results = new Array<R>(items.length)
   let next = 0
   async function lane (): Promise<void> {
@@ -86,7 +98,11 @@ export interface Created {
   headers: Headers
 }
 
-export async function createLink (createUrl: string, body: unknown, headers: Record<string, string> = {}): Promise<Created> {
+export async function createLink (
+  createUrl: string,
+  body: unknown,
+  headers: Record<string, string> = {}
+): Promise<Created> {
   const response = await fetch(`${createUrl}/api/v1/links`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { dockerfile } from '../deploy/helpers.ts'
+import { image } from '../deploy/helpers.ts'
 import { nginxTest, ROOT, testEnv } from './edge.ts'
 
 // `nginx -t` on the shared nginx/*.conf assembled with env files, as scripts/infra.sh does.
@@ -24,7 +24,7 @@ describe('nginx configuration', () => {
   // wrongly: the API zones must be keyed by credential and by address as nginx.conf intends.
   it.each([
     ['nginx/env/local.conf', () => envFile('local')],
-    ['the image\'s env.d/container.conf (nginx/Dockerfile)', async () => dockerfile('nginx/Dockerfile').stages.at(-1)!.copies.find((c) => c.dest === '/etc/nginx/env.d/container.conf')?.inline?.[0]?.data ?? '']
+    ['the image\'s env.d/container.conf (nginx/Dockerfile)', async () => image('nginx').stages.at(-1)!.copies.find((c) => c.dest === '/etc/nginx/env.d/container.conf')?.inline?.[0]?.data ?? '']
   ])('%s keys the API zones: anonymous requests by address, API keys by key, and every request by address', async (_name, read) => {
     const text = await read()
     expect(text).toMatch(/^limit_req_zone \$sw_api_anonymous +zone=api:/m)

@@ -25,7 +25,9 @@ function passingFaults (): FaultsReport {
     redisRollback: {
       ...rollback,
       earlier: { ...rollback.earlier, intact: rollback.earlier.links },
-      check: { ...rollback.check, duplicateKeys: 0, duplicateExamples: [], redirected: links, readBack: links, failures: [] }
+      check: {
+        ...rollback.check, duplicateKeys: 0, duplicateExamples: [], redirected: links, readBack: links, failures: []
+      }
     }
   }
 }
@@ -104,7 +106,15 @@ describe('renderCluster', () => {
     const failover = fixed.redisFailover!
     fixed.phases[0] = { ...fixed.phases[0]!, unexpected: {} }
     failover.earlier.intact = failover.earlier.links
-    failover.check = { ...failover.check, duplicateKeys: 0, duplicateExamples: [], redirected: failover.check.acknowledged, readBack: failover.check.acknowledged, failures: [] }
+    const acknowledged = failover.check.acknowledged
+    failover.check = {
+      ...failover.check,
+      duplicateKeys: 0,
+      duplicateExamples: [],
+      redirected: acknowledged,
+      readBack: acknowledged,
+      failures: []
+    }
     expect(renderCluster(fixed)).toContain('**Passed:** nothing the contract forbids happened.')
 
     fixed.phases.find((p) => p.name === 'node-kill')!.redirect.failed = 2

@@ -66,7 +66,10 @@ describe('oversized requests', () => {
   })
 })
 
-/** Opens a connection, writes `raw`, then sends nothing more; resolves with what came back and when the server hung up. */
+/**
+ * Opens a connection, writes `raw`, then sends nothing more; resolves with what came back and when
+ * the server hung up.
+ */
 function stall (raw: string): Promise<{ closedAfterMs: number, received: string }> {
   return new Promise((resolve, reject) => {
     const started = Date.now()

@@ -22,6 +22,11 @@ export interface Answer {
   json: () => Record<string, unknown>
 }
 
+function answer (response: Response, text: string): Answer {
+  const json = (): Record<string, unknown> => JSON.parse(text) as Record<string, unknown>
+  return { status: response.status, headers: response.headers, body: text, json }
+}
+
 /** POST /api/v1/links with a JSON body; `from` picks the client's source address (any 127.x.y.z). */
 export async function create (baseUrl: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const response = await fetch(`${baseUrl}/api/v1/links`, {
@@ -29,13 +34,11 @@ export async function create (baseUrl: string, body: unknown, headers: Record<st
     headers: { 'content-type': 'application/json', ...headers },
     body: typeof body === 'string' ? body : JSON.stringify(body)
   })
-  const text = await response.text()
-  return { status: response.status, headers: response.headers, body: text, json: () => JSON.parse(text) as Record<string, unknown> }
+  return answer(response, await response.text())
 }
 
 /** GET /{key} without following the redirect. */
 export async function follow (baseUrl: string, path: string): Promise<Answer> {
   const response = await fetch(`${baseUrl}/${path}`, { redirect: 'manual' })
-  const text = await response.text()
-  return { status: response.status, headers: response.headers, body: text, json: () => JSON.parse(text) as Record<string, unknown> }
+  return answer(response, await response.text())
 }

@@ -32,7 +32,8 @@ afterAll(async () => {
 
 async function expectRefused (body: unknown, message: RegExp): Promise<void> {
   const answer = await create(edge.url, body)
-  expect({ status: answer.status, body: answer.json() }).toMatchObject({ status: 400, body: { statusCode: 400, message: expect.stringMatching(message) } })
+  expect({ status: answer.status, body: answer.json() })
+    .toMatchObject({ status: 400, body: { statusCode: 400, message: expect.stringMatching(message) } })
 }
 
 async function expectStored (url: string): Promise<string> {

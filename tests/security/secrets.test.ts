@@ -87,7 +87,9 @@ describe('API key secrets', () => {
       await call('/api/v1/links?limit=1', { headers: { authorization: `Bearer ${user.secret}${user.secret}` } })
     ]
     expect(refused.map((a) => a.status)).toEqual([401, 401, 401, 401, 401])
-    for (const answer of [...answers, ...refused]) for (const secret of secrets) expect(answer.body).not.toContain(secret)
+    for (const answer of [...answers, ...refused]) {
+      for (const secret of secrets) expect(answer.body).not.toContain(secret)
+    }
 
     // Let pino and nginx flush, then read everything they wrote.
     await new Promise((resolve) => setTimeout(resolve, 1500))
@@ -116,7 +118,10 @@ describe('API key secrets', () => {
         rows++
         const text = JSON.stringify(row)
         if (table === 'api_keys') hashes += text
-        for (const secret of secrets) expect({ table, leaked: text.includes(secret) || text.includes(secret.slice(3)) }).toEqual({ table, leaked: false })
+        for (const secret of secrets) {
+          const leaked = text.includes(secret) || text.includes(secret.slice(3))
+          expect({ table, leaked }).toEqual({ table, leaked: false })
+        }
       }
     }
     expect(rows).toBeGreaterThan(0)
