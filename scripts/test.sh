@@ -99,14 +99,14 @@ main() {
 
   # Built before the tests so the cold Go build doesn't compete with them for the two cores (the
   # quick loop leaves it to tests/deploy, which build what is missing).
-  [[ "$mode" == quick ]] || step deploy-tools bash "$ROOT/scripts/deploy-check.sh" build
+  [[ "$mode" == quick ]] || step deploy-tools node "$ROOT/scripts/deploy-check.ts" build
 
   step vitest npm run --silent vitest
   [[ "$mode" == quick ]] && return
 
-  # k6 smoke scenario through nginx against the services (load-tests/, scripts/smoke.sh):
+  # k6 smoke scenario through nginx against the services (load-tests/run.ts):
   # thresholds on errors and checks only.
-  step smoke bash "$ROOT/scripts/smoke.sh"
+  step smoke node "$ROOT/load-tests/run.ts" smoke --npm-test
 
   step infra-stop npx --no vitest run --project infra-stop
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cpuReport } from '../../load-tests/run.ts'
 
-// load-tests/run.ts (npm run load, and the smoke step of npm test through scripts/smoke.sh): what it
+// load-tests/run.ts (npm run load, and the smoke step of npm test): what it
 // refuses before it touches the stack, and its reading of /proc/stat.
 const ROOT = resolve(import.meta.dirname, '../..')
 
