@@ -13,7 +13,7 @@ const alone = { fileParallelism: false }
 const workspaces = ['common', 'create-service', 'redirect-service', 'key-worker']
 
 // npm test runs vitest several times (main run, infra-stop, faults, cluster) and closes with one
-// count over all of them (scripts/test.sh): each run leaves its JSON results in this folder.
+// count over all of them (scripts/test.ts): each run leaves its JSON results in this folder.
 const resultsDir = process.env['SW_VITEST_RESULTS_DIR']
 const reporters: NonNullable<ViteUserConfig['test']>['reporters'] = resultsDir === undefined
   ? ['default']

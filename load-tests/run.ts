@@ -1,5 +1,5 @@
 // npm run load: one k6 scenario of load-tests/ against the local stack, through nginx (USAGE below).
-// Also the smoke step of npm test (scripts/test.sh runs `smoke --npm-test`).
+// Also the smoke step of npm test (scripts/test.ts runs `smoke --npm-test`).
 //
 // Load scenarios need the per-client limits out of the way, since all the traffic comes from one
 // address: nginx runs with SW_NGINX_ENV="local load-test" (limits counted, not enforced; see
