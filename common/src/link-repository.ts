@@ -63,7 +63,7 @@ const Q = {
   lease: 'UPDATE links SET state = \'leased\', leased_by = ?, leased_at = ? WHERE bucket = ? AND key = ? IF state = \'pooled\'',
   // Read at the serial consistency after a conditional write whose answer was lost: it finishes
   // any Paxos round still in flight, so what it sees is final.
-  settled: 'SELECT key, state, leased_by, url, created_at, owner, version, updated_at FROM links WHERE bucket = ? AND key IN ?',
+  settled: 'SELECT key, state, leased_by, url, created_at, owner, version, updated_at, deleted_at FROM links WHERE bucket = ? AND key IN ?',
   // An edit applies only to the state the editor read: the version it saw (null when never edited)
   // and not deleted meanwhile. A lightweight transaction, so the check and the write are one step
   // for every create-service replica: of two edits made on the same version, exactly one applies,
@@ -79,6 +79,9 @@ const Q = {
   // else writes, is what marks it: url = null alone could lose by timestamp to an activation
   // or an alias's Paxos insert stamped later than this replica's clock.
   markDeleted: 'UPDATE links SET state = \'deleted\', url = null, deleted_at = ? WHERE bucket = ? AND key = ?',
+  // A delete sent with If-Match: marks the link deleted only at the version the client named, in
+  // the same Paxos order as the edits, so an edit applied after the client's read is never deleted.
+  deleteIf: 'UPDATE links SET deleted_at = ? WHERE bucket = ? AND key = ? IF version = ? AND deleted_at = null',
   indexOwned: 'INSERT INTO links_by_owner (owner, created_at, key) VALUES (?, ?, ?)',
   unindexOwned: 'DELETE FROM links_by_owner WHERE owner = ? AND created_at = ? AND key = ?',
   ownedFirst: 'SELECT created_at, key FROM links_by_owner WHERE owner = ? LIMIT ?',
@@ -389,6 +392,24 @@ export function createLinkRepository (client: cassandra.Client) {
       // Idempotent too: the same values, and a retry carries the first attempt's write timestamp.
       const unindex = { query: Q.unindexOwned, params: [link.owner, link.createdAt, link.key] }
       await client.batch([mark, unindex], { ...IDEMPOTENT, logged: true })
+    },
+
+    /**
+     * Marks the link deleted if it is still at `link.version` (an edit or a delete may have come
+     * first): true when it was; markDeleted then finishes the delete. A lost answer is settled
+     * like an edit's: deleted_at is this delete's own instant.
+     */
+    async markDeletedIf (link: Pick<StoredLink, 'key' | 'version'>, at: Date): Promise<boolean> {
+      const params = [at, bucketOf(link.key), link.key, link.version === 0 ? null : link.version]
+      try {
+        return (await client.execute(Q.deleteIf, params, { prepare: true })).wasApplied()
+      } catch (error) {
+        if (!mayHaveApplied(error)) throw error
+        const [row] = await settledRows([link.key])
+        const deletedAt = row?.['deleted_at'] as Date | null | undefined
+        if (deletedAt == null) throw error
+        return deletedAt.getTime() === at.getTime()
+      }
     },
 
     /** Up to `limit` entries of the owner's list after `after` (from the newest when null). */

@@ -127,6 +127,19 @@ describe('edits', () => {
     expect(await repo.find(link.key)).toMatchObject({ url: 'https://example.com/edited', title: null, version: 1 })
   })
 
+  it('deletes on If-Match only at the version named, and reads back whether it did when the answer is lost', async () => {
+    const repo = createLinkRepository(infra.cassandra)
+    const link = linkOn('delete-if')
+    expect(await repo.insertIfAbsent(link, 'create')).toBe(true)
+    expect(await repo.applyEdit({ key: link.key, version: 0 }, { title: 'Edited' }, new Date())).toBe(true)
+    expect(await repo.markDeletedIf({ key: link.key, version: 0 }, new Date())).toBe(false)
+    expect(await repo.find(link.key)).toMatchObject({ title: 'Edited' })
+    const conditional = (cql: string) => cql.includes('IF version = ?')
+    const lost = createLinkRepository(loseAnswers(infra.cassandra, conditional, 'after').client)
+    expect(await lost.markDeletedIf({ key: link.key, version: 1 }, new Date())).toBe(true)
+    expect(await repo.find(link.key)).toBeNull()
+  })
+
   it('changes only the fields given, and removes an expiry, a title or the tags given as null or empty', async () => {
     const repo = createLinkRepository(infra.cassandra)
     const link = { ...linkOn('edit-fields'), expiresAt: new Date(Date.now() + HOUR), title: 'Title', tags: ['a', 'b'] }

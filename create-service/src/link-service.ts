@@ -160,8 +160,9 @@ export function createLinkService (opts: LinkServiceOptions) {
      */
     async deleteLink (key: string, caller: Caller, ifMatch?: string, now = new Date()): Promise<void> {
       const link = await managedLink(key, caller, 'delete it')
-      // Checked, not made atomic with the delete: an edit landing in between is not noticed.
       precondition(ifMatch, link)
+      // Named a version: deleted only if no edit came in between (a conditional write, as an edit's).
+      if (ifMatch !== undefined && ifMatch.trim() !== '*' && !await repo.markDeletedIf(link, now)) throw stale(key)
       await repo.markDeleted(link, now)
       metrics.linksDeleted.inc()
       await opts.invalidator.invalidate(key)

@@ -254,6 +254,19 @@ describe('ETag and If-Match', () => {
       expect((await history(key)).json().edits).toHaveLength(1)
     })
 
+    it('lets either an edit or a delete through when both send the same If-Match, never both', async () => {
+      const key = await created({ url: 'https://example.com/edit-or-delete' })
+      barrier.arm()
+      const ifMatch = { ...alice.auth, 'if-match': '"v0"' }
+      const [edited, deleted] = await Promise.all([
+        patch(key, { url: 'https://example.com/edited' }, ifMatch, racing),
+        racing.inject({ method: 'DELETE', url: `/api/v1/links/${key}`, headers: ifMatch })
+      ])
+      expect(barrier.passed()).toBe(2)
+      expect([edited.statusCode, deleted.statusCode].sort()).toEqual(edited.statusCode === 200 ? [200, 412] : [204, 412])
+      expect((await read(key)).statusCode).toBe(edited.statusCode === 200 ? 200 : 404)
+    })
+
     it('applies both, one after the other, when neither sends If-Match', async () => {
       const key = await created({ url: 'https://example.com/both' })
       barrier.arm()
