@@ -89,6 +89,12 @@ function checkAlias (alias: string): string {
   return alias
 }
 
+/**
+ * Tags in the order Cassandra keeps a set of them (by their bytes; tags are ASCII), so a write
+ * answers with them as every later read will.
+ */
+const asStored = (tags: readonly string[]): string[] => [...tags].sort()
+
 export function createLinkService (opts: LinkServiceOptions) {
   const { repo, cache, keySource, log, metrics } = opts
 
@@ -120,7 +126,7 @@ export function createLinkService (opts: LinkServiceOptions) {
       const alias = input.alias === undefined ? undefined : checkAlias(input.alias)
       const expiresAt = resolveExpiry(input, opts.maxTtlSeconds, now.getTime())
       const draft: LinkDraft = {
-        url, createdAt: now, expiresAt, owner: input.owner, title: input.title ?? null, tags: input.tags ?? []
+        url, createdAt: now, expiresAt, owner: input.owner, title: input.title ?? null, tags: asStored(input.tags ?? [])
       }
 
       const link = alias === undefined ? await storeGenerated(draft) : await claimAlias({ ...draft, key: alias })
@@ -183,8 +189,9 @@ export function createLinkService (opts: LinkServiceOptions) {
         if (await repo.applyEdit(link, changes, at)) {
           const edited: StoredLink = { ...link, ...changes, version: link.version + 1, updatedAt: at }
           metrics.linksEdited.inc()
-          await recordEdit(link, edited, changes, caller)
+          // The caches first: the redirects are promised the new state within 5 s.
           await opts.invalidator.replace(edited)
+          await recordEdit(link, edited, changes, caller)
           return { ...edited, clicks: await repo.totalClicks(key) }
         }
         // The version the client named is gone: another edit (or a delete) came first.
@@ -250,7 +257,7 @@ export function createLinkService (opts: LinkServiceOptions) {
       changes.expiresAt = resolveExpiry({ ...input, expiresAt: input.expiresAt }, opts.maxTtlSeconds)
     }
     if (input.title !== undefined) changes.title = input.title
-    if (input.tags !== undefined) changes.tags = input.tags
+    if (input.tags !== undefined) changes.tags = asStored(input.tags)
     return changes
   }
 

@@ -86,8 +86,10 @@ describe('PATCH /api/v1/links/{key}', () => {
 
   it('sets, replaces and removes the title and the tags', async () => {
     const key = await created({ url: 'https://example.com/labels' })
-    const set = await patch(key, { title: 'Spring sale – 20 % off', tags: ['campaign', 'spring-2027'] })
-    expect(set.json()).toMatchObject({ title: 'Spring sale – 20 % off', tags: ['campaign', 'spring-2027'] })
+    const set = await patch(key, { title: 'Spring sale – 20 % off', tags: ['spring-2027', 'Campaign', 'b2b'] })
+    // In the order every read gives them: a set, sorted.
+    expect(set.json()).toMatchObject({ title: 'Spring sale – 20 % off', tags: ['Campaign', 'b2b', 'spring-2027'] })
+    expect((await read(key)).json().tags).toEqual(['Campaign', 'b2b', 'spring-2027'])
 
     // The tags sent replace the set; the title stays when not sent.
     const replaced = await patch(key, { tags: ['Q2'] })
