@@ -73,7 +73,8 @@ export const IfMatchHeaders = Type.Object({
 })
 
 export const HistoryQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,9}$', description: 'the nextCursor of the previous page' })),
+  // A version, which Cassandra keeps as a 32-bit int: nine digits at most never overflow it.
+  cursor: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'the nextCursor of the previous page' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT, description: `edits per page, 1 to ${PAGE_MAX}` }))
 }, { additionalProperties: false })
 

@@ -356,6 +356,9 @@ describe('GET /api/v1/links/{key}/history', () => {
     expect(versions).toEqual([5, 4, 3, 2, 1])
     expect((await history(key, alice.auth, '?limit=0')).statusCode).toBe(400)
     expect((await history(key, alice.auth, '?cursor=abc')).json().message).toMatch(/^cursor must be/)
+    // Past what a version can be: refused, not sent to Cassandra to overflow.
+    expect((await history(key, alice.auth, '?cursor=9999999999')).statusCode).toBe(400)
+    expect((await history(key, alice.auth, '?cursor=999999999')).json().edits).toHaveLength(5)
   })
 
   it('answers an empty list for a link never edited, 401 without a key and 403 to another user', async () => {
