@@ -6,8 +6,8 @@ import { NEGATIVE, type RedisKeys } from './redis-keys.ts'
 // (read-through). A cached entry never outlives its link: its TTL is capped at the expiry, or,
 // for an edited link, the entry carries the expiry and readers treat it as gone from then on.
 //
-// An entry is JSON {u: url, e: expiry in epoch ms or null}, and v: the link's version once it was
-// edited (a never-edited link's entry is unchanged by edits existing at all).
+// An entry is JSON {u: url, e: expiry in epoch ms or null}, plus v, the link's version, once the
+// link has been edited: the entry of a link never edited is the same bytes as before edits existed.
 
 export interface CachedLink {
   url: string
