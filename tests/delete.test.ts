@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLinkCache } from '@shortwave/common/link-cache'
-import { createLinkRepository, type Link } from '@shortwave/common/link-repository'
 import { NEGATIVE, redisKeys } from '@shortwave/common/redis-keys'
 import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { createApiKeyRepository } from '../create-service/src/api-keys.ts'
-import { createLinkResolver } from '../redirect-service/src/link-resolver.ts'
+import { gatedReader } from './helpers/gated-reader.ts'
 import { createLink, redirectOf, startStack, waitFor, type Stack } from './helpers/stack.ts'
 
 // After a 204 to DELETE, every redirect replica answers 404 within 5 seconds, however hot the
@@ -73,28 +71,7 @@ describe('deleting a link', () => {
     const keys = redisKeys(infra.prefix)
     // A replica that has not seen the key yet: nothing in Redis, its Cassandra read is slow.
     await infra.redis.del(keys.link(key))
-    const real = createLinkRepository(infra.cassandra)
-    let readDone!: () => void
-    let release!: () => void
-    let filled!: () => void
-    const read = new Promise<void>((resolve) => { readDone = resolve })
-    const gate = new Promise<void>((resolve) => { release = resolve })
-    const fillAttempted = new Promise<void>((resolve) => { filled = resolve })
-    const cache = createLinkCache(infra.redis, keys, { ttlSeconds: 86_400, negativeTtlSeconds: 10 })
-    const resolver = createLinkResolver({
-      cache: { ...cache, fill: (link: Pick<Link, 'key' | 'url' | 'expiresAt'>, now?: number) => cache.fill(link, now).finally(filled) },
-      repository: {
-        async find (k) {
-          const link = await real.find(k)
-          readDone()
-          await gate
-          return link
-        }
-      },
-      localMax: 100,
-      localTtlMs: 3000,
-      localNegativeTtlMs: 1000
-    })
+    const { resolver, read, release, fillAttempted } = gatedReader(infra)
 
     const pending = resolver.resolve(key)
     await read

@@ -15,6 +15,10 @@ export const AliasTakenError = createError<[string]>('SW_ALIAS_TAKEN', 'The alia
 export const LinkNotFoundError = createError<[string]>('SW_LINK_NOT_FOUND', 'No link with the key "%s"', 404)
 export const UnauthorizedError = createError<[string]>('SW_UNAUTHORIZED', '%s', 401)
 export const ForbiddenError = createError<[string]>('SW_FORBIDDEN', '%s', 403)
+/** An If-Match that names none of the link's current ETag: it changed since the client read it. */
+export const PreconditionFailedError = createError<[string]>('SW_PRECONDITION_FAILED', '%s', 412)
+/** Edits without If-Match kept losing to concurrent ones; a retry usually goes through. */
+export const EditConflictError = createError<[string]>('SW_EDIT_CONFLICT', 'The link "%s" kept changing while it was being edited; retry', 409)
 export const UnsupportedMediaTypeError = createError<[string]>('SW_UNSUPPORTED_MEDIA_TYPE', '%s', 415)
 export const InvalidCursorError = createError<[string]>('SW_INVALID_CURSOR', '%s', 400)
 export const InvalidIdempotencyKeyError = createError<[string]>('SW_INVALID_IDEMPOTENCY_KEY', '%s', 400)

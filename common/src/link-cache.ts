@@ -3,7 +3,11 @@ import type { Link } from './link-repository.ts'
 import { NEGATIVE, type RedisKeys } from './redis-keys.ts'
 
 // The Redis cache of links, shared by create-service (write-through) and redirect-service
-// (read-through). A cached entry never outlives its link: its TTL is capped at the expiry.
+// (read-through). A cached entry never outlives its link: its TTL is capped at the expiry, or,
+// for an edited link, the entry carries the expiry and readers treat it as gone from then on.
+//
+// An entry is JSON {u: url, e: expiry in epoch ms or null}, plus v, the link's version, once the
+// link has been edited: the entry of a link never edited is the same bytes as before edits existed.
 
 export interface CachedLink {
   url: string
@@ -11,6 +15,21 @@ export interface CachedLink {
 }
 
 export type CacheLookup = { kind: 'hit', link: CachedLink } | { kind: 'negative' } | { kind: 'miss' }
+
+type CacheableLink = Pick<Link, 'key' | 'url' | 'expiresAt' | 'version'>
+
+// An edit's entry replaces what is cached unless that is newer: an entry of a later version (two
+// edits whose writes reach Redis out of order), or a delete's tombstone. Entries without v are
+// version 0. What is not JSON is not ours to judge, and is replaced.
+const REPLACE_UNLESS_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current == ARGV[4] then return 0 end
+if current then
+  local ok, entry = pcall(cjson.decode, current)
+  if ok and type(entry) == 'table' and (tonumber(entry.v) or 0) >= tonumber(ARGV[2]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return 1`
 
 export interface LinkCacheOptions {
   ttlSeconds: number
@@ -28,7 +47,7 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
     },
 
     /** Write-through by the creator of the link: replaces whatever is cached, a stale negative entry included. */
-    async set (link: Pick<Link, 'key' | 'url' | 'expiresAt'>, now = Date.now()): Promise<void> {
+    async set (link: CacheableLink, now = Date.now()): Promise<void> {
       const entry = positive(link, now)
       if (entry) await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs)
     },
@@ -38,9 +57,24 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
      * What appeared meanwhile is newer than the reader's Cassandra read — a fresh link, or the
      * tombstone of a delete that happened during that read, which must not be overwritten.
      */
-    async fill (link: Pick<Link, 'key' | 'url' | 'expiresAt'>, now = Date.now()): Promise<void> {
+    async fill (link: CacheableLink, now = Date.now()): Promise<void> {
       const entry = positive(link, now)
       if (entry) await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs, 'NX')
+    },
+
+    /**
+     * Write-through by the editor of a link, at the version the edit produced. The entry lives as
+     * long as any entry may, whatever the link's expiry, so that, like a delete's tombstone, it
+     * keeps the slot taken for as long as a reader that read the link before the edit could still
+     * fill() it with what it read: an entry gone at a shortened expiry would let that reader
+     * bring back the old link, old expiry included. False when a newer entry was kept.
+     */
+    async replace (link: CacheableLink & { version: number }): Promise<boolean> {
+      const value = JSON.stringify(entryOf(link))
+      const ttlMs = opts.ttlSeconds * 1000
+      const key = keys.link(link.key)
+      const written = await redis.eval(REPLACE_UNLESS_NEWER, 1, key, value, link.version, ttlMs, NEGATIVE)
+      return written === 1
     },
 
     async setNegative (key: string): Promise<void> {
@@ -62,10 +96,15 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
     }
   }
 
-  function positive (link: Pick<Link, 'url' | 'expiresAt'>, now: number): { value: string, ttlMs: number } | null {
-    const expiresAt = link.expiresAt ? link.expiresAt.getTime() : null
-    const ttlMs = Math.min(opts.ttlSeconds * 1000, expiresAt === null ? Infinity : expiresAt - now)
-    return ttlMs > 0 ? { value: JSON.stringify({ u: link.url, e: expiresAt }), ttlMs: Math.ceil(ttlMs) } : null
+  function positive (link: Omit<CacheableLink, 'key'>, now: number): { value: string, ttlMs: number } | null {
+    const entry = entryOf(link)
+    const ttlMs = Math.min(opts.ttlSeconds * 1000, entry.e === null ? Infinity : entry.e - now)
+    return ttlMs > 0 ? { value: JSON.stringify(entry), ttlMs: Math.ceil(ttlMs) } : null
+  }
+
+  function entryOf (link: Omit<CacheableLink, 'key'>): { u: string, e: number | null, v?: number } {
+    const e = link.expiresAt ? link.expiresAt.getTime() : null
+    return link.version ? { u: link.url, e, v: link.version } : { u: link.url, e }
   }
 }
 export type LinkCache = ReturnType<typeof createLinkCache>

@@ -10,6 +10,39 @@ export interface Link {
   createdAt: Date
   expiresAt: Date | null
   owner: string | null
+  /** What the owner calls the link; absent or null for none. */
+  title?: string | null
+  /** Absent or empty for none. */
+  tags?: readonly string[]
+  /** Edits applied so far, 0 when never edited (see Q.edit); absent on a link not read back yet. */
+  version?: number
+}
+
+/** A link as Cassandra holds it: every field known. */
+export interface StoredLink extends Link {
+  title: string | null
+  tags: readonly string[]
+  version: number
+  /** When the last edit was applied; null when never edited. */
+  updatedAt: Date | null
+}
+
+/** The fields an edit replaces; absent ones stay as they are, null removes an expiry or a title. */
+export interface LinkChanges {
+  url?: string
+  expiresAt?: Date | null
+  title?: string | null
+  tags?: readonly string[]
+}
+
+/** One applied edit of a link, with the fields it sent as they were before and after. */
+export interface LinkEdit {
+  version: number
+  editedAt: Date
+  /** The id of the API key that made the edit. */
+  editor: string
+  before: Record<string, unknown>
+  after: Record<string, unknown>
 }
 
 export interface ClaimResult {
@@ -18,23 +51,35 @@ export interface ClaimResult {
 }
 
 const Q = {
-  find: 'SELECT url, created_at, expires_at, owner, deleted_at FROM links WHERE bucket = ? AND key = ?',
-  insertIfAbsent: 'INSERT INTO links (bucket, key, state, url, created_at, expires_at, owner, claimed_at, claimed_by) VALUES (?, ?, \'active\', ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+  find: 'SELECT url, created_at, expires_at, owner, deleted_at, title, tags, version, updated_at FROM links WHERE bucket = ? AND key = ?',
+  insertIfAbsent: 'INSERT INTO links (bucket, key, state, url, created_at, expires_at, owner, title, tags, claimed_at, claimed_by) VALUES (?, ?, \'active\', ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
   // Writes only columns no lightweight transaction ever writes on a pooled key: with a client clock
   // behind Cassandra's, an activation written after a Paxos write of the state column would
   // otherwise lose to it by timestamp, and an acknowledged link would stay invisible.
-  activate: 'UPDATE links SET url = ?, created_at = ?, expires_at = ?, owner = ? WHERE bucket = ? AND key = ?',
+  activate: 'UPDATE links SET url = ?, created_at = ?, expires_at = ?, owner = ?, title = ?, tags = ? WHERE bucket = ? AND key = ?',
   claim: 'INSERT INTO links (bucket, key, state, claimed_at, claimed_by) VALUES (?, ?, \'pooled\', ?, ?) IF NOT EXISTS',
   lease: 'UPDATE links SET state = \'leased\', leased_by = ?, leased_at = ? WHERE bucket = ? AND key = ? IF state = \'pooled\'',
   // Read at the serial consistency after a conditional write whose answer was lost: it finishes
   // any Paxos round still in flight, so what it sees is final.
-  settled: 'SELECT key, state, leased_by, url, created_at, owner FROM links WHERE bucket = ? AND key IN ?',
+  settled: 'SELECT key, state, leased_by, url, created_at, owner, version, updated_at, deleted_at FROM links WHERE bucket = ? AND key IN ?',
+  // An edit applies only to the state the editor read: the version it saw (null when never edited)
+  // and not deleted meanwhile. A lightweight transaction, so the check and the write are one step
+  // for every create-service replica: of two edits made on the same version, exactly one applies,
+  // where a read followed by a plain write would let both apply, the second silently undoing the
+  // first (and an If-Match would not protect anything). A field bound as unset stays as it is.
+  edit: 'UPDATE links SET url = ?, expires_at = ?, title = ?, tags = ?, version = ?, updated_at = ? WHERE bucket = ? AND key = ? IF version = ? AND deleted_at = null',
+  recordEdit: 'INSERT INTO link_edits (key, version, edited_at, editor, before, after) VALUES (?, ?, ?, ?, ?, ?)',
+  editsFirst: 'SELECT version, edited_at, editor, before, after FROM link_edits WHERE key = ? LIMIT ?',
+  editsBefore: 'SELECT version, edited_at, editor, before, after FROM link_edits WHERE key = ? AND version < ? LIMIT ?',
   clicks: 'SELECT day, clicks, bot_clicks FROM link_clicks_daily WHERE key = ?',
   addClicks: 'UPDATE link_clicks_daily SET clicks = clicks + ?, bot_clicks = bot_clicks + ? WHERE key = ? AND day = ?',
   // The row stays (a key is handed out once, ever); only its link goes. deleted_at, a cell nothing
   // else writes, is what marks it: url = null alone could lose by timestamp to an activation
   // or an alias's Paxos insert stamped later than this replica's clock.
   markDeleted: 'UPDATE links SET state = \'deleted\', url = null, deleted_at = ? WHERE bucket = ? AND key = ?',
+  // A delete sent with If-Match: marks the link deleted only at the version the client named, in
+  // the same Paxos order as the edits, so an edit applied after the client's read is never deleted.
+  deleteIf: 'UPDATE links SET deleted_at = ? WHERE bucket = ? AND key = ? IF version = ? AND deleted_at = null',
   indexOwned: 'INSERT INTO links_by_owner (owner, created_at, key) VALUES (?, ?, ?)',
   unindexOwned: 'DELETE FROM links_by_owner WHERE owner = ? AND created_at = ? AND key = ?',
   ownedFirst: 'SELECT created_at, key FROM links_by_owner WHERE owner = ? LIMIT ?',
@@ -84,14 +129,18 @@ export function isIndexedAs (link: Pick<Link, 'owner' | 'createdAt'>, owner: str
   return link.owner === owner && link.createdAt.getTime() === entry.createdAt.getTime()
 }
 
-function toLink (key: string, row: cassandra.types.Row): Link | null {
+function toLink (key: string, row: cassandra.types.Row): StoredLink | null {
   if (row['url'] == null || row['deleted_at'] != null) return null
   return {
     key,
     url: row['url'] as string,
     createdAt: row['created_at'] as Date,
     expiresAt: (row['expires_at'] as Date | null) ?? null,
-    owner: (row['owner'] as string | null) ?? null
+    owner: (row['owner'] as string | null) ?? null,
+    title: (row['title'] as string | null) ?? null,
+    tags: (row['tags'] as string[] | null) ?? [],
+    version: (row['version'] as number | null) ?? 0,
+    updatedAt: (row['updated_at'] as Date | null) ?? null
   }
 }
 
@@ -117,6 +166,7 @@ export interface ClickUpdate {
 // "unset") writes nothing. A new or pooled row has no owner or expiry to delete, so writing
 // nulls there would only leave tombstones for compaction and every read to step over.
 const unlessNull = <T>(value: T | null): T | undefined => value ?? undefined
+const unlessEmpty = (tags?: readonly string[]): readonly string[] | undefined => tags?.length ? tags : undefined
 
 function clickParams (u: ClickUpdate): unknown[] {
   const { Long, LocalDate } = cassandra.types
@@ -154,7 +204,7 @@ export function createLinkRepository (client: cassandra.Client) {
      * The active link stored under the key, or null (unknown, still pooled, or deleted). Expiry is
      * the caller's call.
      */
-    async find (key: string): Promise<Link | null> {
+    async find (key: string): Promise<StoredLink | null> {
       const result = await client.execute(Q.find, [bucketOf(key), key], IDEMPOTENT)
       const row = result.first()
       return row ? toLink(key, row) : null
@@ -170,7 +220,7 @@ export function createLinkRepository (client: cassandra.Client) {
     async insertIfAbsent (link: Link, claimedBy: string): Promise<boolean> {
       const params = [
         bucketOf(link.key), link.key, link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner),
-        link.createdAt, claimedBy
+        unlessNull(link.title ?? null), unlessEmpty(link.tags), link.createdAt, claimedBy
       ]
       try {
         return (await client.execute(Q.insertIfAbsent, params, { prepare: true })).wasApplied()
@@ -217,7 +267,8 @@ export function createLinkRepository (client: cassandra.Client) {
     /** Stores a link under a key leased to this caller (leaseChunk), or claimed by it alone. */
     async activateLeased (link: Link): Promise<void> {
       const params = [
-        link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), bucketOf(link.key), link.key
+        link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), unlessNull(link.title ?? null),
+        unlessEmpty(link.tags), bucketOf(link.key), link.key
       ]
       await client.execute(Q.activate, params, IDEMPOTENT)
     },
@@ -243,6 +294,55 @@ export function createLinkRepository (client: cassandra.Client) {
         pending = pending.filter((k) => !existing.has(k))
       }
       return { claimed: [], conflicts }
+    },
+
+    /**
+     * Applies the changes to the link if it is still at `link.version` and not deleted: true when
+     * applied (the link is now at version + 1), false when another edit or a delete came first.
+     * A lost answer is settled by reading the row back at the serial consistency: updated_at is
+     * this edit's own instant, so a row at the next version with it is this edit.
+     *
+     * The edit takes Paxos' timestamp, the coordinator's clock; the creation wrote url with the
+     * creating replica's clock. An edit within a clock skew of the creation could lose url by
+     * timestamp; edits come seconds after a create in practice, far beyond an NTP-kept skew.
+     */
+    async applyEdit (link: Pick<StoredLink, 'key' | 'version'>, changes: LinkChanges, at: Date): Promise<boolean> {
+      const tags = changes.tags === undefined ? undefined : changes.tags.length > 0 ? changes.tags : null
+      const expected = link.version === 0 ? null : link.version
+      const params = [
+        changes.url, changes.expiresAt, changes.title, tags, link.version + 1, at,
+        bucketOf(link.key), link.key, expected
+      ]
+      try {
+        return (await client.execute(Q.edit, params, { prepare: true })).wasApplied()
+      } catch (error) {
+        if (!mayHaveApplied(error)) throw error
+        const [row] = await settledRows([link.key])
+        const version = (row?.['version'] as number | null | undefined) ?? 0
+        if (version === link.version) throw error
+        return version === link.version + 1 && (row?.['updated_at'] as Date | null)?.getTime() === at.getTime()
+      }
+    },
+
+    /** Records an applied edit in the link's history; the same edit may be recorded again. */
+    async recordEdit (key: string, edit: LinkEdit): Promise<void> {
+      const { version, editedAt, editor, before, after } = edit
+      const params = [key, version, editedAt, editor, JSON.stringify(before), JSON.stringify(after)]
+      await client.execute(Q.recordEdit, params, IDEMPOTENT)
+    },
+
+    /** Up to `limit` edits of the link, newest first, from before version `before` (from the newest when null). */
+    async edits (key: string, before: number | null, limit: number): Promise<LinkEdit[]> {
+      const result = before === null
+        ? await client.execute(Q.editsFirst, [key, limit], IDEMPOTENT)
+        : await client.execute(Q.editsBefore, [key, before, limit], IDEMPOTENT)
+      return result.rows.map((r) => ({
+        version: r['version'] as number,
+        editedAt: r['edited_at'] as Date,
+        editor: r['editor'] as string,
+        before: JSON.parse(r['before'] as string) as Record<string, unknown>,
+        after: JSON.parse(r['after'] as string) as Record<string, unknown>
+      }))
     },
 
     async dailyClicks (key: string): Promise<DailyClicks[]> {
@@ -290,6 +390,24 @@ export function createLinkRepository (client: cassandra.Client) {
       // Idempotent too: the same values, and a retry carries the first attempt's write timestamp.
       const unindex = { query: Q.unindexOwned, params: [link.owner, link.createdAt, link.key] }
       await client.batch([mark, unindex], { ...IDEMPOTENT, logged: true })
+    },
+
+    /**
+     * Marks the link deleted if it is still at `link.version` (an edit or a delete may have come
+     * first): true when it was; markDeleted then finishes the delete. A lost answer is settled
+     * like an edit's: deleted_at is this delete's own instant.
+     */
+    async markDeletedIf (link: Pick<StoredLink, 'key' | 'version'>, at: Date): Promise<boolean> {
+      const params = [at, bucketOf(link.key), link.key, link.version === 0 ? null : link.version]
+      try {
+        return (await client.execute(Q.deleteIf, params, { prepare: true })).wasApplied()
+      } catch (error) {
+        if (!mayHaveApplied(error)) throw error
+        const [row] = await settledRows([link.key])
+        const deletedAt = row?.['deleted_at'] as Date | null | undefined
+        if (deletedAt == null) throw error
+        return deletedAt.getTime() === at.getTime()
+      }
     },
 
     /** Up to `limit` entries of the owner's list after `after` (from the newest when null). */

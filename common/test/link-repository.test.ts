@@ -40,12 +40,16 @@ describe('the link repository', () => {
     await repo.addClicks('rep0001', '2025-01-01', 1, 0)
     await repo.addClicksBatch([{ key: 'rep0001', day: '2025-01-02', clicks: 2, botClicks: 1 }])
     expect(await repo.totalClicks('rep0001')).toBe(3)
+    expect(await repo.applyEdit({ key: 'rep0001', version: 0 }, { title: 'Edited' }, createdAt)).toBe(true)
+    await repo.recordEdit('rep0001', { version: 1, editedAt: createdAt, editor: 'ak_1', before: { title: null }, after: { title: 'Edited' } })
+    expect(await repo.edits('rep0001', null, 10)).toHaveLength(1)
+    expect(await repo.edits('rep0001', 1, 10)).toEqual([])
     await repo.markDeleted(owned)
     await repo.markDeleted(anonymous)
     expect(await repo.find('rep0001')).toBeNull()
 
     const mayRepeat = (s: SentStatement) => !/ IF NOT EXISTS| IF \w+ =/.test(s.cql) && !/ = \w+ \+ \?/.test(s.cql)
-    expect(sent.filter((s) => !mayRepeat(s)).map((s) => s.cql.split(' ')[0])).toEqual(['INSERT', 'UPDATE', 'INSERT', 'UPDATE', 'UPDATE'])
+    expect(sent.filter((s) => !mayRepeat(s)).map((s) => s.cql.split(' ')[0])).toEqual(['INSERT', 'UPDATE', 'INSERT', 'UPDATE', 'UPDATE', 'UPDATE'])
     expect(sent.filter((s) => mayRepeat(s) !== (s.options.isIdempotent === true)).map((s) => s.cql)).toEqual([])
   })
 })
@@ -103,6 +107,49 @@ describe('key leases', () => {
     await expect(createLinkRepository(loseAnswers(infra.cassandra, ifNotExists, 'before').client).insertIfAbsent(never, 'create'))
       .rejects.toMatchObject({ code: 0x1100 })
     expect(await createLinkRepository(infra.cassandra).find(never.key)).toBeNull()
+  })
+})
+
+describe('edits', () => {
+  it('reads back whether an edit applied when its answer is lost', async () => {
+    const conditional = (cql: string) => cql.includes('IF version = ?')
+    const repo = createLinkRepository(infra.cassandra)
+    const link = linkOn('lost-edit')
+    expect(await repo.insertIfAbsent(link, 'create')).toBe(true)
+
+    const lost = (mode: 'after' | 'before') => createLinkRepository(loseAnswers(infra.cassandra, conditional, mode).client)
+    expect(await lost('after').applyEdit({ key: link.key, version: 0 }, { url: 'https://example.com/edited' }, new Date())).toBe(true)
+    expect(await repo.find(link.key)).toMatchObject({ url: 'https://example.com/edited', version: 1 })
+    // Another edit took version 1 already: this one, made on version 0, did not apply.
+    expect(await lost('after').applyEdit({ key: link.key, version: 0 }, { url: 'https://example.com/late' }, new Date())).toBe(false)
+    await expect(lost('before').applyEdit({ key: link.key, version: 1 }, { title: 'never' }, new Date()))
+      .rejects.toMatchObject({ code: 0x1100 })
+    expect(await repo.find(link.key)).toMatchObject({ url: 'https://example.com/edited', title: null, version: 1 })
+  })
+
+  it('deletes on If-Match only at the version named, and reads back whether it did when the answer is lost', async () => {
+    const repo = createLinkRepository(infra.cassandra)
+    const link = linkOn('delete-if')
+    expect(await repo.insertIfAbsent(link, 'create')).toBe(true)
+    expect(await repo.applyEdit({ key: link.key, version: 0 }, { title: 'Edited' }, new Date())).toBe(true)
+    expect(await repo.markDeletedIf({ key: link.key, version: 0 }, new Date())).toBe(false)
+    expect(await repo.find(link.key)).toMatchObject({ title: 'Edited' })
+    const conditional = (cql: string) => cql.includes('IF version = ?')
+    const lost = createLinkRepository(loseAnswers(infra.cassandra, conditional, 'after').client)
+    expect(await lost.markDeletedIf({ key: link.key, version: 1 }, new Date())).toBe(true)
+    expect(await repo.find(link.key)).toBeNull()
+  })
+
+  it('changes only the fields given, and removes an expiry, a title or the tags given as null or empty', async () => {
+    const repo = createLinkRepository(infra.cassandra)
+    const link = { ...linkOn('edit-fields'), expiresAt: new Date(Date.now() + HOUR), title: 'Title', tags: ['a', 'b'] }
+    expect(await repo.insertIfAbsent(link, 'create')).toBe(true)
+    expect(await repo.find(link.key)).toMatchObject({ title: 'Title', tags: ['a', 'b'], version: 0, updatedAt: null })
+    const at = new Date()
+    expect(await repo.applyEdit({ key: link.key, version: 0 }, { tags: ['c'] }, at)).toBe(true)
+    expect(await repo.find(link.key)).toMatchObject({ url: link.url, expiresAt: link.expiresAt, title: 'Title', tags: ['c'], version: 1, updatedAt: at })
+    expect(await repo.applyEdit({ key: link.key, version: 1 }, { expiresAt: null, title: null, tags: [] }, new Date())).toBe(true)
+    expect(await repo.find(link.key)).toMatchObject({ url: link.url, expiresAt: null, title: null, tags: [], version: 2 })
   })
 })
 

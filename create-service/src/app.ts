@@ -125,7 +125,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   // Registered after the Redis plugin: the quotas count in that client.
   const quota = createQuotas({ redis: app.redis, namespace: app.redisKeys.rateLimit, ...quotaRates(config) })
   // Reading is cheap and often scripted: ten times the room of the writes.
-  const quotas = { create: quota('create'), read: quota('read', 10), delete: quota('delete'), qr: quota('qr') }
+  const quotas = { create: quota('create'), read: quota('read', 10), edit: quota('edit'), delete: quota('delete'), qr: quota('qr') }
   await app.register(linkRoutes, {
     links,
     publicBaseUrl,

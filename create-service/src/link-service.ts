@@ -1,10 +1,17 @@
-import { AliasTakenError, ForbiddenError, InvalidAliasError, LinkNotFoundError } from '@shortwave/common/errors'
+import {
+  AliasTakenError, EditConflictError, ForbiddenError, InvalidAliasError, InvalidExpiryError, LinkNotFoundError,
+  PreconditionFailedError
+} from '@shortwave/common/errors'
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN, canBeKey, isReserved } from '@shortwave/common/keys'
 import type { LinkCache } from '@shortwave/common/link-cache'
-import { isIndexedAs, isLive, type DailyClicks, type Link, type LinkRepository, type OwnedPosition } from '@shortwave/common/link-repository'
+import {
+  isIndexedAs, isLive, type DailyClicks, type Link, type LinkChanges, type LinkEdit, type LinkRepository,
+  type OwnedPosition, type StoredLink
+} from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
 import { mayManage, type Caller } from './caller.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
+import { etagOf, ifMatchAllows } from './etag.ts'
 import { resolveExpiry } from './expiry.ts'
 import { CLAIMED_BY, type KeySource, type LinkDraft } from './key-source.ts'
 import type { LinkInvalidator } from './link-invalidation.ts'
@@ -16,11 +23,28 @@ export interface CreateLinkInput {
   alias?: string
   expiresAt?: string
   ttlSeconds?: number
+  title?: string
+  tags?: string[]
   owner: string | null
 }
 
-export interface LinkWithClicks extends Link {
+/** A PATCH body: absent fields stay as they are; `expiresAt: null` and `title: null` remove them. */
+export interface EditLinkInput {
+  url?: string
+  expiresAt?: string | null
+  ttlSeconds?: number
+  title?: string | null
+  tags?: string[]
+}
+
+export interface LinkWithClicks extends StoredLink {
   clicks: number
+}
+
+export interface EditPage {
+  edits: LinkEdit[]
+  /** Where the next page starts; null after the last page. */
+  nextCursor: string | null
 }
 
 export interface LinkStats {
@@ -40,15 +64,18 @@ export interface LinkPage {
 // A listing skips index entries whose link is gone (deleted meanwhile, expired, or never stored);
 // it reads on until the page is full, but not forever.
 const LIST_ROUNDS = 5
+// Edits sent without If-Match are applied to the state they find; one that loses the race to
+// another edit reads again and retries, a few times.
+const EDIT_ROUNDS = 3
 
 export interface LinkServiceOptions {
   repo: LinkRepository
   cache: LinkCache
   keySource: KeySource
-  invalidator: Pick<LinkInvalidator, 'invalidate'>
+  invalidator: Pick<LinkInvalidator, 'invalidate' | 'replace'>
   checkUrl: UrlPolicy
   maxTtlSeconds: number
-  metrics: Pick<Metrics, 'linksCreated' | 'linksDeleted'>
+  metrics: Pick<Metrics, 'linksCreated' | 'linksDeleted' | 'linksEdited'>
   log: FastifyBaseLogger
 }
 
@@ -61,6 +88,12 @@ function checkAlias (alias: string): string {
   if (isReserved(alias)) throw new InvalidAliasError(`alias "${alias}" is a reserved word; choose another one`)
   return alias
 }
+
+/**
+ * Tags in the order Cassandra keeps a set of them (by their bytes; tags are ASCII), so a write
+ * answers with them as every later read will.
+ */
+const asStored = (tags: readonly string[]): string[] => [...tags].sort()
 
 export function createLinkService (opts: LinkServiceOptions) {
   const { repo, cache, keySource, log, metrics } = opts
@@ -92,7 +125,9 @@ export function createLinkService (opts: LinkServiceOptions) {
       const url = await opts.checkUrl(input.url)
       const alias = input.alias === undefined ? undefined : checkAlias(input.alias)
       const expiresAt = resolveExpiry(input, opts.maxTtlSeconds, now.getTime())
-      const draft: LinkDraft = { url, createdAt: now, expiresAt, owner: input.owner }
+      const draft: LinkDraft = {
+        url, createdAt: now, expiresAt, owner: input.owner, title: input.title ?? null, tags: asStored(input.tags ?? [])
+      }
 
       const link = alias === undefined ? await storeGenerated(draft) : await claimAlias({ ...draft, key: alias })
       metrics.linksCreated.inc({ kind: alias === undefined ? 'generated' : 'alias' })
@@ -129,14 +164,48 @@ export function createLinkService (opts: LinkServiceOptions) {
      * Deletes the link for its owner or an admin. The row stays, marked deleted, so the key is
      * never handed out again; then every cache is told (see link-invalidation.ts).
      */
-    async deleteLink (key: string, caller: Caller, now = new Date()): Promise<void> {
-      const link = await liveLink(key)
-      if (!mayManage(caller, link.owner)) {
-        throw new ForbiddenError(`the link "${key}" belongs to another API key; only its owner or an admin key may delete it`)
-      }
+    async deleteLink (key: string, caller: Caller, ifMatch?: string, now = new Date()): Promise<void> {
+      const link = await managedLink(key, caller, 'delete it')
+      precondition(ifMatch, link)
+      // Named a version: deleted only if no edit came in between (a conditional write, as an edit's).
+      if (ifMatch !== undefined && ifMatch.trim() !== '*' && !await repo.markDeletedIf(link, now)) throw stale(key)
       await repo.markDeleted(link, now)
       metrics.linksDeleted.inc()
       await opts.invalidator.invalidate(key)
+    },
+
+    /**
+     * Applies an owner's or an admin's changes to a live link, all of them or none. Everything is
+     * checked before anything is written; the write applies only to the version read (If-Match, when
+     * sent, must name it), so concurrent edits never undo each other unseen. Then the edit is put in
+     * the link's history and every cache is given the new state (see link-invalidation.ts).
+     */
+    async editLink (key: string, input: EditLinkInput, caller: Caller, ifMatch?: string): Promise<LinkWithClicks> {
+      const changes = await checkChanges(input)
+      for (let round = 0; round < EDIT_ROUNDS; round++) {
+        const link = await managedLink(key, caller, 'edit it')
+        precondition(ifMatch, link)
+        const at = new Date()
+        if (await repo.applyEdit(link, changes, at)) {
+          const edited: StoredLink = { ...link, ...changes, version: link.version + 1, updatedAt: at }
+          metrics.linksEdited.inc()
+          // The caches first: the redirects are promised the new state within 5 s.
+          await opts.invalidator.replace(edited)
+          await recordEdit(link, edited, changes, caller)
+          return { ...edited, clicks: await repo.totalClicks(key) }
+        }
+        // The version the client named is gone: another edit (or a delete) came first.
+        if (ifMatch !== undefined && ifMatch.trim() !== '*') throw stale(key)
+      }
+      throw new EditConflictError(key)
+    },
+
+    /** The link's edits, newest first, `limit` at most, from the cursor on; for its owner or an admin. */
+    async listEdits (key: string, caller: Caller, cursor: string | undefined, limit: number): Promise<EditPage> {
+      await managedLink(key, caller, 'read its history')
+      const edits = await repo.edits(key, cursor === undefined ? null : Number(cursor), limit + 1)
+      const page = edits.slice(0, limit)
+      return { edits: page, nextCursor: edits.length > limit ? String(page.at(-1)!.version) : null }
     },
 
     /** The owner's live links, newest first, `limit` at most, from the cursor on. */
@@ -160,7 +229,54 @@ export function createLinkService (opts: LinkServiceOptions) {
     }
   }
 
-  async function liveLink (key: string): Promise<Link> {
+  /** The live link, if the caller may change it; `action` completes "only its owner or an admin key may …". */
+  async function managedLink (key: string, caller: Caller, action: string): Promise<StoredLink> {
+    const link = await liveLink(key)
+    if (!mayManage(caller, link.owner)) {
+      throw new ForbiddenError(`the link "${key}" belongs to another API key; only its owner or an admin key may ${action}`)
+    }
+    return link
+  }
+
+  function stale (key: string): Error {
+    return new PreconditionFailedError(`the link "${key}" changed since you read it (If-Match does not name its ETag); read it again and retry`)
+  }
+
+  function precondition (ifMatch: string | undefined, link: StoredLink): void {
+    if (!ifMatchAllows(ifMatch, etagOf(link))) throw stale(link.key)
+  }
+
+  /** The edit as it will be stored, or the error that names what is wrong with it. */
+  async function checkChanges (input: EditLinkInput): Promise<LinkChanges> {
+    const changes: LinkChanges = {}
+    if (input.url !== undefined) changes.url = await opts.checkUrl(input.url)
+    if (input.expiresAt === null) {
+      if (input.ttlSeconds !== undefined) throw new InvalidExpiryError('send either expiresAt or ttlSeconds, not both')
+      changes.expiresAt = null
+    } else if (input.expiresAt !== undefined || input.ttlSeconds !== undefined) {
+      changes.expiresAt = resolveExpiry({ ...input, expiresAt: input.expiresAt }, opts.maxTtlSeconds)
+    }
+    if (input.title !== undefined) changes.title = input.title
+    if (input.tags !== undefined) changes.tags = asStored(input.tags)
+    return changes
+  }
+
+  /**
+   * Puts an applied edit in the link's history. The edit stands even if this fails (Cassandra
+   * cannot write both in one transaction: they are different partitions), so it is logged.
+   */
+  async function recordEdit (before: StoredLink, after: StoredLink, changes: LinkChanges, by: Caller): Promise<void> {
+    const fields = Object.keys(changes) as Array<keyof LinkChanges>
+    const view = (link: StoredLink) => Object.fromEntries(fields.map((field) => [field, link[field] ?? null]))
+    const edit: LinkEdit = {
+      version: after.version, editedAt: after.updatedAt!, editor: by.id, before: view(before), after: view(after)
+    }
+    await repo.recordEdit(before.key, edit).catch((err: Error) => {
+      log.error({ err: err.message, key: before.key, version: after.version }, 'an applied edit could not be written to the history')
+    })
+  }
+
+  async function liveLink (key: string): Promise<StoredLink> {
     if (!canBeKey(key)) throw new LinkNotFoundError(key.slice(0, ALIAS_MAX))
     const link = await repo.find(key)
     if (!link || !isLive(link)) throw new LinkNotFoundError(key)

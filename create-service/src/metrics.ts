@@ -13,6 +13,7 @@ export function createMetrics (registry: Registry) {
       registers
     }),
     linksDeleted: new Counter({ name: 'shortwave_links_deleted_total', help: 'Links deleted', registers }),
+    linksEdited: new Counter({ name: 'shortwave_links_edited_total', help: 'Link edits applied', registers }),
     keysTaken: new Counter({
       name: 'shortwave_keys_taken_total',
       help: 'Generated keys used for new links, by where they came from',

@@ -1,7 +1,7 @@
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN } from '@shortwave/common/keys'
-import type { Link } from '@shortwave/common/link-repository'
-import { Type, type Static } from 'typebox'
-import type { LinkStats, LinkWithClicks } from './link-service.ts'
+import type { Link, LinkEdit, StoredLink } from '@shortwave/common/link-repository'
+import { Type, type Static, type TString } from 'typebox'
+import type { EditPage, LinkStats, LinkWithClicks } from './link-service.ts'
 import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from './url-policy.ts'
 
 // Request and response shapes of the links API: validation, serialisation and the OpenAPI
@@ -11,22 +11,72 @@ import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from './url-policy.ts'
 export const BATCH_MAX = 100
 export const PAGE_MAX = 100
 export const PAGE_DEFAULT = 20
+export const TITLE_MAX = 200
+export const TAGS_MAX = 10
+
+// The shape only; the URL policy decides the rest (a public host, not this shortener, …).
+const TargetUrl = Type.String({
+  minLength: 1,
+  maxLength: URL_MAX_LENGTH,
+  pattern: URL_SCHEME_PATTERN,
+  description: 'an absolute URL starting with http:// or https://'
+})
+
+const Title = Type.String({
+  minLength: 1,
+  maxLength: TITLE_MAX,
+  pattern: '^[^\\u0000-\\u001f\\u007f]*$',
+  description: `text of 1 to ${TITLE_MAX} characters without control characters (line breaks included)`
+})
+
+const Tags = Type.Array(Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$',
+  description: '1 to 32 letters, digits, ".", "-" and "_", starting with a letter or digit'
+}), { maxItems: TAGS_MAX, uniqueItems: true, description: `up to ${TAGS_MAX} distinct tags` })
+
+/**
+ * A string field that also takes null (to remove what it holds): one schema of type
+ * ["string", "null"] rather than a union, so a wrong type is told "must be a string or null".
+ */
+const orNull = (schema: TString) => Type.Unsafe<string | null>({ ...schema, type: ['string', 'null'] })
 
 export const CreateLinkBody = Type.Object({
-  // The shape only; the URL policy decides the rest (a public host, not this shortener, …).
-  url: Type.String({
-    minLength: 1,
-    maxLength: URL_MAX_LENGTH,
-    pattern: URL_SCHEME_PATTERN,
-    description: 'an absolute URL starting with http:// or https://'
-  }),
+  url: TargetUrl,
   alias: Type.Optional(Type.String({
     pattern: ALIAS_PATTERN,
     description: `${ALIAS_MIN} to ${ALIAS_MAX} characters long and use only letters, digits, "-" and "_"`
   })),
   expiresAt: Type.Optional(Type.String({ maxLength: 64, description: 'ISO-8601 date and time with a time zone' })),
-  ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds until the link expires' }))
+  ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds until the link expires' })),
+  title: Type.Optional(Title),
+  tags: Type.Optional(Tags)
 }, { additionalProperties: false, examples: [{ url: 'https://example.com/some/long/path?x=1', alias: 'spring-sale', ttlSeconds: 86_400 }] })
+
+export const EditLinkBody = Type.Object({
+  url: Type.Optional(TargetUrl),
+  expiresAt: Type.Optional(orNull(Type.String({ maxLength: 64, description: 'ISO-8601 date and time with a time zone' }))),
+  ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds from now until the link expires' })),
+  title: Type.Optional(orNull(Title)),
+  tags: Type.Optional({ ...Tags, description: `up to ${TAGS_MAX} distinct tags, replacing the link's; [] removes them` })
+}, {
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'The fields to change; the others stay as they are. expiresAt: null and title: null remove them, tags: [] the tags.',
+  examples: [{ url: 'https://example.com/new/path', expiresAt: null }, { title: 'Spring sale', tags: ['campaign', 'spring-2027'] }]
+})
+
+export const IfMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({
+    maxLength: 1024,
+    description: 'the ETag of the link as you read it, or *: the request applies only if the link is still in that state (412 otherwise)'
+  }))
+})
+
+export const HistoryQuery = Type.Object({
+  // A version, which Cassandra keeps as a 32-bit int: nine digits at most never overflow it.
+  cursor: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'the nextCursor of the previous page' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT, description: `edits per page, 1 to ${PAGE_MAX}` }))
+}, { additionalProperties: false })
 
 export const BatchBody = Type.Object({
   links: Type.Array(Type.Unknown({ description: 'a link to create: the body of POST /api/v1/links; each is checked on its own' }), {
@@ -60,7 +110,10 @@ const exampleLink = {
   shortUrl: 'http://localhost:8080/Xk3p9Qa',
   url: 'https://example.com/some/long/path?x=1',
   createdAt: '2026-11-22T10:00:00.000Z',
-  expiresAt: null
+  expiresAt: null,
+  title: null,
+  tags: [],
+  updatedAt: '2026-11-22T10:00:00.000Z'
 }
 
 const LinkFields = {
@@ -68,14 +121,47 @@ const LinkFields = {
   shortUrl: Type.String(),
   url: Type.String(),
   createdAt: Type.String({ description: 'ISO-8601, UTC' }),
-  expiresAt: Type.Union([Type.String(), Type.Null()], { description: 'ISO-8601, UTC; null when the link never expires' })
+  expiresAt: Type.Union([Type.String(), Type.Null()], { description: 'ISO-8601, UTC; null when the link never expires' }),
+  title: Type.Union([Type.String(), Type.Null()]),
+  tags: Type.Array(Type.String()),
+  updatedAt: Type.String({ description: 'ISO-8601, UTC: the last edit, or createdAt for a link never edited' })
 }
 
 export const LinkBody = Type.Object(LinkFields, { description: 'The link', examples: [exampleLink, { ...exampleLink, key: 'spring-sale', shortUrl: 'http://localhost:8080/spring-sale', expiresAt: '2026-11-23T10:00:00.000Z' }] })
 
 export const LinkWithClicksBody = Type.Object({ ...LinkFields, clicks: Type.Integer({ description: 'clicks by people, all days' }) }, {
-  description: 'The link and its clicks',
-  examples: [{ ...exampleLink, clicks: 42 }]
+  description: 'The link and its clicks; the ETag header holds its version',
+  examples: [
+    { ...exampleLink, clicks: 42 },
+    { ...exampleLink, title: 'Spring sale', tags: ['campaign'], updatedAt: '2026-11-23T08:30:00.000Z', clicks: 42 }
+  ]
+})
+
+const EditBody = Type.Object({
+  version: Type.Integer({ description: 'the version the edit made; the link\'s ETag was "v<version>" after it' }),
+  editedAt: Type.String({ description: 'ISO-8601, UTC' }),
+  editedBy: Type.String({ description: 'the id of the API key that made the edit' }),
+  before: Type.Record(Type.String(), Type.Unknown(), { description: 'the fields the edit sent, as they were before it' }),
+  after: Type.Record(Type.String(), Type.Unknown(), { description: 'the same fields after it' })
+})
+
+export const HistoryBody = Type.Object({
+  key: Type.String(),
+  edits: Type.Array(EditBody, { description: 'newest first' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as ?cursor= for the next page; null on the last page' })
+}, {
+  description: 'The edits of the link',
+  examples: [{
+    key: 'Xk3p9Qa',
+    edits: [{
+      version: 1,
+      editedAt: '2026-11-23T08:30:00.000Z',
+      editedBy: 'ak_2b7f0c1a9e3d5f71',
+      before: { url: 'https://example.com/some/long/path?x=1', title: null },
+      after: { url: 'https://example.com/new/path', title: 'Spring sale' }
+    }],
+    nextCursor: null
+  }]
 })
 
 export const LinkPageBody = Type.Object({
@@ -161,18 +247,32 @@ export const QrImage = {
 
 export type LinkBodyT = Static<typeof LinkBody>
 
-export function toLinkBody (link: Link, publicBaseUrl: string): LinkBodyT {
+export function toLinkBody (link: Link | StoredLink, publicBaseUrl: string): LinkBodyT {
   return {
     key: link.key,
     shortUrl: `${publicBaseUrl}/${link.key}`,
     url: link.url,
     createdAt: link.createdAt.toISOString(),
-    expiresAt: link.expiresAt?.toISOString() ?? null
+    expiresAt: link.expiresAt?.toISOString() ?? null,
+    title: link.title ?? null,
+    tags: [...link.tags ?? []],
+    updatedAt: ('updatedAt' in link && link.updatedAt !== null ? link.updatedAt : link.createdAt).toISOString()
   }
 }
 
 export function toLinkWithClicksBody (link: LinkWithClicks, publicBaseUrl: string): Static<typeof LinkWithClicksBody> {
   return { ...toLinkBody(link, publicBaseUrl), clicks: link.clicks }
+}
+
+export function toHistoryBody (key: string, page: EditPage): Static<typeof HistoryBody> {
+  const edits = page.edits.map((edit: LinkEdit) => ({
+    version: edit.version,
+    editedAt: edit.editedAt.toISOString(),
+    editedBy: edit.editor,
+    before: edit.before,
+    after: edit.after
+  }))
+  return { key, edits, nextCursor: page.nextCursor }
 }
 
 export function toStatsBody (stats: LinkStats): Static<typeof StatsBody> {

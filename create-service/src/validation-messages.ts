@@ -55,6 +55,11 @@ function sentence (error: SchemaError, dataVar: string): string {
     case 'maximum': return `${field} must be at most ${String(params['limit'])}`
     case 'maxItems': return `${field} must hold at most ${String(params['limit'])} items`
     case 'minItems': return `${field} must hold at least ${String(params['limit'])} item${params['limit'] === 1 ? '' : 's'}`
+    case 'uniqueItems': return `${field} must not hold the same item twice`
+    case 'minProperties': {
+      const known = Object.keys(error.parentSchema?.properties ?? {})
+      return `${field} must hold at least one field` + (known.length ? `: ${known.join(', ')}` : '')
+    }
     case 'enum': return `${field} must be one of ${(params['allowedValues'] as unknown[]).join(', ')}`
     case 'pattern': {
       const invisible = invisibleOnly(error)

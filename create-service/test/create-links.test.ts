@@ -129,7 +129,10 @@ describe('POST /api/v1/links creates links', () => {
       shortUrl: `http://localhost:8080/${body.key}`,
       url: 'https://example.com/generated',
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
-      expiresAt: null
+      expiresAt: null,
+      title: null,
+      tags: [],
+      updatedAt: body.createdAt
     })
     expect(response.headers['location']).toBe(`http://localhost:8080/api/v1/links/${body.key}`)
     expect(await poolSize(infra)).toBe(before - 4) // one chunk, leased whole

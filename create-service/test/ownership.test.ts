@@ -81,7 +81,7 @@ describe('GET /api/v1/links', () => {
       const body = response.json()
       pages.push(body.links.length)
       for (const link of body.links) {
-        expect(link).toEqual({ key: link.key, shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null })
+        expect(link).toEqual({ key: link.key, shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: link.createdAt })
         seen.push(link.key)
       }
       cursor = body.nextCursor
@@ -202,7 +202,8 @@ describe('invalidating a deleted link while Redis fails', () => {
         async tombstone (key) {
           if (failures-- > 0) throw new Error('redis down')
           tombstoned.push(key)
-        }
+        },
+        async replace () { return true }
       },
       redis: infra.redis,
       channel: redisKeys(infra.prefix).linkInvalidations,

@@ -38,6 +38,15 @@ export interface LookupStats {
   cacheErrors: number
 }
 
+/**
+ * A lookup under way. `superseded`: the key was evicted meanwhile, so what it read may predate the
+ * delete or edit the eviction announced; it answers its own callers but is not remembered.
+ */
+interface Lookup {
+  answer: Promise<ResolvedLink | null>
+  superseded: boolean
+}
+
 // lru-cache stores no null, so "known not to exist" is this marker.
 const ABSENT: unique symbol = Symbol('absent')
 type LocalEntry = ResolvedLink | typeof ABSENT
@@ -46,7 +55,7 @@ export function createLinkResolver (opts: LinkResolverOptions) {
   const now = opts.now ?? Date.now
   const stats: LookupStats = { local: 0, redis: 0, cassandra: 0, cacheErrors: 0 }
   const local = new LRUCache<string, LocalEntry>({ max: opts.localMax })
-  const inFlight = new Map<string, Promise<ResolvedLink | null>>()
+  const inFlight = new Map<string, Lookup>()
   const countCacheError = (): void => { stats.cacheErrors++ }
 
   function remember (key: string, link: ResolvedLink | null, at: number): void {
@@ -82,13 +91,13 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     }
   }
 
-  async function lookup (key: string): Promise<ResolvedLink | null> {
+  async function lookup (key: string, self: Pick<Lookup, 'superseded'>): Promise<ResolvedLink | null> {
     const cached = await fromRedis(key)
     if (cached !== null && cached.kind !== 'miss') {
       stats.redis++
       const at = now()
       const link = cached.kind === 'hit' ? prepare(cached.link.url, cached.link.expiresAt, at) : null
-      remember(key, link, at)
+      if (!self.superseded) remember(key, link, at)
       return link
     }
 
@@ -98,7 +107,7 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     const link = stored !== null && isLive(stored, at)
       ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, at)
       : null
-    remember(key, link, at)
+    if (!self.superseded) remember(key, link, at)
     // Redis just failed: writing to it again would only add load; the next miss fills it.
     if (cached !== null) {
       // fill, not set: a delete's tombstone written since our Cassandra read must win.
@@ -124,15 +133,24 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     if (hit !== undefined) return Promise.resolve(hit)
     let pending = inFlight.get(key)
     if (pending === undefined) {
-      pending = lookup(key).finally(() => inFlight.delete(key))
-      inFlight.set(key, pending)
+      const started: Lookup = { answer: Promise.resolve(null), superseded: false }
+      started.answer = lookup(key, started).finally(() => { if (inFlight.get(key) === started) inFlight.delete(key) })
+      inFlight.set(key, started)
+      pending = started
     }
-    return pending
+    return pending.answer
   }
 
-  /** Forgets the key here (its link was deleted); the next request looks it up again. */
+  /**
+   * Forgets the key here (its link was deleted or edited); the next request looks it up again,
+   * not sharing a lookup that was already under way, which may have read the link before the change.
+   */
   function evict (key: string): void {
     local.delete(key)
+    const pending = inFlight.get(key)
+    if (pending === undefined) return
+    pending.superseded = true
+    inFlight.delete(key)
   }
 
   return { stats, cached, resolve, evict }

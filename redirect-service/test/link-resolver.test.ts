@@ -104,6 +104,46 @@ describe('link resolver', () => {
     expect(await links.resolve(key)).toBeNull()
   })
 
+  it('neither remembers nor shares a lookup that was under way when its key was evicted', async () => {
+    const key = uniqueKey()
+    await storeLink(infra.cassandra, key, 'https://example.com/before-edit')
+    const real = createLinkRepository(infra.cassandra)
+    let readDone!: () => void
+    let release!: () => void
+    const read = new Promise<void>((resolve) => { readDone = resolve })
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let reads = 0
+    const links = resolver({
+      repository: {
+        async find (k) {
+          const link = await real.find(k)
+          if (++reads === 1) {
+            readDone()
+            await gate
+          }
+          return link
+        }
+      }
+    })
+
+    const first = links.resolve(key)
+    await read
+    // The link is edited as create-service does it (row, cache entry), and the message arrives
+    // while the first lookup still holds the row it read before.
+    const link = (await real.find(key))!
+    expect(await real.applyEdit(link, { url: 'https://example.com/after-edit' }, new Date())).toBe(true)
+    await cacheOn(infra.redis).replace({ ...link, url: 'https://example.com/after-edit', version: 1 })
+    links.evict(key)
+
+    // A request now starts its own lookup rather than waiting for the old one…
+    expect((await links.resolve(key))?.url).toBe('https://example.com/after-edit')
+    release()
+    // …and the old one answers its own callers with what it read, without remembering it.
+    expect((await first)?.url).toBe('https://example.com/before-edit')
+    expect(links.cached(key)?.url).toBe('https://example.com/after-edit')
+    expect((await links.resolve(key))?.url).toBe('https://example.com/after-edit')
+  })
+
   it('never returns an expired link that Redis still holds', async () => {
     const key = uniqueKey()
     // As if another replica's clock ran behind: the entry outlived the link.

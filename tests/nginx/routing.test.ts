@@ -176,7 +176,7 @@ describe('nginx edge: routing, headers, errors', () => {
     it.each([
       ['/api/v1/links?limit=5', 'GET, HEAD, POST'],
       ['/api/v1/links/batch', 'POST'],
-      ['/api/v1/links/Xk3p9Qa', 'GET, HEAD, DELETE'],
+      ['/api/v1/links/Xk3p9Qa', 'GET, HEAD, PATCH, DELETE'],
       ['/api/v1/links/Xk3p9Qa/stats', 'GET, HEAD'],
       ['/api/docs/json', 'GET, HEAD'],
       ['/Xk3p9Qa', 'GET, HEAD']

@@ -107,8 +107,8 @@ describe('methods a path does not answer', () => {
     expect(paths).toContain('/api/v1/links/batch')
     const answers = await Promise.all(paths.map(async (path) => {
       const atTheEdge = await send(`${edge.url}${path}`, { method: 'TRACE', from: '127.0.0.12' })
-      // No route takes PATCH: nginx passes it on, and the service itself refuses it.
-      const fromTheService = await send(`${edge.url}${path}`, { method: 'PATCH', from: '127.0.0.12' })
+      // No route takes PUT: nginx passes it on, and the service itself refuses it.
+      const fromTheService = await send(`${edge.url}${path}`, { method: 'PUT', from: '127.0.0.12' })
       return {
         path,
         edge: { status: atTheEdge.status, allow: atTheEdge.headers['allow'] },

@@ -107,6 +107,32 @@ export const MIGRATIONS: readonly Migration[] = [
       // configured default (API_KEY_RATE).
       'ALTER TABLE api_keys ADD IF NOT EXISTS rate text'
     ]
+  },
+  {
+    id: '006-link-edits',
+    statements: [
+      // What an owner may change after the link exists (PATCH /api/v1/links/{key}). version counts
+      // the edits (null: never edited) and is written only by the edit's lightweight transaction
+      // (UPDATE … IF version = ?), so concurrent edits on any replica apply one at a time, each
+      // on the state it read; it is also the link's ETag.
+      'ALTER TABLE links ADD IF NOT EXISTS title text',
+      'ALTER TABLE links ADD IF NOT EXISTS tags set<text>',
+      'ALTER TABLE links ADD IF NOT EXISTS version int',
+      'ALTER TABLE links ADD IF NOT EXISTS updated_at timestamp',
+      // The edits of one link, newest first (GET /api/v1/links/{key}/history). Clustered by the
+      // version the edit produced rather than by its time: the version is the order Paxos applied
+      // the edits in, while two replicas' clocks may disagree by more than the edits are apart.
+      // before and after are JSON objects of the fields the edit sent.
+      `CREATE TABLE IF NOT EXISTS link_edits (
+        key text,
+        version int,
+        edited_at timestamp,
+        editor text,
+        before text,
+        after text,
+        PRIMARY KEY ((key), version)
+      ) WITH CLUSTERING ORDER BY (version DESC)`
+    ]
   }
 ]
 

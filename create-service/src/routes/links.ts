@@ -4,12 +4,14 @@ import type { FastifyError, FastifyRequest, FastifySchemaValidationError } from 
 import type { Static } from 'typebox'
 import { createBatch } from '../batch.ts'
 import { requireCaller } from '../caller.ts'
+import { etagOf } from '../etag.ts'
 import { idempotencyHooks, type IdempotencyStore } from '../idempotency.ts'
 import type { LinkService } from '../link-service.ts'
 import { describeWait, type QuotaPolicy } from '../quota.ts'
 import {
-  BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, ErrorResponses, KeyParams, LinkBody,
-  LinkPageBody, LinkWithClicksBody, ListQuery, PAGE_DEFAULT, toLinkBody, toLinkWithClicksBody
+  BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, EditLinkBody, ErrorResponses,
+  HistoryBody, HistoryQuery, IfMatchHeaders, KeyParams, LinkBody, LinkPageBody, LinkWithClicksBody, ListQuery,
+  PAGE_DEFAULT, toHistoryBody, toLinkBody, toLinkWithClicksBody
 } from '../schemas.ts'
 
 export interface LinkRoutesOptions {
@@ -18,7 +20,7 @@ export interface LinkRoutesOptions {
   publicBaseUrl: string
   allowAnonymous: boolean
   /** `create` is shared by single and batch creates (one unit per link). */
-  quotas: Record<'create' | 'read' | 'delete', QuotaPolicy>
+  quotas: Record<'create' | 'read' | 'edit' | 'delete', QuotaPolicy>
   idempotency: IdempotencyStore
 }
 
@@ -30,6 +32,12 @@ const IDEMPOTENCY_WAIT_MS = 5000
 
 const withKey: Array<Record<string, string[]>> = [{ apiKey: [] }]
 const withOrWithoutKey: Array<Record<string, string[]>> = [{}, { apiKey: [] }]
+
+// Nothing else in this API coerces types, but a query string is text: limit=10 means 10.
+async function limitAsNumber (request: FastifyRequest): Promise<void> {
+  const query = request.query as Record<string, unknown>
+  if (typeof query['limit'] === 'string' && /^[0-9]{1,9}$/.test(query['limit'])) query['limit'] = Number(query['limit'])
+}
 
 type ItemValidator = ((item: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null }
 
@@ -67,7 +75,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     }
   }, async (request, reply) => {
     const link = await links.createLink({ ...request.body, owner: ownerOf(request) })
-    reply.header('location', `${publicBaseUrl}/api/v1/links/${link.key}`)
+    reply.header('location', `${publicBaseUrl}/api/v1/links/${link.key}`).header('etag', etagOf({ version: 0 }))
     return reply.code(201).send(present(link))
   })
 
@@ -105,11 +113,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
 
   app.get('/api/v1/links', {
     onRequest: [requireCaller('list your links'), quotas.read.chargeOne],
-    // Nothing else in this API coerces types, but a query string is text: limit=10 means 10.
-    preValidation: async (request) => {
-      const query = request.query as Record<string, unknown>
-      if (typeof query['limit'] === 'string' && /^[0-9]{1,9}$/.test(query['limit'])) query['limit'] = Number(query['limit'])
-    },
+    preValidation: limitAsNumber,
     schema: {
       summary: 'List your links, newest first',
       tags: ['links'],
@@ -130,9 +134,48 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
       params: KeyParams,
       response: { 200: LinkWithClicksBody, ...ErrorResponses }
     }
-  }, async (request) => {
+  }, async (request, reply) => {
     const link = await links.getLink(request.params.key)
+    reply.header('etag', etagOf(link))
     return toLinkWithClicksBody(link, publicBaseUrl)
+  })
+
+  app.patch('/api/v1/links/:key', {
+    onRequest: [requireCaller('edit links'), quotas.edit.chargeOne],
+    schema: {
+      summary: 'Edit a link',
+      description: 'Only the API key that created the link, or an admin key. Every field is optional; the ones sent replace ' +
+        'the link\'s, all or none. With If-Match, applies only to the version named (412 otherwise). Every redirect ' +
+        'serves the new state within 5 seconds; clicks stay.',
+      tags: ['links'],
+      security: withKey,
+      params: KeyParams,
+      headers: IfMatchHeaders,
+      body: EditLinkBody,
+      response: { 200: LinkWithClicksBody, ...ErrorResponses }
+    }
+  }, async (request, reply) => {
+    const link = await links.editLink(request.params.key, request.body, request.caller!, request.headers['if-match'])
+    reply.header('etag', etagOf(link))
+    return toLinkWithClicksBody(link, publicBaseUrl)
+  })
+
+  app.get('/api/v1/links/:key/history', {
+    onRequest: [requireCaller('read the history of links'), quotas.read.chargeOne],
+    preValidation: limitAsNumber,
+    schema: {
+      summary: 'Edits of a link, newest first',
+      description: 'Only the API key that created the link, or an admin key.',
+      tags: ['links'],
+      security: withKey,
+      params: KeyParams,
+      querystring: HistoryQuery,
+      response: { 200: HistoryBody, ...ErrorResponses }
+    }
+  }, async (request) => {
+    const { key } = request.params
+    const page = await links.listEdits(key, request.caller!, request.query.cursor, request.query.limit ?? PAGE_DEFAULT)
+    return toHistoryBody(key, page)
   })
 
   app.delete('/api/v1/links/:key', {
@@ -143,10 +186,11 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
       tags: ['links'],
       security: withKey,
       params: KeyParams,
+      headers: IfMatchHeaders,
       response: { 204: Deleted, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    await links.deleteLink(request.params.key, request.caller!)
+    await links.deleteLink(request.params.key, request.caller!, request.headers['if-match'])
     return reply.code(204).send(null)
   })
 }
