@@ -3,7 +3,6 @@
 // only what the request adds is made ASCII, since a Location header must be (invariant 7).
 
 // Node hands the request line over as latin1: one character per byte.
-// eslint-disable-next-line no-control-regex
 const NOT_ASCII = /[^\x21-\x7e]/g
 const asciiOnly = (raw: string): string =>
   raw.replace(NOT_ASCII, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
