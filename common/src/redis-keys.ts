@@ -22,6 +22,11 @@ export function redisKeys (prefix: string) {
     clicksFlushedSeq: (instance: string) => `${prefix}clicks:flushed:${instance}`,
     /** Present (with a TTL) while a key-worker is alive; its folding hashes are adopted once it expires. */
     workerHeartbeat: (worker: string) => `${prefix}worker:${worker}:heartbeat`,
+    /**
+     * The counted GETs of a link with maxClicks, incremented as each is answered (click-cap.ts): the
+     * one click count kept exactly, since it decides answers. Seeded from Cassandra when missing.
+     */
+    clickCap: (key: string) => `${prefix}cap:${key}`,
     rateLimit: `${prefix}rl:`,
     /** Pub/sub channel: create-service publishes a key it deleted; every redirect replica drops it from its memory. */
     linkInvalidations: `${prefix}links:invalidated`
