@@ -44,7 +44,8 @@ describe('editing a link', () => {
     return response.body['key'] as string
   }
 
-  const target = async (url: string, key: string): Promise<string | null> => (await redirectOf(url, key)).location?.toString() ?? null
+  const target = async (url: string, key: string): Promise<string | null> =>
+    (await redirectOf(url, key)).location?.toString() ?? null
 
   it('makes every replica redirect to the new target within 5 s, even for a key they are serving hot', async () => {
     const key = await created('https://example.com/old-target')

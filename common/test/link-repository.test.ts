@@ -147,9 +147,12 @@ describe('edits', () => {
     expect(await repo.find(link.key)).toMatchObject({ title: 'Title', tags: ['a', 'b'], version: 0, updatedAt: null })
     const at = new Date()
     expect(await repo.applyEdit({ key: link.key, version: 0 }, { tags: ['c'] }, at)).toBe(true)
-    expect(await repo.find(link.key)).toMatchObject({ url: link.url, expiresAt: link.expiresAt, title: 'Title', tags: ['c'], version: 1, updatedAt: at })
-    expect(await repo.applyEdit({ key: link.key, version: 1 }, { expiresAt: null, title: null, tags: [] }, new Date())).toBe(true)
-    expect(await repo.find(link.key)).toMatchObject({ url: link.url, expiresAt: null, title: null, tags: [], version: 2 })
+    expect(await repo.find(link.key))
+      .toMatchObject({ url: link.url, expiresAt: link.expiresAt, title: 'Title', tags: ['c'], version: 1, updatedAt: at })
+    const cleared = { expiresAt: null, title: null, tags: [] }
+    expect(await repo.applyEdit({ key: link.key, version: 1 }, cleared, new Date())).toBe(true)
+    expect(await repo.find(link.key))
+      .toMatchObject({ url: link.url, expiresAt: null, title: null, tags: [], version: 2 })
   })
 })
 

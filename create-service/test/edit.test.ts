@@ -265,7 +265,8 @@ describe('ETag and If-Match', () => {
         racing.inject({ method: 'DELETE', url: `/api/v1/links/${key}`, headers: ifMatch })
       ])
       expect(barrier.passed()).toBe(2)
-      expect([edited.statusCode, deleted.statusCode].sort()).toEqual(edited.statusCode === 200 ? [200, 412] : [204, 412])
+      expect([edited.statusCode, deleted.statusCode].sort())
+        .toEqual(edited.statusCode === 200 ? [200, 412] : [204, 412])
       expect((await read(key)).statusCode).toBe(edited.statusCode === 200 ? 200 : 404)
     })
 

@@ -46,7 +46,8 @@ describe('judge', () => {
       [{}, NOW, undefined, 'expired']
     ]
     for (const [set, expiresAt, clickNumber, reason] of cases) {
-      expect(judge(rules({ ...set, fallbackUrl }), { now: NOW, expiresAt, ...(clickNumber === undefined ? {} : { clickNumber }) }))
+      const moment = { now: NOW, expiresAt, ...(clickNumber === undefined ? {} : { clickNumber }) }
+      expect(judge(rules({ ...set, fallbackUrl }), moment))
         .toEqual({ kind: 'fallback', reason, url: fallbackUrl })
     }
     expect(judge(rules({ fallbackUrl }), { now: NOW, expiresAt: null })).toEqual({ kind: 'target' })
