@@ -41,32 +41,38 @@ export SW_READY_TIMEOUT=${SW_CLUSTER_TIMEOUT:-240} SW_PROCS_DIR="$PC_DIR/procs"
 stack_log() { echo "$NODE_BASE/$1/logs/console.log"; }
 node_arg() { [[ "${1:-}" =~ ^[1-9]$ ]] && (($1 <= NODES)) || die "expected a node number 1..$NODES, got '${1:-}'"; }
 
-# start_nodes N...: starts the given nodes together, waits until each is ready for CQL and until
-# every started node and every other running node have seen each other come up (system.log).
+# start_nodes N...: starts the given nodes together (running ones are reused), waits until each is
+# ready for CQL and until every started node and every other running node have seen each other
+# come up (system.log).
 start_nodes() {
-  local i j t0 names=() offsets=() missing deadline=$((SECONDS + SW_READY_TIMEOUT))
+  local i j t0 names=() started=() offsets=() missing deadline=$((SECONDS + SW_READY_TIMEOUT))
   t0=$(now)
   for ((i = 1; i <= NODES; i++)); do offsets[i]=$(stat -c %s "$NODE_BASE/node$i/logs/system.log" 2>/dev/null || echo 0); done
-  for i in "$@"; do names+=("node$i"); mkdir -p "$NODE_BASE/node$i/logs"; done
+  for i in "$@"; do
+    names+=("node$i")
+    stack_running "node$i" || started+=("$i")
+    mkdir -p "$NODE_BASE/node$i/logs"
+  done
   mkdir -p "$SW_PROCS_DIR"
   stack_up "${names[@]}"
-  while ((NODES > 1)); do
+  while ((NODES > 1 && ${#started[@]})); do
     missing=""
-    for i in "$@"; do
+    for i in "${started[@]}"; do
       for ((j = 1; j <= NODES; j++)); do
         ((i != j)) && stack_running "node$j" || continue
         sees_up "$i" "${offsets[i]}" "$j" || missing+=" node$i->node$j"
         sees_up "$j" "${offsets[j]}" "$i" || missing+=" node$j->node$i"
       done
     done
-    [[ -n "$missing" ]] || { log "ring complete: ${names[*]} up and seen by every running node, $(elapsed "$t0")"; break; }
+    [[ -n "$missing" ]] || { log "ring complete: $(printf 'node%s ' "${started[@]}")up and seen by every running node, $(elapsed "$t0")"; break; }
     ((SECONDS < deadline)) || die "nodes do not see each other after ${SW_READY_TIMEOUT}s:$missing (logs in ${NODE_BASE#"$ROOT"/}/node*/logs)"
     sleep 1
   done
 }
-# True once node I's log (after byte OFFSET) says node J is up.
+# True once node I's log (after byte OFFSET) says node J is up. grep reads it all: with grep -q,
+# tail could die of SIGPIPE and pipefail would call a found line missing.
 sees_up() {
-  tail -c "+$(($2 + 1))" "$NODE_BASE/node$1/logs/system.log" 2>/dev/null | grep -qF "InetAddress /$NET$3:$CASSANDRA_STORAGE_PORT is now UP"
+  tail -c "+$(($2 + 1))" "$NODE_BASE/node$1/logs/system.log" 2>/dev/null | grep -F "InetAddress /$NET$3:$CASSANDRA_STORAGE_PORT is now UP" >/dev/null
 }
 
 cmd_status() {
