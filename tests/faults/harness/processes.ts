@@ -149,6 +149,15 @@ interface ManagedOptions {
   readyTimeoutMs?: number
 }
 
+/** A signal to a pid that may have ended by itself meanwhile (then there is nothing to signal). */
+function kill (pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+  }
+}
+
 const quoted = (value: string): string => `'${value.replaceAll('\'', '\'\\\'\'')}'`
 
 function managed (opts: ManagedOptions): Managed {
@@ -193,12 +202,12 @@ function managed (opts: ManagedOptions): Managed {
     },
     signal (signal) {
       const pid = running.get(opts.process)
-      if (pid !== undefined) process.kill(pid, signal)
+      if (pid !== undefined) kill(pid, signal)
     },
     async crash () {
       const pid = running.get(opts.process)
       if (pid === undefined) return lastExit
-      process.kill(pid, 'SIGKILL')
+      kill(pid, 'SIGKILL')
       return gone('SIGKILL')
     },
     async stop () {
