@@ -139,9 +139,10 @@ stack_running() { [[ "$(stack_state "$1")" == Running* ]]; }
 stack_any_running() { local name; for name in "$@"; do stack_running "$name" && return 0; done; return 1; }
 stack_pid() { local s; s=$(stack_state "$1"); [[ "$s" == Running* ]] && printf '%s' "${s##* }"; }
 # Ready: running and its readiness probe passes (or it has none); the one-shot migrate: exited 0.
+# stack_ready NAME [STATE]: STATE is a stack_state line the caller has already read.
 stack_ready() {
   local status ready code
-  read -r status ready code _ <<<"$(stack_state "$1")"
+  read -r status ready code _ <<<"${2:-$(stack_state "$1")}"
   if [[ "$1" == migrate ]]; then [[ "$status $code" == "Completed 0" ]]; return; fi
   [[ "$status" == Running && ("$ready" == Ready || "$ready" == -) ]]
 }
@@ -172,12 +173,14 @@ stack_up() {
 }
 
 stack_wait_ready() { # stack_wait_ready NAME T0
-  local status code t=$SECONDS
+  local state status code pid t=$SECONDS
   while ((SECONDS - t < ${SW_READY_TIMEOUT:-240})); do
-    # State first, then readiness: a one-shot that completes between the two reads is seen as done,
-    # not as a final state that was never ready.
-    read -r status _ code _ <<<"$(stack_state "$1")"
-    stack_ready "$1" && { log "$1: ready in $(elapsed "$2") (pid $(stack_pid "$1" || echo -))"; return 0; }
+    # One read per round, for both status and readiness: each read is a process-compose call, which
+    # a loaded machine makes slow enough to delay noticing a readiness that is already there.
+    state=$(stack_state "$1")
+    read -r status _ code pid <<<"$state"
+    [[ "$status" == Running ]] || pid=-
+    stack_ready "$1" "$state" && { log "$1: ready in $(elapsed "$2") (pid $pid)"; return 0; }
     case "$status" in
       Completed | Error | Skipped) break ;;
       Disabled | "") ((SECONDS - t < 10)) || break ;; # not started (yet): the server is coming up
