@@ -21,21 +21,17 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 SUITE=${1:-faults}
-case "$SUITE" in
-  faults | cluster) ;;
-  *) die "usage: faults.sh faults|cluster" ;;
-esac
+[[ "$SUITE" == faults || "$SUITE" == cluster ]] || die "usage: faults.sh faults|cluster"
 # shellcheck disable=SC2034 # read by log() in lib.sh
 SW_LOG_TAG="test:$SUITE"
 CLUSTER=("$ROOT/scripts/cluster.sh" --profile "$SUITE")
 STARTED=0
 
+# `down` ends the profile's whole process-compose server: what a failed suite left there goes too.
 finish() {
   local rc=$?
   trap - EXIT
-  if ((STARTED)) && [[ -z "${SW_KEEP_NODES:-}" ]]; then
-    bash "${CLUSTER[@]}" down || true
-  fi
+  if ((STARTED)) && [[ -z "${SW_KEEP_NODES:-}" ]]; then bash "${CLUSTER[@]}" down || true; fi
   exit "$rc"
 }
 
@@ -45,7 +41,6 @@ main() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   bash "$ROOT/scripts/ensure-tools.sh" system cassandra npm
-  export PATH="$ROOT/node_modules/.bin:$PATH"
 
   bash "${CLUSTER[@]}" status >/dev/null 2>&1 || STARTED=1
   bash "${CLUSTER[@]}" up

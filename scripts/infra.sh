@@ -36,9 +36,8 @@ status_line() {
   local status ready code pid
   read -r status ready code pid <<<"$(stack_state "$1")"
   [[ "$status" == Running ]] || { status="down${code:+ (exit $code)}" ready=- pid=-; }
-  if pid_alive "$1"; then status="up (.run/pids)" ready=- pid=$(pid_of "$1"); fi
   printf '%-10s %-16s %-9s pid %-8s log %s\n' "$1" "$status" "$ready" "$pid" "$(stack_log "$1")"
-  stack_ready "$1" || pid_alive "$1"
+  stack_ready "$1"
 }
 
 main() {
@@ -60,7 +59,7 @@ main() {
       [[ " ${parts[*]} " != *" nginx "* ]] || nginx_config
       stack_up "${parts[@]}"
       ;;
-    down) stack_stop "${parts[@]}"; for p in "${parts[@]}"; do pid_alive "$p" && stop_pid "$p" 60; done; true ;;
+    down) stack_stop "${parts[@]}" ;;
     reset)
       stack_stop "${parts[@]}"
       [[ " ${parts[*]} " != *" cassandra "* ]] || { rm -rf "$RUN_DIR/cassandra/data"; log "cassandra: data deleted"; }

@@ -4,11 +4,9 @@
 # Conventions:
 #   .cache/  downloads and builds kept between runs (Cassandra jars, Go tools)   - git-ignored
 #   .run/    runtime state (data, logs; SW_RUN_DIR moves it)                     - git-ignored
-# The local stack is process-compose.yaml, run by process-compose (the stack_* functions below).
-# The throw-away Cassandra nodes of scripts/cluster.sh still use pidfiles (the pid_* functions):
-#   <pid dir>/<name>.pid  line 1: "<pid> <start time in clock ticks since boot>"
-#                         line 2: a fixed string that must appear in the process' command line
-#   Both are checked before any signal is sent, so a recycled pid is never touched.
+# Every long-running process is declared in a process-compose project and run by process-compose
+# (the pc and stack_* functions below): the local stack (process-compose.yaml) and the throw-away
+# nodes of scripts/cluster.sh (infra/cassandra/<profile>.yaml).
 
 [[ -n "${SW_LIB_LOADED:-}" ]] && return 0
 SW_LIB_LOADED=1
@@ -17,7 +15,6 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE_DIR="$ROOT/.cache"
 export SW_RUN_DIR=${SW_RUN_DIR:-$ROOT/.run}
 RUN_DIR=$SW_RUN_DIR
-PID_DIR="$RUN_DIR/pids"
 
 # Ports of the local stack: infra/stack.env, unless the environment sets them.
 while IFS='=' read -r key value; do
@@ -60,80 +57,7 @@ show_tail() {
   printf -- '-----\n' >&2
 }
 
-# ---------------------------------------------------------------- ports
-
-# True if something accepts TCP connections on host:port. /dev/tcp avoids needing nc;
-# the timeout guards against a black-holed connect.
-port_open() {
-  timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
-}
-
-# Describe who listens on a port (for error messages only).
-port_owner() {
-  ss -Hltnp "sport = :$1" 2>/dev/null | awk '{print $4, $6}' | head -n 3
-}
-
-# ---------------------------------------------------------------- pidfiles
-
-pidfile_of() { printf '%s/%s.pid' "$PID_DIR" "$1"; }
-
-# Field 22 of /proc/PID/stat: start time of the process. Together with the pid it identifies
-# one process for the machine's uptime, so a recycled pid is detected. The comm field can
-# contain spaces and parentheses, hence the cut after the last ')'.
-proc_starttime() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  # after "comm) " the fields start at field 3 (state); starttime is field 22 -> index 19
-  awk '{print $20}' <<<"$stat"
-}
-
-proc_state() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  printf '%s' "${stat%% *}"
-}
-
-proc_cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
-
-# True while any thread of the process still runs. A zombie main thread alone is not "gone":
-# an exiting JVM shows up as <defunct> while its other threads still finish the shutdown and
-# still hold its ports. A zombie that is its own last thread is gone (just not reaped yet).
-proc_running() {
-  local state tasks
-  state=$(proc_state "$1") || return 1
-  [[ "$state" != Z ]] && return 0
-  tasks=("/proc/$1/task/"*)
-  ((${#tasks[@]} > 1))
-}
-
-# pid_of NAME -> prints the recorded pid if that exact process still runs, its start time
-# matches and its command line still contains the recorded marker.
-pid_of() {
-  local file pid start marker
-  file=$(pidfile_of "$1")
-  [[ -r "$file" ]] || return 1
-  { read -r pid start && IFS= read -r marker; } <"$file" || return 1
-  [[ "$pid" =~ ^[0-9]+$ && -n "$start" && -n "$marker" ]] || return 1
-  [[ "$(proc_starttime "$pid")" == "$start" ]] || return 1
-  proc_running "$pid" || return 1
-  # A zombie leader has an empty cmdline; the start time above already proves it is ours.
-  [[ "$(proc_state "$pid")" == Z || "$(proc_cmdline "$pid")" == *"$marker"* ]] || return 1
-  printf '%s' "$pid"
-}
-
-pid_alive() { pid_of "$1" >/dev/null; }
-
-# Remove a pidfile whose process is gone; says so, so nobody wonders where it went.
-clear_stale_pidfile() {
-  local file
-  file=$(pidfile_of "$1")
-  if [[ -e "$file" ]] && ! pid_alive "$1"; then
-    rm -f "$file"
-    log "$1: removed stale pidfile"
-  fi
-}
+# ---------------------------------------------------------------- files
 
 # rotate_log FILE: a log over SW_LOG_MAX_BYTES (256 MiB) becomes FILE.1 (replacing the last one)
 # before the process that appends to it starts again. Nothing else rotates the local stack's logs,
@@ -147,58 +71,6 @@ rotate_log() {
   return 0
 }
 
-# spawn_detached NAME LOGFILE MARKER WORKDIR -- CMD ARGS...
-# Starts CMD in its own session (setsid: no controlling terminal, so no SIGHUP/SIGINT from
-# the user's terminal), with stdin from /dev/null, stdout+stderr appended to LOGFILE and every
-# other inherited fd closed. The last part matters: a parent that reads our output through a
-# pipe (npm test, CI) would otherwise wait for EOF until the daemon exits, and a daemon that
-# inherited infra.sh's lock fd would hold the lock forever. Records the pid (see top of file).
-spawn_detached() {
-  local name=$1 logfile=$2 marker=$3 workdir=$4
-  shift 4
-  [[ "${1:-}" == "--" ]] && shift
-  mkdir -p "$PID_DIR" "$(dirname "$logfile")"
-  rotate_log "$logfile"
-  local tmp
-  tmp="$PID_DIR/.$name.spawn.$$"
-  rm -f "$tmp"
-  # The inner shell writes its own pid and then execs CMD, so the pid stays the same. This works
-  # whether or not setsid had to fork (it forks when the caller is a process-group leader).
-  # The outer ( ... & ) makes init the parent: the caller (e.g. start.sh) neither has to reap
-  # it nor prints "Killed" job notices when it is stopped.
-  (setsid bash -c '
-    pidtmp=$1 logfile=$2 workdir=$3
-    shift 3
-    for fd in /proc/$$/fd/*; do
-      fd=${fd##*/}
-      if [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
-    done
-    cd "$workdir" || exit 127
-    echo $$ >"$pidtmp"
-    exec "$@" </dev/null >>"$logfile" 2>&1
-  ' sw-spawn "$tmp" "$logfile" "$workdir" "$@" </dev/null >/dev/null 2>&1 &)
-  local i pid=""
-  for ((i = 0; i < 100; i++)); do
-    if [[ -s "$tmp" ]]; then pid=$(<"$tmp"); break; fi
-    sleep 0.05
-  done
-  rm -f "$tmp"
-  [[ -n "$pid" ]] || die "$name: could not start (no pid after 5 s)"
-  local start
-  start=$(proc_starttime "$pid") || die "$name: exited immediately; see ${logfile#"$ROOT"/}"
-  printf '%s %s\n%s\n' "$pid" "$start" "$marker" >"$(pidfile_of "$name")"
-  # Give exec a moment so the marker check in pid_of() sees the final command line.
-  for ((i = 0; i < 40; i++)); do
-    pid_alive "$name" && return 0
-    [[ -d "/proc/$pid" ]] || break
-    sleep 0.05
-  done
-  pid_alive "$name" || {
-    show_tail 20 "$logfile"
-    die "$name: exited right after start; see ${logfile#"$ROOT"/}"
-  }
-}
-
 # nginx_user_directive WEB_DIR -> "" or " user NAME;", for nginx -g. A root master drops its workers
 # to nobody, who must read the web root. A checkout under a directory only its owner may enter
 # (`mktemp -d` makes them 0700, and CI clones into one) is out of nobody's reach: the workers then
@@ -207,58 +79,6 @@ nginx_user_directive() {
   ((EUID == 0)) || return 0
   runuser -u nobody -- test -r "$1/index.html" 2>/dev/null && return 0
   printf ' user %s;' "$(id -un)"
-}
-
-# thread_states PID -> "main thread Z; threads: 9 S, 1 D (wait: folio_wait_bit)": what a process
-# that ignores its grace period is doing. A zombie main thread with live threads has exited but
-# cannot finish (a thread stuck in the kernel, usually on I/O); a running one is still in JavaScript.
-thread_states() {
-  local task state counts="" wchan waits=""
-  declare -A n=()
-  for task in /proc/"$1"/task/*; do
-    state=$(proc_state "$1/task/${task##*/}") || continue
-    n[$state]=$((${n[$state]:-0} + 1))
-    if [[ "$state" == D ]]; then
-      wchan=$(cat "$task/wchan" 2>/dev/null || true)
-      [[ -z "$wchan" || "$waits" == *"$wchan"* ]] || waits+="${waits:+, }$wchan"
-    fi
-  done
-  for state in "${!n[@]}"; do counts+="${counts:+, }${n[$state]} $state"; done
-  printf 'main thread %s; threads: %s%s' "$(proc_state "$1" || echo gone)" "${counts:-none}" "${waits:+ (D waiting in: $waits)}"
-}
-
-# stop_pid NAME [GRACE_S]
-# SIGTERM, wait up to GRACE_S (default 15), then SIGKILL. Only ever signals the recorded,
-# verified process. On SIGKILL the whole process group goes too, but only when the group is
-# the one setsid created for this process (pgid == pid), e.g. nginx's workers.
-# Prints what it did; returns 0 if something was stopped, 1 if nothing was running.
-stop_pid() {
-  local name=$1 grace=${2:-15}
-  local pid file i
-  file=$(pidfile_of "$name")
-  if ! pid=$(pid_of "$name"); then
-    if [[ -e "$file" ]]; then
-      rm -f "$file"
-      log "$name: not running (removed stale pidfile)"
-    else
-      log "$name: not running"
-    fi
-    return 1
-  fi
-  local t0
-  t0=$(now)
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < grace * 5; i++)); do pid_alive "$name" || break; sleep 0.2; done
-  if pid_alive "$name"; then
-    warn "$name: still running ${grace}s after SIGTERM ($(thread_states "$pid")); sending SIGKILL"
-    local pgid
-    pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')
-    if [[ "$pgid" == "$pid" ]]; then kill -KILL -- "-$pid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
-    for ((i = 0; i < 50; i++)); do pid_alive "$name" || break; sleep 0.1; done
-  fi
-  rm -f "$file"
-  log "$name: stopped (pid $pid, $(elapsed "$t0"))"
-  return 0
 }
 
 # ---------------------------------------------------------------- tools
@@ -274,12 +94,14 @@ find_java17() {
   return 1
 }
 
-# ---------------------------------------------------------------- the local stack
-# process-compose.yaml, run by one process-compose server per .run dir, reached through its socket.
-# A server starts with the first part started and ends when its last process ends.
+# ---------------------------------------------------------------- process-compose projects
+# One process-compose server per project, reached through its socket in PC_DIR: the local stack's
+# (process-compose.yaml, PC_DIR=.run) unless a script points PC_DIR and PC_FILES at another
+# (scripts/cluster.sh). A server starts with the first process started and ends when its last one ends.
 
 PC_BIN="$CACHE_DIR/tools/bin/process-compose"
-PC_SOCK="$RUN_DIR/process-compose.sock"
+PC_DIR=$RUN_DIR
+PC_FILES=(-f process-compose.yaml)
 
 # Builds the pinned process-compose (infra/process-compose/go.mod, go.sum) unless that exact build
 # is there, the way scripts/ensure-k6.sh builds k6. About 2 min cold.
@@ -299,13 +121,13 @@ ensure_process_compose() {
   printf '%s\n' "$want" >"$PC_BIN.stamp"
 }
 
-# pc ARGS...: process-compose against this stack's server. fd 9 (a caller's lock) is not passed on.
+# pc ARGS...: process-compose against the project's server. fd 9 (a caller's lock) is not passed on.
 pc() {
-  mkdir -p "$RUN_DIR/process-compose/process-compose"
-  (cd "$ROOT" && XDG_CONFIG_HOME="$RUN_DIR/process-compose" "$PC_BIN" -U -u "$PC_SOCK" \
-    -L "$RUN_DIR/process-compose/${PC_LOG:-client}.log" "$@" 9>&-)
+  mkdir -p "$PC_DIR/process-compose/process-compose"
+  (cd "$ROOT" && XDG_CONFIG_HOME="$PC_DIR/process-compose" "$PC_BIN" -U -u "$PC_DIR/process-compose.sock" \
+    -L "$PC_DIR/process-compose/${PC_LOG:-client}.log" "$@" 9>&-)
 }
-pc_alive() { [[ -S "$PC_SOCK" ]] && pc project state >/dev/null 2>&1; }
+pc_alive() { [[ -S "$PC_DIR/process-compose.sock" ]] && pc project state >/dev/null 2>&1; }
 
 # stack_state NAME -> "<status> <readiness> <exit code> <pid>" (e.g. "Running Ready 0 1234"), or nothing.
 stack_state() {
@@ -317,9 +139,10 @@ stack_running() { [[ "$(stack_state "$1")" == Running* ]]; }
 stack_any_running() { local name; for name in "$@"; do stack_running "$name" && return 0; done; return 1; }
 stack_pid() { local s; s=$(stack_state "$1"); [[ "$s" == Running* ]] && printf '%s' "${s##* }"; }
 # Ready: running and its readiness probe passes (or it has none); the one-shot migrate: exited 0.
+# stack_ready NAME [STATE]: STATE is a stack_state line the caller has already read.
 stack_ready() {
   local status ready code
-  read -r status ready code _ <<<"$(stack_state "$1")"
+  read -r status ready code _ <<<"${2:-$(stack_state "$1")}"
   if [[ "$1" == migrate ]]; then [[ "$status $code" == "Completed 0" ]]; return; fi
   [[ "$status" == Running && ("$ready" == Ready || "$ready" == -) ]]
 }
@@ -333,16 +156,14 @@ stack_up() {
   mkdir -p "$RUN_DIR"/{cassandra/logs,redis,nginx/logs,services}
   for name in "$@"; do
     if [[ "$name" != migrate ]] && stack_ready "$name"; then log "$name: already running (pid $(stack_pid "$name")), reusing it"; continue; fi
-    # Started by the older pidfile scripts (.run/pids/): reused as it is; npm stop stops it.
-    if pid_alive "$name"; then log "$name: already running (pid $(pid_of "$name"), .run/pids/), reusing it"; continue; fi
     waiting+=("$name")
     stack_running "$name" || started+=("$name")
   done
   ((${#waiting[@]})) || return 0
   if ((${#started[@]} == 0)); then :
   elif ! pc_alive; then
-    rm -f "$PC_SOCK"
-    PC_LOG=server pc up -D -t=false --disable-dotenv --ordered-shutdown --no-deps -f process-compose.yaml "${started[@]}" >/dev/null
+    rm -f "$PC_DIR/process-compose.sock"
+    PC_LOG=server pc up -D -t=false --disable-dotenv --ordered-shutdown --no-deps "${PC_FILES[@]}" "${started[@]}" >/dev/null
   else
     for name in "${started[@]}"; do pc process start "$name" >/dev/null; done
     # A one-shot that ran before still shows its last exit until the new run is under way.
@@ -352,12 +173,14 @@ stack_up() {
 }
 
 stack_wait_ready() { # stack_wait_ready NAME T0
-  local status code t=$SECONDS
+  local state status code pid t=$SECONDS
   while ((SECONDS - t < ${SW_READY_TIMEOUT:-240})); do
-    # State first, then readiness: a one-shot that completes between the two reads is seen as done,
-    # not as a final state that was never ready.
-    read -r status _ code _ <<<"$(stack_state "$1")"
-    stack_ready "$1" && { log "$1: ready in $(elapsed "$2") (pid $(stack_pid "$1" || echo -))"; return 0; }
+    # One read per round, for both status and readiness: each read is a process-compose call, which
+    # a loaded machine makes slow enough to delay noticing a readiness that is already there.
+    state=$(stack_state "$1")
+    read -r status _ code pid <<<"$state"
+    [[ "$status" == Running ]] || pid=-
+    stack_ready "$1" "$state" && { log "$1: ready in $(elapsed "$2") (pid $pid)"; return 0; }
     case "$status" in
       Completed | Error | Skipped) break ;;
       Disabled | "") ((SECONDS - t < 10)) || break ;; # not started (yet): the server is coming up
@@ -365,7 +188,7 @@ stack_wait_ready() { # stack_wait_ready NAME T0
     sleep 0.3
   done
   show_tail 40 "$(stack_log "$1")"
-  [[ "$1" != cassandra ]] || show_tail 40 "$RUN_DIR/cassandra/logs/system.log"
+  [[ "$(stack_log "$1")" != */logs/console.log ]] || show_tail 40 "$(dirname "$(stack_log "$1")")/system.log"
   die "$1: not ready (status ${status:-none}, exit code ${code:--}); log above: $(stack_log "$1")"
 }
 
@@ -391,14 +214,11 @@ stack_stop() {
   log "stopped ${running[*]} ($(elapsed "$t0"))"
 }
 
-# stack_down: everything, dependents first, and the server; then processes of the older pidfile scripts.
+# stack_down: everything, dependents first, and the server.
 stack_down() {
-  local f i
-  if pc_alive; then
-    pc down >/dev/null 2>&1 || true
-    for ((i = 0; i < 900; i++)); do pc_alive || break; sleep 0.1; done
-    log "stack stopped"
-  fi
-  for f in "$PID_DIR"/*.pid; do [[ -e "$f" ]] && stop_pid "$(basename "$f" .pid)" 60; done
-  return 0
+  local i
+  pc_alive || return 0
+  pc down >/dev/null 2>&1 || true
+  for ((i = 0; i < 900; i++)); do pc_alive || break; sleep 0.1; done
+  log "stack stopped"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One Cassandra node in the foreground, from the Maven jars: renders cassandra.yaml.template into
 # NODE_DIR, reads jvm.options, execs java. Declared in process-compose.yaml (the local node) and
-# started by scripts/cluster.sh (the test nodes). Settings come from the environment:
+# infra/cassandra/<profile>.yaml (the test nodes of scripts/cluster.sh). Settings come from the environment:
 #   NODE_DIR ADDRESS CQL_PORT STORAGE_PORT JMX_PORT   where and on which ports
 #   CLUSTER SEEDS TOKEN                               the ring (TOKEN default 0, SEEDS default ADDRESS:STORAGE_PORT)
 #   COMMITLOG (periodic|group, default periodic)  HEAP (default 1G)  DYNAMIC_SNITCH (default true)

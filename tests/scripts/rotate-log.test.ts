@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 
-// scripts/lib.sh rotate_log, as spawn_detached and nginx_up call it before a process appends again.
+// scripts/lib.sh rotate_log, as infra/nginx/run.sh calls it before nginx appends to its access log again.
 const LIB = resolve(import.meta.dirname, '../../scripts/lib.sh')
 
 function rotate (file: string, maxBytes: number): string {

@@ -34,8 +34,8 @@ beforeAll(async () => {
   const env = { ...infra.env, LOG_LEVEL: 'trace', LOG_REQUESTS: 'true', API_KEY_CACHE_TTL_MS: '0', PUBLIC_BASE_URL: 'http://sw.test' }
   const [createPort, redirectPort] = [await freePort(), await freePort()]
   services = [
-    service({ name: 'create-service', entry: 'create-service/src/server.ts', port: createPort, env, logDir }),
-    service({ name: 'redirect-service', entry: 'redirect-service/src/server.ts', port: redirectPort, env, logDir })
+    service({ name: 'create-service', process: 'create-service-1', port: createPort, env, logDir }),
+    service({ name: 'redirect-service', process: 'redirect-service-1', port: redirectPort, env, logDir })
   ]
   await Promise.all(services.map((s) => s.start()))
   edge = await startEdge((port) => testEnv({ port, create: [`127.0.0.1:${createPort}`], redirect: [`127.0.0.1:${redirectPort}`] }))

@@ -81,9 +81,9 @@ export async function startProcessStack (opts: ProcessStackOptions): Promise<Pro
   const redirectPorts = await ports(opts.redirectReplicas ?? 2)
 
   // /healthz: the worker's /readyz also wants a full pool, which it is not right after a restart.
-  const keyWorker = service({ name: 'key-worker', entry: 'key-worker/src/server.ts', port: workerPort!, env, logDir: opts.logDir, readyPath: '/healthz' })
-  const creates = createPorts.map((port, i) => service({ name: `create-service-${i + 1}`, entry: 'create-service/src/server.ts', port, env, logDir: opts.logDir }))
-  const redirects = redirectPorts.map((port, i) => service({ name: `redirect-service-${i + 1}`, entry: 'redirect-service/src/server.ts', port, env, logDir: opts.logDir }))
+  const keyWorker = service({ name: 'key-worker', port: workerPort!, env, logDir: opts.logDir, readyPath: '/healthz' })
+  const creates = createPorts.map((port, i) => service({ name: `create-service-${i + 1}`, port, env, logDir: opts.logDir }))
+  const redirects = redirectPorts.map((port, i) => service({ name: `redirect-service-${i + 1}`, port, env, logDir: opts.logDir }))
   const services = [keyWorker, ...creates, ...redirects]
   for (const s of services) await s.start()
 
