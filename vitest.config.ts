@@ -45,7 +45,7 @@ export default defineConfig({
       // Not in the main run. Stops the shared stack for real (Cassandra under load; npm start and
       // npm stop as a person runs them): after the main run (npm test).
       folder('infra-stop', ['tests/infra-stop/**/*.test.ts'], { ...alone, testTimeout: 240_000, hookTimeout: 240_000 }),
-      // npm run test:faults and test:cluster (scripts/faults.sh): processes killed, paused and
+      // npm run test:faults and test:cluster (scripts/faults.ts): processes killed, paused and
       // stopped under load on Cassandra nodes and a Redis of their own.
       folder('faults', ['tests/faults/**/*.test.ts'], { ...alone, testTimeout: 900_000, hookTimeout: 300_000 }),
       folder('cluster', ['tests/cluster/**/*.test.ts'], { ...alone, testTimeout: 900_000, hookTimeout: 300_000 })

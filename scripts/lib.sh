@@ -104,7 +104,7 @@ PC_DIR=$RUN_DIR
 PC_FILES=(-f process-compose.yaml)
 
 # Builds the pinned process-compose (infra/process-compose/go.mod, go.sum) unless that exact build
-# is there, the way scripts/ensure-k6.sh builds k6. About 2 min cold.
+# is there, the way scripts/tools.ts builds k6. About 2 min cold.
 ensure_process_compose() {
   local want tmp="$PC_BIN.tmp.$$"
   want=$(cat "$ROOT"/infra/process-compose/go.{mod,sum} | sha256sum | cut -d' ' -f1)

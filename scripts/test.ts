@@ -1,7 +1,7 @@
 // npm test (and CI, .ci/run) after scripts/ensure-tools.sh has installed what is missing:
 // typecheck, lint, unit/integration tests against the real Cassandra and Redis, the k6 smoke run,
 // the tests that stop the shared stack, then the expensive reliability suites on nodes of their
-// own (scripts/faults.sh: faults and fuzz, then the three-node cluster). Fails fast. Infra this run
+// own (scripts/faults.ts: faults and fuzz, then the three-node cluster). Fails fast. Infra this run
 // had to start is stopped again as soon as nothing needs it; infra that was already running (e.g.
 // `npm run infra up` for a warm Cassandra) is left alone.
 //
@@ -116,7 +116,7 @@ if (mode === 'all') {
   // The reliability suites bring their own Cassandra nodes and Redis: the shared ones would only
   // take memory and CPU from them now.
   await stopStartedInfra()
-  await step('test:faults', 'bash', 'scripts/faults.sh', 'faults')
-  await step('test:cluster', 'bash', 'scripts/faults.sh', 'cluster')
+  await step('test:faults', 'node', 'scripts/faults.ts', 'faults')
+  await step('test:cluster', 'node', 'scripts/faults.ts', 'cluster')
 }
 await finish(0)

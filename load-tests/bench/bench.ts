@@ -429,7 +429,7 @@ async function main (): Promise<void> {
   log(`click counting: npm run load -- redirect --rate ${CLICK_RATE} --duration ${CLICK_SECONDS}s`)
   const before = new Set(readdirSync(REPORTS))
   try {
-    sh(`bash scripts/load.sh redirect --rate ${CLICK_RATE} --duration ${CLICK_SECONDS}s >&2`)
+    sh(`node load-tests/run.ts redirect --rate ${CLICK_RATE} --duration ${CLICK_SECONDS}s >&2`)
   } catch {
     log('npm run load -- redirect failed (a threshold crossed, or the run itself; see above); what it measured is reported')
   }

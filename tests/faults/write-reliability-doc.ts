@@ -1,4 +1,4 @@
-// node tests/faults/write-reliability-doc.ts faults|cluster — run by scripts/faults.sh after each
+// node tests/faults/write-reliability-doc.ts faults|cluster — run by scripts/faults.ts after each
 // suite, passed or failed: renders reports/<suite>.json (and, for faults, reports/fuzz.json) into
 // docs/reliability.md between the suite's markers. A report the run did not write leaves its
 // section as it was, with a warning.

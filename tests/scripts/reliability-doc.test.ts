@@ -137,7 +137,7 @@ describe('spliceSection', () => {
   it('replaces what is between the section\'s own marker lines, and nothing else', () => {
     expect(spliceSection(doc, 'faults', 'new figures with $& and $1 in them', 'reports/faults.json')).toBe([
       'Prose that mentions the `<!-- faults:begin -->` marker in passing.',
-      '<!-- faults:begin (written by scripts/faults.sh from reports/faults.json; edit the text outside these markers) -->',
+      '<!-- faults:begin (written by scripts/faults.ts from reports/faults.json; edit the text outside these markers) -->',
       'new figures with $& and $1 in them',
       '<!-- faults:end -->',
       'Prose after, kept.',

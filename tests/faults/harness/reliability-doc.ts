@@ -1,4 +1,4 @@
-// docs/reliability.md shows the figures of the last run of each reliability suite: scripts/faults.sh
+// docs/reliability.md shows the figures of the last run of each reliability suite: scripts/faults.ts
 // renders them from reports/<suite>.json into the page, between that suite's markers, and leaves
 // the prose around them alone (as the bench does with docs/benchmarks.md). Pure functions here;
 // tests/faults/write-reliability-doc.ts reads the reports and writes the page.
@@ -231,6 +231,6 @@ export function spliceSection (doc: string, name: Section, body: string, source:
   // Markers on lines of their own: prose quoting a marker is not one.
   const pattern = new RegExp(`^<!-- ${name}:begin[^\\n]*-->$[\\s\\S]*?^<!-- ${name}:end -->$`, 'm')
   if (!pattern.test(doc)) throw new Error(`docs/reliability.md has no <!-- ${name}:begin --> … <!-- ${name}:end --> markers`)
-  const block = `<!-- ${name}:begin (written by scripts/faults.sh from ${source}; edit the text outside these markers) -->\n${body}\n<!-- ${name}:end -->`
+  const block = `<!-- ${name}:begin (written by scripts/faults.ts from ${source}; edit the text outside these markers) -->\n${body}\n<!-- ${name}:end -->`
   return doc.replace(pattern, () => block)
 }
