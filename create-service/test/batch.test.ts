@@ -2,7 +2,7 @@ import { createLinkRepository } from '@shortwave/common/link-repository'
 import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLink, newApiKey, observedCassandra, seedPool, startApp } from './helpers.ts'
+import { createLink, newApiKey, observedCassandra, seedPool, startApp, NO_LIFECYCLE } from './helpers.ts'
 
 let infra: TestInfra
 let app: FastifyInstance
@@ -38,7 +38,7 @@ describe('POST /api/v1/links/batch', () => {
     expect(response.statusCode).toBe(200)
     const { results } = response.json()
     expect(results.map((r: { status: number }) => r.status)).toEqual([201, 400, 409, 400, 400, 201, 400])
-    expect(results[0].link).toEqual({ key: expect.any(String), shortUrl: `http://localhost:8080/${results[0].link.key}`, url: 'https://example.com/one', createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: results[0].link.createdAt })
+    expect(results[0].link).toEqual({ key: expect.any(String), shortUrl: `http://localhost:8080/${results[0].link.key}`, url: 'https://example.com/one', createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: results[0].link.createdAt, ...NO_LIFECYCLE })
     expect(results[5].link).toMatchObject({ key: 'batch-alias', expiresAt: expect.any(String) })
 
     // Each error is exactly the single create's answer for that body.
