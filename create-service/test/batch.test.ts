@@ -52,6 +52,29 @@ describe('POST /api/v1/links/batch', () => {
     expect(await createLinkRepository(infra.cassandra).find(results[0].link.key)).toMatchObject({ url: 'https://example.com/one' })
   })
 
+  it('takes the lifecycle fields per item, each checked as a single create checks it', async () => {
+    const rules = {
+      validFrom: '2026-01-01T00:00:00.000Z',
+      maxClicks: 10,
+      fallbackUrl: 'https://example.com/fallback',
+      disabled: true,
+      forwardQuery: true,
+      redirectStatus: 301
+    }
+    const items = [
+      { url: 'https://example.com/ruled', ...rules },
+      { url: 'https://example.com/bad-fallback', fallbackUrl: 'http://10.0.0.1/' },
+      { url: 'https://example.com/bad-cap', maxClicks: 1.5 }
+    ]
+    const { results } = (await batch(app, items)).json()
+    expect(results.map((r: { status: number }) => r.status)).toEqual([201, 400, 400])
+    expect(results[0].link).toMatchObject(rules)
+    expect(results[1].error).toMatchObject({ code: 'SW_URL_PRIVATE_TARGET', message: expect.stringMatching(/^fallbackUrl /) })
+    expect(results[2].error.message).toContain('maxClicks')
+    const stored = await createLinkRepository(infra.cassandra).find(results[0].link.key)
+    expect(stored).toMatchObject({ ...rules, validFrom: new Date(rules.validFrom) })
+  })
+
   it('creates 100 links in one request, each under its own key', async () => {
     const response = await batch(app, Array.from({ length: 100 }, (_, i) => ({ url: `https://example.com/many/${i}` })))
     const { results } = response.json()
