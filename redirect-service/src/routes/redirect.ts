@@ -72,7 +72,8 @@ export const redirectRoutes: FastifyPluginAsyncTypebox<RedirectRoutesOptions> = 
     const { rules } = link
     const at = { now: now(), expiresAt: link.expiresAt }
     let verdict: Verdict = judge(rules, at)
-    if (rules.maxClicks !== null) {
+    // Expired outranks exhausted, so an expired link needs no count (nor Redis).
+    if (rules.maxClicks !== null && (verdict.kind === 'target' || verdict.reason !== 'expired')) {
       // Only a GET that would go to the target uses up a click; anything else just looks.
       const counts = request.method === 'GET' && verdict.kind === 'target'
       verdict = judge(rules, { ...at, clickNumber: await clickNumber(key, rules.maxClicks, counts) })
