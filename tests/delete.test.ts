@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NEGATIVE, redisKeys } from '@shortwave/common/redis-keys'
 import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
-import { createApiKeyRepository } from '../create-service/src/api-keys.ts'
 import { gatedReader } from './helpers/gated-reader.ts'
-import { createLink, redirectOf, startStack, waitFor, type Stack } from './helpers/stack.ts'
+import { createLink, redirectOf, startManagedStack, waitFor, type Stack } from './helpers/stack.ts'
 
 // After a 204 to DELETE, every redirect replica answers 404 within 5 seconds, however hot the
 // link was in its memory, and no replica's late cache fill can bring the link back.
@@ -14,11 +13,7 @@ describe('deleting a link', () => {
 
   beforeAll(async () => {
     infra = await createTestInfra('e2e_delete')
-    stack = await startStack(infra, { redirects: 2 })
-    const { secret } = await createApiKeyRepository(infra.cassandra).create('e2e', 'user')
-    auth = { authorization: `Bearer ${secret}` }
-    const channel = redisKeys(infra.prefix).linkInvalidations
-    await waitFor('both replicas to subscribe', async () => Number((await infra.redis.pubsub('NUMSUB', channel))[1]) >= 2, 10_000)
+    ;({ stack, auth } = await startManagedStack(infra))
   })
 
   afterAll(async () => {

@@ -2,9 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import { redisKeys } from '@shortwave/common/redis-keys'
 import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
-import { createApiKeyRepository } from '../create-service/src/api-keys.ts'
 import { gatedReader } from './helpers/gated-reader.ts'
-import { createLink, redirectOf, startStack, waitFor, type Stack } from './helpers/stack.ts'
+import { createLink, redirectOf, startManagedStack, waitFor, type Stack } from './helpers/stack.ts'
 
 // After a 200 to PATCH, every redirect replica serves the new target within 5 seconds, however
 // hot the link was in its memory; no replica's late cache fill brings the old target back; and
@@ -16,11 +15,7 @@ describe('editing a link', () => {
 
   beforeAll(async () => {
     infra = await createTestInfra('e2e_edit')
-    stack = await startStack(infra, { redirects: 2, env: { CLICK_FLUSH_INTERVAL_MS: '200', CLICK_FOLD_INTERVAL_MS: '200' } })
-    const { secret } = await createApiKeyRepository(infra.cassandra).create('e2e', 'user')
-    auth = { authorization: `Bearer ${secret}` }
-    const channel = redisKeys(infra.prefix).linkInvalidations
-    await waitFor('both replicas to subscribe', async () => Number((await infra.redis.pubsub('NUMSUB', channel))[1]) >= 2, 10_000)
+    ;({ stack, auth } = await startManagedStack(infra, { env: { CLICK_FLUSH_INTERVAL_MS: '200', CLICK_FOLD_INTERVAL_MS: '200' } }))
   })
 
   afterAll(async () => {
@@ -117,8 +112,9 @@ describe('editing a link', () => {
     const cached = JSON.parse((await infra.redis.get(redisKeys(infra.prefix).link(key)))!) as { e: number | null }
     expect(cached.e).toBe(expiresAt)
     reader.resolver.evict(key)
-    expect(await reader.resolver.resolve(key)).toBeNull()
-    for (const url of stack.redirectUrls) expect((await redirectOf(url, key)).status).toBe(404)
+    // Found only as gone (410): the edit's entry, expiry and all, is what every replica reads.
+    expect((await reader.resolver.resolve(key))?.expiresAt).toBe(expiresAt)
+    for (const url of stack.redirectUrls) expect((await redirectOf(url, key)).status).toBe(410)
   })
 
   it('keeps the clicks counted before the edit, and counts on after it', async () => {

@@ -104,9 +104,10 @@ describe('redirects through create and redirect services', () => {
     const key = created.body['key'] as string
     expect((await redirectOf(stack.redirectUrl, key)).status).toBe(302)
     const expiresAt = Date.parse(created.body['expiresAt'] as string)
-    await waitFor('the link to expire', async () => (await redirectOf(stack.redirectUrl, key)).status === 404, 10_000)
-    // It must not have stopped early either: the 404 came only after the expiry instant.
+    await waitFor('the link to expire', async () => (await redirectOf(stack.redirectUrl, key)).status === 410, 10_000)
+    // It must not have stopped early either: the 410 came only after the expiry instant.
     expect(Date.now()).toBeGreaterThanOrEqual(expiresAt)
+    // Nobody owns it, so nobody may read it any more.
     const meta = await fetch(`${stack.createUrl}/api/v1/links/${key}`)
     expect(meta.status).toBe(404)
   })

@@ -75,4 +75,22 @@ describe('when Redis is flushed or restarted', () => {
     expect(back.status).toBe(201)
     expect(keys.has(back.body['key'] as string)).toBe(false)
   })
+
+  it('answers 503 with Retry-After for a capped link while Redis is dead, and counts on once it is back', async () => {
+    const capped = await createLink(stack.createUrl, { url: 'https://example.com/capped', maxClicks: 3 })
+    const plain = await createLink(stack.createUrl, { url: 'https://example.com/uncapped' })
+    const [cappedKey, plainKey] = [capped.body['key'] as string, plain.body['key'] as string]
+    expect((await redirectOf(stack.redirectUrl, cappedKey)).status).toBe(302)
+    await redisServer.kill()
+
+    // Its cap is a promise about a counter only Redis keeps; links without one carry on from Cassandra.
+    const down = await fetch(`${stack.redirectUrl}/${cappedKey}`, { redirect: 'manual' })
+    expect(down.status).toBe(503)
+    expect(down.headers.get('retry-after')).toBe('2')
+    expect((await redirectOf(stack.redirectUrl, plainKey)).location?.toString()).toBe('https://example.com/uncapped')
+
+    await redisServer.start()
+    await waitFor('Redis to be back for the capped link', async () =>
+      (await redirectOf(stack.redirectUrl, cappedKey)).status === 302, 10_000)
+  })
 })

@@ -11,6 +11,8 @@ export const PrivateTargetError = createError<[string]>('SW_URL_PRIVATE_TARGET',
 export const UnresolvableTargetError = createError<[string]>('SW_URL_UNRESOLVABLE', '%s', 400)
 export const InvalidAliasError = createError<[string]>('SW_INVALID_ALIAS', '%s', 400)
 export const InvalidExpiryError = createError<[string]>('SW_INVALID_EXPIRY', '%s', 400)
+/** A lifecycle field that is well-formed but cannot hold (validFrom not before the expiry, …). */
+export const InvalidValidFromError = createError<[string]>('SW_INVALID_VALID_FROM', '%s', 400)
 export const AliasTakenError = createError<[string]>('SW_ALIAS_TAKEN', 'The alias "%s" is already taken; choose another one', 409)
 export const LinkNotFoundError = createError<[string]>('SW_LINK_NOT_FOUND', 'No link with the key "%s"', 404)
 export const UnauthorizedError = createError<[string]>('SW_UNAUTHORIZED', '%s', 401)

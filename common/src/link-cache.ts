@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Link } from './link-repository.ts'
+import { hasRules, packRules, rulesOf, unpackRules, type LinkRules, type PackedRules, type RuleFields } from './link-rules.ts'
 import { NEGATIVE, type RedisKeys } from './redis-keys.ts'
 
 // The Redis cache of links, shared by create-service (write-through) and redirect-service
@@ -8,15 +9,21 @@ import { NEGATIVE, type RedisKeys } from './redis-keys.ts'
 //
 // An entry is JSON {u: url, e: expiry in epoch ms or null}, plus v, the link's version, once the
 // link has been edited: the entry of a link never edited is the same bytes as before edits existed.
+// Likewise r, the link's rules (link-rules.ts, only those set), appears only on a link that sets any.
+//
+// An expired link is cached too, for the negative TTL: redirects answer it 410 (or send it to its
+// fallback) rather than 404, without asking Cassandra each time.
 
 export interface CachedLink {
   url: string
   expiresAt: number | null
+  /** null when the link sets no rule. */
+  rules: LinkRules | null
 }
 
 export type CacheLookup = { kind: 'hit', link: CachedLink } | { kind: 'negative' } | { kind: 'miss' }
 
-type CacheableLink = Pick<Link, 'key' | 'url' | 'expiresAt' | 'version'>
+type CacheableLink = Pick<Link, 'key' | 'url' | 'expiresAt' | 'version'> & RuleFields
 
 // An edit's entry replaces what is cached unless that is newer: an entry of a later version (two
 // edits whose writes reach Redis out of order), or a delete's tombstone. Entries without v are
@@ -36,20 +43,27 @@ export interface LinkCacheOptions {
   negativeTtlSeconds: number
 }
 
+interface Entry {
+  u: string
+  e: number | null
+  v?: number
+  r?: PackedRules
+}
+
 export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheOptions) {
   return {
     async get (key: string): Promise<CacheLookup> {
       const raw = await redis.get(keys.link(key))
       if (raw === null) return { kind: 'miss' }
       if (raw === NEGATIVE) return { kind: 'negative' }
-      const parsed = JSON.parse(raw) as { u: string, e: number | null }
-      return { kind: 'hit', link: { url: parsed.u, expiresAt: parsed.e } }
+      const parsed = JSON.parse(raw) as Entry
+      return { kind: 'hit', link: { url: parsed.u, expiresAt: parsed.e, rules: parsed.r ? unpackRules(parsed.r) : null } }
     },
 
     /** Write-through by the creator of the link: replaces whatever is cached, a stale negative entry included. */
     async set (link: CacheableLink, now = Date.now()): Promise<void> {
       const entry = positive(link, now)
-      if (entry) await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs)
+      await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs)
     },
 
     /**
@@ -59,7 +73,7 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
      */
     async fill (link: CacheableLink, now = Date.now()): Promise<void> {
       const entry = positive(link, now)
-      if (entry) await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs, 'NX')
+      await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs, 'NX')
     },
 
     /**
@@ -96,15 +110,19 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
     }
   }
 
-  function positive (link: Omit<CacheableLink, 'key'>, now: number): { value: string, ttlMs: number } | null {
+  function positive (link: Omit<CacheableLink, 'key'>, now: number): { value: string, ttlMs: number } {
     const entry = entryOf(link)
     const ttlMs = Math.min(opts.ttlSeconds * 1000, entry.e === null ? Infinity : entry.e - now)
-    return ttlMs > 0 ? { value: JSON.stringify(entry), ttlMs: Math.ceil(ttlMs) } : null
+    // Expired: kept as briefly as a negative entry, so its redirects say 410 without Cassandra.
+    return { value: JSON.stringify(entry), ttlMs: ttlMs > 0 ? Math.ceil(ttlMs) : opts.negativeTtlSeconds * 1000 }
   }
 
-  function entryOf (link: Omit<CacheableLink, 'key'>): { u: string, e: number | null, v?: number } {
+  function entryOf (link: Omit<CacheableLink, 'key'>): Entry {
     const e = link.expiresAt ? link.expiresAt.getTime() : null
-    return link.version ? { u: link.url, e, v: link.version } : { u: link.url, e }
+    const entry: Entry = link.version ? { u: link.url, e, v: link.version } : { u: link.url, e }
+    const rules = rulesOf(link)
+    if (hasRules(rules)) entry.r = packRules(rules)
+    return entry
   }
 }
 export type LinkCache = ReturnType<typeof createLinkCache>

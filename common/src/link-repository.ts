@@ -1,10 +1,12 @@
 import cassandra from 'cassandra-driver'
 import { bucketOf } from './keys.ts'
+import type { RedirectStatus, RuleFields } from './link-rules.ts'
 
 // All CQL Shortwave runs against the links and counters tables. Every value is a bound
 // parameter of a prepared statement (invariant 3); there is no string building here.
 
-export interface Link {
+/** A link; its rules (link-rules.ts) are absent or default when it sets none. */
+export interface Link extends RuleFields {
   key: string
   url: string
   createdAt: Date
@@ -25,10 +27,16 @@ export interface StoredLink extends Link {
   version: number
   /** When the last edit was applied; null when never edited. */
   updatedAt: Date | null
+  validFrom: Date | null
+  disabled: boolean
+  maxClicks: number | null
+  fallbackUrl: string | null
+  forwardQuery: boolean
+  redirectStatus: RedirectStatus | null
 }
 
 /** The fields an edit replaces; absent ones stay as they are, null removes an expiry or a title. */
-export interface LinkChanges {
+export interface LinkChanges extends RuleFields {
   url?: string
   expiresAt?: Date | null
   title?: string | null
@@ -51,12 +59,16 @@ export interface ClaimResult {
 }
 
 const Q = {
-  find: 'SELECT url, created_at, expires_at, owner, deleted_at, title, tags, version, updated_at FROM links WHERE bucket = ? AND key = ?',
-  insertIfAbsent: 'INSERT INTO links (bucket, key, state, url, created_at, expires_at, owner, title, tags, claimed_at, claimed_by) VALUES (?, ?, \'active\', ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+  find: 'SELECT url, created_at, expires_at, owner, deleted_at, title, tags, version, updated_at, ' +
+    'valid_from, disabled, max_clicks, fallback_url, forward_query, redirect_status FROM links WHERE bucket = ? AND key = ?',
+  insertIfAbsent: 'INSERT INTO links (bucket, key, state, url, created_at, expires_at, owner, title, tags, claimed_at, claimed_by, ' +
+    'valid_from, disabled, max_clicks, fallback_url, forward_query, redirect_status) ' +
+    'VALUES (?, ?, \'active\', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
   // Writes only columns no lightweight transaction ever writes on a pooled key: with a client clock
   // behind Cassandra's, an activation written after a Paxos write of the state column would
   // otherwise lose to it by timestamp, and an acknowledged link would stay invisible.
-  activate: 'UPDATE links SET url = ?, created_at = ?, expires_at = ?, owner = ?, title = ?, tags = ? WHERE bucket = ? AND key = ?',
+  activate: 'UPDATE links SET url = ?, created_at = ?, expires_at = ?, owner = ?, title = ?, tags = ?, ' +
+    'valid_from = ?, disabled = ?, max_clicks = ?, fallback_url = ?, forward_query = ?, redirect_status = ? WHERE bucket = ? AND key = ?',
   claim: 'INSERT INTO links (bucket, key, state, claimed_at, claimed_by) VALUES (?, ?, \'pooled\', ?, ?) IF NOT EXISTS',
   lease: 'UPDATE links SET state = \'leased\', leased_by = ?, leased_at = ? WHERE bucket = ? AND key = ? IF state = \'pooled\'',
   // Read at the serial consistency after a conditional write whose answer was lost: it finishes
@@ -67,7 +79,9 @@ const Q = {
   // for every create-service replica: of two edits made on the same version, exactly one applies,
   // where a read followed by a plain write would let both apply, the second silently undoing the
   // first (and an If-Match would not protect anything). A field bound as unset stays as it is.
-  edit: 'UPDATE links SET url = ?, expires_at = ?, title = ?, tags = ?, version = ?, updated_at = ? WHERE bucket = ? AND key = ? IF version = ? AND deleted_at = null',
+  edit: 'UPDATE links SET url = ?, expires_at = ?, title = ?, tags = ?, valid_from = ?, disabled = ?, max_clicks = ?, ' +
+    'fallback_url = ?, forward_query = ?, redirect_status = ?, version = ?, updated_at = ? ' +
+    'WHERE bucket = ? AND key = ? IF version = ? AND deleted_at = null',
   recordEdit: 'INSERT INTO link_edits (key, version, edited_at, editor, before, after) VALUES (?, ?, ?, ?, ?, ?)',
   editsFirst: 'SELECT version, edited_at, editor, before, after FROM link_edits WHERE key = ? LIMIT ?',
   editsBefore: 'SELECT version, edited_at, editor, before, after FROM link_edits WHERE key = ? AND version < ? LIMIT ?',
@@ -140,7 +154,13 @@ function toLink (key: string, row: cassandra.types.Row): StoredLink | null {
     title: (row['title'] as string | null) ?? null,
     tags: (row['tags'] as string[] | null) ?? [],
     version: (row['version'] as number | null) ?? 0,
-    updatedAt: (row['updated_at'] as Date | null) ?? null
+    updatedAt: (row['updated_at'] as Date | null) ?? null,
+    validFrom: (row['valid_from'] as Date | null) ?? null,
+    disabled: row['disabled'] === true,
+    maxClicks: (row['max_clicks'] as number | null) ?? null,
+    fallbackUrl: (row['fallback_url'] as string | null) ?? null,
+    forwardQuery: row['forward_query'] === true,
+    redirectStatus: (row['redirect_status'] as RedirectStatus | null) ?? null
   }
 }
 
@@ -167,6 +187,15 @@ export interface ClickUpdate {
 // nulls there would only leave tombstones for compaction and every read to step over.
 const unlessNull = <T>(value: T | null): T | undefined => value ?? undefined
 const unlessEmpty = (tags?: readonly string[]): readonly string[] | undefined => tags?.length ? tags : undefined
+
+/** The rules of a new link, in Q.insertIfAbsent's and Q.activate's order; defaults are left unset. */
+function newRuleParams (link: Link): unknown[] {
+  return [
+    unlessNull(link.validFrom ?? null), link.disabled === true ? true : undefined, unlessNull(link.maxClicks ?? null),
+    unlessNull(link.fallbackUrl ?? null), link.forwardQuery === true ? true : undefined,
+    unlessNull(link.redirectStatus ?? null)
+  ]
+}
 
 function clickParams (u: ClickUpdate): unknown[] {
   const { Long, LocalDate } = cassandra.types
@@ -220,7 +249,7 @@ export function createLinkRepository (client: cassandra.Client) {
     async insertIfAbsent (link: Link, claimedBy: string): Promise<boolean> {
       const params = [
         bucketOf(link.key), link.key, link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner),
-        unlessNull(link.title ?? null), unlessEmpty(link.tags), link.createdAt, claimedBy
+        unlessNull(link.title ?? null), unlessEmpty(link.tags), link.createdAt, claimedBy, ...newRuleParams(link)
       ]
       try {
         return (await client.execute(Q.insertIfAbsent, params, { prepare: true })).wasApplied()
@@ -268,7 +297,7 @@ export function createLinkRepository (client: cassandra.Client) {
     async activateLeased (link: Link): Promise<void> {
       const params = [
         link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), unlessNull(link.title ?? null),
-        unlessEmpty(link.tags), bucketOf(link.key), link.key
+        unlessEmpty(link.tags), ...newRuleParams(link), bucketOf(link.key), link.key
       ]
       await client.execute(Q.activate, params, IDEMPOTENT)
     },
@@ -310,7 +339,8 @@ export function createLinkRepository (client: cassandra.Client) {
       const tags = changes.tags === undefined ? undefined : changes.tags.length > 0 ? changes.tags : null
       const expected = link.version === 0 ? null : link.version
       const params = [
-        changes.url, changes.expiresAt, changes.title, tags, link.version + 1, at,
+        changes.url, changes.expiresAt, changes.title, tags, changes.validFrom, changes.disabled, changes.maxClicks,
+        changes.fallbackUrl, changes.forwardQuery, changes.redirectStatus, link.version + 1, at,
         bucketOf(link.key), link.key, expected
       ]
       try {

@@ -46,7 +46,8 @@ describe('the link cache: an edit\'s entry', () => {
     const expiresAt = new Date(Date.now() + 2000)
     expect(await cache().replace({ ...link('ce6', 1), expiresAt })).toBe(true)
     expect(await infra.redis.pttl(redisKeys(infra.prefix).link('ce6'))).toBeGreaterThan(590_000)
-    expect(await cache().get('ce6')).toEqual({ kind: 'hit', link: { url: 'https://example.com/ce6/v1', expiresAt: expiresAt.getTime() } })
+    const ce6 = { url: 'https://example.com/ce6/v1', expiresAt: expiresAt.getTime(), rules: null }
+    expect(await cache().get('ce6')).toEqual({ kind: 'hit', link: ce6 })
     // A late fill of what a reader read before the edit finds the slot taken.
     await cache().fill({ key: 'ce6', url: 'https://example.com/ce6/v0', expiresAt: null })
     expect(JSON.parse((await raw('ce6'))!)).toMatchObject({ u: 'https://example.com/ce6/v1', v: 1 })

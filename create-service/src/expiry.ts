@@ -9,7 +9,7 @@ export interface ExpiryInput {
 // when the zone is missing), so the shape is checked first and the calendar date after.
 const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i
 
-function parseInstant (text: string): Date | null {
+export function parseInstant (text: string): Date | null {
   const match = ISO_8601.exec(text)
   if (!match) return null
   const [, year, month, day, hour, minute, second = '0', zone] = match

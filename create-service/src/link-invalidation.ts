@@ -1,5 +1,6 @@
 import type { LinkCache } from '@shortwave/common/link-cache'
 import type { Link } from '@shortwave/common/link-repository'
+import type { RuleFields } from '@shortwave/common/link-rules'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 
@@ -96,4 +97,4 @@ export function createLinkInvalidator (opts: LinkInvalidatorOptions) {
   }
 }
 export type LinkInvalidator = ReturnType<typeof createLinkInvalidator>
-export type EditedLink = Pick<Link, 'key' | 'url' | 'expiresAt'> & { version: number }
+export type EditedLink = Pick<Link, 'key' | 'url' | 'expiresAt'> & RuleFields & { version: number }

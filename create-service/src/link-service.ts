@@ -1,9 +1,10 @@
 import {
-  AliasTakenError, EditConflictError, ForbiddenError, InvalidAliasError, InvalidExpiryError, LinkNotFoundError,
-  PreconditionFailedError
+  AliasTakenError, EditConflictError, ForbiddenError, InvalidAliasError, InvalidExpiryError, InvalidValidFromError,
+  LinkNotFoundError, PreconditionFailedError
 } from '@shortwave/common/errors'
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN, canBeKey, isReserved } from '@shortwave/common/keys'
 import type { LinkCache } from '@shortwave/common/link-cache'
+import type { RedirectStatus, RuleFields } from '@shortwave/common/link-rules'
 import {
   isIndexedAs, isLive, type DailyClicks, type Link, type LinkChanges, type LinkEdit, type LinkRepository,
   type OwnedPosition, type StoredLink
@@ -12,7 +13,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { mayManage, type Caller } from './caller.ts'
 import { decodeCursor, encodeCursor } from './cursor.ts'
 import { etagOf, ifMatchAllows } from './etag.ts'
-import { resolveExpiry } from './expiry.ts'
+import { parseInstant, resolveExpiry } from './expiry.ts'
 import { CLAIMED_BY, type KeySource, type LinkDraft } from './key-source.ts'
 import type { LinkInvalidator } from './link-invalidation.ts'
 import type { Metrics } from './metrics.ts'
@@ -25,6 +26,12 @@ export interface CreateLinkInput {
   ttlSeconds?: number
   title?: string
   tags?: string[]
+  validFrom?: string
+  maxClicks?: number
+  fallbackUrl?: string
+  disabled?: boolean
+  forwardQuery?: boolean
+  redirectStatus?: RedirectStatus
   owner: string | null
 }
 
@@ -35,6 +42,12 @@ export interface EditLinkInput {
   ttlSeconds?: number
   title?: string | null
   tags?: string[]
+  validFrom?: string | null
+  maxClicks?: number | null
+  fallbackUrl?: string | null
+  disabled?: boolean
+  forwardQuery?: boolean
+  redirectStatus?: RedirectStatus | null
 }
 
 export interface LinkWithClicks extends StoredLink {
@@ -125,8 +138,16 @@ export function createLinkService (opts: LinkServiceOptions) {
       const url = await opts.checkUrl(input.url)
       const alias = input.alias === undefined ? undefined : checkAlias(input.alias)
       const expiresAt = resolveExpiry(input, opts.maxTtlSeconds, now.getTime())
+      const rules = await checkRules(input)
+      checkWindow(rules.validFrom ?? null, expiresAt)
       const draft: LinkDraft = {
-        url, createdAt: now, expiresAt, owner: input.owner, title: input.title ?? null, tags: asStored(input.tags ?? [])
+        url,
+        createdAt: now,
+        expiresAt,
+        owner: input.owner,
+        title: input.title ?? null,
+        tags: asStored(input.tags ?? []),
+        ...rules
       }
 
       const link = alias === undefined ? await storeGenerated(draft) : await claimAlias({ ...draft, key: alias })
@@ -141,16 +162,19 @@ export function createLinkService (opts: LinkServiceOptions) {
     /** The live link under the key; LinkNotFoundError when unknown, deleted or expired. */
     findLink: liveLink,
 
-    /** The live link under the key with its click count; LinkNotFoundError when unknown, deleted or expired. */
-    async getLink (key: string): Promise<LinkWithClicks> {
-      const link = await liveLink(key)
+    /**
+     * The live link under the key with its click count; LinkNotFoundError when unknown, deleted, or
+     * expired and the caller is not its owner or an admin (an expired link keeps its row and clicks).
+     */
+    async getLink (key: string, caller: Caller | null = null): Promise<LinkWithClicks> {
+      const link = await readableLink(key, caller)
       const clicks = await repo.totalClicks(key)
       return { ...link, clicks }
     },
 
-    /** Total and daily (UTC) clicks of a live link, people and bots apart. */
-    async getStats (key: string): Promise<LinkStats> {
-      await liveLink(key)
+    /** Total and daily (UTC) clicks of a live link (or an expired one, for its owner), people and bots apart. */
+    async getStats (key: string, caller: Caller | null = null): Promise<LinkStats> {
+      await readableLink(key, caller)
       const daily = (await repo.dailyClicks(key)).sort((a, b) => a.day.localeCompare(b.day))
       return {
         key,
@@ -185,6 +209,8 @@ export function createLinkService (opts: LinkServiceOptions) {
       for (let round = 0; round < EDIT_ROUNDS; round++) {
         const link = await managedLink(key, caller, 'edit it')
         precondition(ifMatch, link)
+        checkWindow(changes.validFrom === undefined ? link.validFrom : changes.validFrom,
+          changes.expiresAt === undefined ? link.expiresAt : changes.expiresAt)
         const at = new Date()
         if (await repo.applyEdit(link, changes, at)) {
           const edited: StoredLink = { ...link, ...changes, version: link.version + 1, updatedAt: at }
@@ -258,7 +284,33 @@ export function createLinkService (opts: LinkServiceOptions) {
     }
     if (input.title !== undefined) changes.title = input.title
     if (input.tags !== undefined) changes.tags = asStored(input.tags)
-    return changes
+    return { ...changes, ...await checkRules(input) }
+  }
+
+  /** The lifecycle fields sent, as they will be stored (null clears one on an edit); absent ones stay absent. */
+  async function checkRules (input: EditLinkInput): Promise<RuleFields> {
+    const rules: RuleFields = {}
+    if (input.validFrom !== undefined) rules.validFrom = input.validFrom === null ? null : instant(input.validFrom)
+    if (input.maxClicks !== undefined) rules.maxClicks = input.maxClicks
+    if (input.fallbackUrl !== undefined) {
+      rules.fallbackUrl = input.fallbackUrl === null ? null : await opts.checkUrl(input.fallbackUrl, 'fallbackUrl')
+    }
+    if (input.disabled !== undefined) rules.disabled = input.disabled
+    if (input.forwardQuery !== undefined) rules.forwardQuery = input.forwardQuery
+    if (input.redirectStatus !== undefined) rules.redirectStatus = input.redirectStatus
+    return rules
+  }
+
+  function instant (text: string): Date {
+    const date = parseInstant(text)
+    if (!date) throw new InvalidValidFromError('validFrom must be an ISO-8601 date and time with a time zone, e.g. 2030-01-31T12:00:00Z')
+    return date
+  }
+
+  /** A link that starts redirecting only once it has expired would never redirect. */
+  function checkWindow (validFrom: Date | null, expiresAt: Date | null): void {
+    if (validFrom === null || expiresAt === null || validFrom < expiresAt) return
+    throw new InvalidValidFromError(`validFrom ${validFrom.toISOString()} must be before the expiry (${expiresAt.toISOString()})`)
   }
 
   /**
@@ -274,6 +326,15 @@ export function createLinkService (opts: LinkServiceOptions) {
     await repo.recordEdit(before.key, edit).catch((err: Error) => {
       log.error({ err: err.message, key: before.key, version: after.version }, 'an applied edit could not be written to the history')
     })
+  }
+
+  /** Like liveLink, but an expired link is found too when the caller may manage it. */
+  async function readableLink (key: string, caller: Caller | null): Promise<StoredLink> {
+    if (!canBeKey(key)) throw new LinkNotFoundError(key.slice(0, ALIAS_MAX))
+    const link = await repo.find(key)
+    const mayRead = link !== null && (isLive(link) || (caller !== null && mayManage(caller, link.owner)))
+    if (!mayRead) throw new LinkNotFoundError(key)
+    return link
   }
 
   async function liveLink (key: string): Promise<StoredLink> {

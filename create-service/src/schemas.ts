@@ -1,6 +1,7 @@
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN } from '@shortwave/common/keys'
 import type { Link, LinkEdit, StoredLink } from '@shortwave/common/link-repository'
-import { Type, type Static, type TString } from 'typebox'
+import { REDIRECT_STATUSES, type RedirectStatus } from '@shortwave/common/link-rules'
+import { Type, type Static, type TSchema, type TString } from 'typebox'
 import type { EditPage, LinkStats, LinkWithClicks } from './link-service.ts'
 import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from './url-policy.ts'
 
@@ -40,6 +41,31 @@ const Tags = Type.Array(Type.String({
  */
 const orNull = (schema: TString) => Type.Unsafe<string | null>({ ...schema, type: ['string', 'null'] })
 
+/** A schema that also takes null (to clear what the field holds), as one type list. */
+const nullable = <T>(schema: TSchema & { type: string }) => Type.Unsafe<T | null>({ ...schema, type: [schema.type, 'null'] })
+
+const Instant = Type.String({ maxLength: 64, description: 'ISO-8601 date and time with a time zone' })
+
+// How the link redirects (design.md, "Lifecycle at redirect time"); all optional, none set by default.
+const Lifecycle = {
+  validFrom: Instant,
+  // Cassandra keeps it as a 32-bit int.
+  maxClicks: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'GETs that redirect to the target at most' }),
+  fallbackUrl: { ...TargetUrl, description: 'an absolute URL starting with http:// or https://, where the link sends people when it may not redirect to its target' },
+  disabled: Type.Boolean({ description: 'true: the link does not redirect (fallbackUrl or 404)' }),
+  forwardQuery: Type.Boolean({ description: 'true: the short URL\'s query string is merged into the target\'s' }),
+  redirectStatus: Type.Unsafe<RedirectStatus>({ type: 'integer', enum: [...REDIRECT_STATUSES], description: 'one of 301, 302, 307, 308' })
+}
+
+const CreateLifecycle = {
+  validFrom: Type.Optional(Lifecycle.validFrom),
+  maxClicks: Type.Optional(Lifecycle.maxClicks),
+  fallbackUrl: Type.Optional(Lifecycle.fallbackUrl),
+  disabled: Type.Optional(Lifecycle.disabled),
+  forwardQuery: Type.Optional(Lifecycle.forwardQuery),
+  redirectStatus: Type.Optional(Lifecycle.redirectStatus)
+}
+
 export const CreateLinkBody = Type.Object({
   url: TargetUrl,
   alias: Type.Optional(Type.String({
@@ -49,20 +75,40 @@ export const CreateLinkBody = Type.Object({
   expiresAt: Type.Optional(Type.String({ maxLength: 64, description: 'ISO-8601 date and time with a time zone' })),
   ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds until the link expires' })),
   title: Type.Optional(Title),
-  tags: Type.Optional(Tags)
-}, { additionalProperties: false, examples: [{ url: 'https://example.com/some/long/path?x=1', alias: 'spring-sale', ttlSeconds: 86_400 }] })
+  tags: Type.Optional(Tags),
+  ...CreateLifecycle
+}, {
+  additionalProperties: false,
+  examples: [
+    { url: 'https://example.com/some/long/path?x=1', alias: 'spring-sale', ttlSeconds: 86_400 },
+    { url: 'https://example.com/launch', validFrom: '2027-03-01T09:00:00Z', maxClicks: 500, fallbackUrl: 'https://example.com/sold-out' }
+  ]
+})
 
 export const EditLinkBody = Type.Object({
   url: Type.Optional(TargetUrl),
   expiresAt: Type.Optional(orNull(Type.String({ maxLength: 64, description: 'ISO-8601 date and time with a time zone' }))),
   ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds from now until the link expires' })),
   title: Type.Optional(orNull(Title)),
-  tags: Type.Optional({ ...Tags, description: `up to ${TAGS_MAX} distinct tags, replacing the link's; [] removes them` })
+  tags: Type.Optional({ ...Tags, description: `up to ${TAGS_MAX} distinct tags, replacing the link's; [] removes them` }),
+  validFrom: Type.Optional(orNull(Lifecycle.validFrom)),
+  maxClicks: Type.Optional(nullable<number>(Lifecycle.maxClicks)),
+  fallbackUrl: Type.Optional(orNull(Lifecycle.fallbackUrl)),
+  disabled: Type.Optional(Lifecycle.disabled),
+  forwardQuery: Type.Optional(Lifecycle.forwardQuery),
+  redirectStatus: Type.Optional(Type.Unsafe<RedirectStatus | null>({
+    type: ['integer', 'null'], enum: [...REDIRECT_STATUSES, null], description: 'one of 301, 302, 307, 308, or null for the service\'s'
+  }))
 }, {
   additionalProperties: false,
   minProperties: 1,
-  description: 'The fields to change; the others stay as they are. expiresAt: null and title: null remove them, tags: [] the tags.',
-  examples: [{ url: 'https://example.com/new/path', expiresAt: null }, { title: 'Spring sale', tags: ['campaign', 'spring-2027'] }]
+  description: 'The fields to change; the others stay as they are. expiresAt, title, validFrom, maxClicks, fallbackUrl and ' +
+    'redirectStatus: null remove them, tags: [] the tags.',
+  examples: [
+    { url: 'https://example.com/new/path', expiresAt: null },
+    { title: 'Spring sale', tags: ['campaign', 'spring-2027'] },
+    { disabled: true, maxClicks: null }
+  ]
 })
 
 export const IfMatchHeaders = Type.Object({
@@ -113,7 +159,13 @@ const exampleLink = {
   expiresAt: null,
   title: null,
   tags: [],
-  updatedAt: '2026-11-22T10:00:00.000Z'
+  updatedAt: '2026-11-22T10:00:00.000Z',
+  validFrom: null,
+  maxClicks: null,
+  fallbackUrl: null,
+  disabled: false,
+  forwardQuery: false,
+  redirectStatus: null
 }
 
 const LinkFields = {
@@ -124,7 +176,13 @@ const LinkFields = {
   expiresAt: Type.Union([Type.String(), Type.Null()], { description: 'ISO-8601, UTC; null when the link never expires' }),
   title: Type.Union([Type.String(), Type.Null()]),
   tags: Type.Array(Type.String()),
-  updatedAt: Type.String({ description: 'ISO-8601, UTC: the last edit, or createdAt for a link never edited' })
+  updatedAt: Type.String({ description: 'ISO-8601, UTC: the last edit, or createdAt for a link never edited' }),
+  validFrom: Type.Union([Type.String(), Type.Null()], { description: 'ISO-8601, UTC; null when the link redirects from the start' }),
+  maxClicks: Type.Union([Type.Integer(), Type.Null()], { description: 'GETs that redirect to the target at most; null: no cap' }),
+  fallbackUrl: Type.Union([Type.String(), Type.Null()], { description: 'where the link sends people when it may not redirect to its target' }),
+  disabled: Type.Boolean(),
+  forwardQuery: Type.Boolean({ description: 'whether the short URL\'s query string is merged into the target\'s' }),
+  redirectStatus: Type.Union([Type.Integer(), Type.Null()], { description: '301, 302, 307 or 308; null: the service\'s' })
 }
 
 export const LinkBody = Type.Object(LinkFields, { description: 'The link', examples: [exampleLink, { ...exampleLink, key: 'spring-sale', shortUrl: 'http://localhost:8080/spring-sale', expiresAt: '2026-11-23T10:00:00.000Z' }] })
@@ -256,7 +314,13 @@ export function toLinkBody (link: Link | StoredLink, publicBaseUrl: string): Lin
     expiresAt: link.expiresAt?.toISOString() ?? null,
     title: link.title ?? null,
     tags: [...link.tags ?? []],
-    updatedAt: ('updatedAt' in link && link.updatedAt !== null ? link.updatedAt : link.createdAt).toISOString()
+    updatedAt: ('updatedAt' in link && link.updatedAt !== null ? link.updatedAt : link.createdAt).toISOString(),
+    validFrom: link.validFrom?.toISOString() ?? null,
+    maxClicks: link.maxClicks ?? null,
+    fallbackUrl: link.fallbackUrl ?? null,
+    disabled: link.disabled ?? false,
+    forwardQuery: link.forwardQuery ?? false,
+    redirectStatus: link.redirectStatus ?? null
   }
 }
 

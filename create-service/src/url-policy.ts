@@ -44,7 +44,8 @@ export interface UrlPolicyOptions {
 }
 
 /** Resolves to the URL to store (exactly the input), or rejects with a 4xx error saying what is wrong. */
-export type UrlPolicy = (input: string) => Promise<string>
+/** Checks a URL the service would store; `field` (url by default) is named in the error's message. */
+export type UrlPolicy = (input: string, field?: string) => Promise<string>
 
 // Control characters, any kind of whitespace or separator, and invisible formatting characters
 // (zero-width, bidi overrides): none belongs in a URL a person will click, CR/LF least of all.
@@ -170,7 +171,18 @@ export function createUrlPolicy (opts: UrlPolicyOptions): UrlPolicy {
     }
   }
 
-  return async function checkUrl (input: string): Promise<string> {
+  return async function checkUrl (input: string, field = 'url'): Promise<string> {
+    if (field === 'url') return checkTarget(input)
+    // Another field under the same policy (fallbackUrl): the same errors and codes, naming it.
+    return checkTarget(input).catch((error: unknown) => {
+      if (error instanceof Error && (error as { statusCode?: number }).statusCode === 400) {
+        error.message = error.message.startsWith('url') ? `${field}${error.message.slice(3)}` : `${field}: ${error.message}`
+      }
+      throw error
+    })
+  }
+
+  async function checkTarget (input: string): Promise<string> {
     if (input.length === 0) refuse('url must not be empty')
     if (input.length > URL_MAX_LENGTH) refuse(`url is ${input.length} characters long; the limit is ${URL_MAX_LENGTH}`)
     const invisible = invisibleCharacterProblem(input)

@@ -2,7 +2,7 @@ import { createLinkRepository } from '@shortwave/common/link-repository'
 import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLink, newApiKey, observedCassandra, seedPool, startApp } from './helpers.ts'
+import { createLink, newApiKey, observedCassandra, seedPool, startApp, NO_LIFECYCLE } from './helpers.ts'
 
 let infra: TestInfra
 let app: FastifyInstance
@@ -38,7 +38,7 @@ describe('POST /api/v1/links/batch', () => {
     expect(response.statusCode).toBe(200)
     const { results } = response.json()
     expect(results.map((r: { status: number }) => r.status)).toEqual([201, 400, 409, 400, 400, 201, 400])
-    expect(results[0].link).toEqual({ key: expect.any(String), shortUrl: `http://localhost:8080/${results[0].link.key}`, url: 'https://example.com/one', createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: results[0].link.createdAt })
+    expect(results[0].link).toEqual({ key: expect.any(String), shortUrl: `http://localhost:8080/${results[0].link.key}`, url: 'https://example.com/one', createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: results[0].link.createdAt, ...NO_LIFECYCLE })
     expect(results[5].link).toMatchObject({ key: 'batch-alias', expiresAt: expect.any(String) })
 
     // Each error is exactly the single create's answer for that body.
@@ -50,6 +50,29 @@ describe('POST /api/v1/links/batch', () => {
     expect(results[3].error.message).toBe('url must be a string')
     expect(results[4].error).toMatchObject({ statusCode: 400, message: 'link must be a JSON object' })
     expect(await createLinkRepository(infra.cassandra).find(results[0].link.key)).toMatchObject({ url: 'https://example.com/one' })
+  })
+
+  it('takes the lifecycle fields per item, each checked as a single create checks it', async () => {
+    const rules = {
+      validFrom: '2026-01-01T00:00:00.000Z',
+      maxClicks: 10,
+      fallbackUrl: 'https://example.com/fallback',
+      disabled: true,
+      forwardQuery: true,
+      redirectStatus: 301
+    }
+    const items = [
+      { url: 'https://example.com/ruled', ...rules },
+      { url: 'https://example.com/bad-fallback', fallbackUrl: 'http://10.0.0.1/' },
+      { url: 'https://example.com/bad-cap', maxClicks: 1.5 }
+    ]
+    const { results } = (await batch(app, items)).json()
+    expect(results.map((r: { status: number }) => r.status)).toEqual([201, 400, 400])
+    expect(results[0].link).toMatchObject(rules)
+    expect(results[1].error).toMatchObject({ code: 'SW_URL_PRIVATE_TARGET', message: expect.stringMatching(/^fallbackUrl /) })
+    expect(results[2].error.message).toContain('maxClicks')
+    const stored = await createLinkRepository(infra.cassandra).find(results[0].link.key)
+    expect(stored).toMatchObject({ ...rules, validFrom: new Date(rules.validFrom) })
   })
 
   it('creates 100 links in one request, each under its own key', async () => {

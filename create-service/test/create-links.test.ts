@@ -4,7 +4,7 @@ import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/te
 import type { FastifyInstance } from 'fastify'
 import { STATUS_CODES } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLink, metricValue, observedCassandra, poolSize, seedPool, startApp } from './helpers.ts'
+import { createLink, metricValue, observedCassandra, poolSize, seedPool, startApp, NO_LIFECYCLE } from './helpers.ts'
 
 let infra: TestInfra
 let app: FastifyInstance
@@ -132,7 +132,8 @@ describe('POST /api/v1/links creates links', () => {
       expiresAt: null,
       title: null,
       tags: [],
-      updatedAt: body.createdAt
+      updatedAt: body.createdAt,
+      ...NO_LIFECYCLE
     })
     expect(response.headers['location']).toBe(`http://localhost:8080/api/v1/links/${body.key}`)
     expect(await poolSize(infra)).toBe(before - 4) // one chunk, leased whole

@@ -97,3 +97,8 @@ export async function newApiKey (infra: TestInfra, role: ApiKeyRole = 'user', na
   const { key, secret } = await createApiKeyRepository(infra.cassandra).create(name, role, rate)
   return { id: key.id, secret, auth: { authorization: `Bearer ${secret}` } }
 }
+
+/** The lifecycle fields of a link that sets none of them, as the API answers them. */
+export const NO_LIFECYCLE = {
+  validFrom: null, maxClicks: null, fallbackUrl: null, disabled: false, forwardQuery: false, redirectStatus: null
+} as const

@@ -5,7 +5,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeCursor } from '../src/cursor.ts'
 import { createLinkInvalidator } from '../src/link-invalidation.ts'
-import { createLink, newApiKey, seedPool, startApp, type TestKey } from './helpers.ts'
+import { createLink, newApiKey, seedPool, startApp, type TestKey, NO_LIFECYCLE } from './helpers.ts'
 
 let infra: TestInfra
 let app: FastifyInstance
@@ -81,7 +81,7 @@ describe('GET /api/v1/links', () => {
       const body = response.json()
       pages.push(body.links.length)
       for (const link of body.links) {
-        expect(link).toEqual({ key: link.key, shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: link.createdAt })
+        expect(link).toEqual({ key: link.key, shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: link.createdAt, ...NO_LIFECYCLE })
         seen.push(link.key)
       }
       cursor = body.nextCursor

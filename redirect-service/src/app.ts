@@ -12,6 +12,7 @@ import type cassandra from 'cassandra-driver'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { Config } from './config.ts'
+import { createClickCap } from './click-cap.ts'
 import { createLinkResolver } from './link-resolver.ts'
 import { createMetrics, type RedirectOutcomes } from './metrics.ts'
 import clicksPlugin from './plugins/clicks.ts'
@@ -22,6 +23,8 @@ export interface AppDeps {
   cassandra?: cassandra.Client
   redis?: Redis
   logger?: boolean
+  /** The clock the link rules (validFrom, expiry) are judged by; Date.now by default. */
+  now?: () => number
 }
 
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
@@ -56,16 +59,21 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     redirects: () => outcomes,
     invalidations: () => invalidations
   })
+  const repository = createLinkRepository(app.cassandra)
   const resolver = createLinkResolver({
     cache: createLinkCache(app.redis, app.redisKeys, {
       ttlSeconds: config.REDIS_CACHE_TTL_SECONDS,
       negativeTtlSeconds: config.REDIS_NEGATIVE_TTL_SECONDS
     }),
-    repository: createLinkRepository(app.cassandra),
+    repository,
     localMax: config.LOCAL_CACHE_MAX,
     localTtlMs: config.LOCAL_CACHE_TTL_MS,
     localNegativeTtlMs: config.LOCAL_NEGATIVE_TTL_MS,
-    onRead: (store, seconds) => metrics.storeReads[store].observe(seconds)
+    onRead: (store, seconds) => metrics.storeReads[store].observe(seconds),
+    ...(deps.now ? { now: deps.now } : {})
+  })
+  const clickCap = createClickCap({
+    redis: app.redis, counterKey: app.redisKeys.clickCap, storedClicks: (key) => repository.totalClicks(key)
   })
 
   await app.register(invalidationsPlugin, {
@@ -75,7 +83,12 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     }
   })
   await app.register(redirectRoutes, {
-    resolver, status: config.REDIRECT_STATUS, permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS, outcomes
+    resolver,
+    status: config.REDIRECT_STATUS,
+    permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS,
+    outcomes,
+    clickCap,
+    ...(deps.now ? { now: deps.now } : {})
   })
   return app
 }

@@ -1,4 +1,6 @@
-export type RedirectStatus = 301 | 302 | 307 | 308
+import type { RedirectStatus } from '@shortwave/common/link-rules'
+
+export type { RedirectStatus }
 
 // Browsers come back for temporary redirects every time, so each click is counted and a delete
 // takes effect at once. Permanent ones may be cached, but never past the link's expiry.

@@ -1,21 +1,10 @@
-import type { RedirectStatus } from './cache-control.ts'
+import type { LinkRules } from '@shortwave/common/link-rules'
 
 // What a link's own rules say about one redirect, decided at redirect time (design.md, "Lifecycle at
 // redirect time"). Pure: the caller supplies the clock and, for capped links, the click's number.
+// The rules themselves are stored and cached with the link, so they live in common.
 
-export interface LinkRules {
-  /** Epoch milliseconds before which the link does not redirect yet; null: at once. */
-  validFrom: number | null
-  disabled: boolean
-  /** GETs that redirect to the target at most; null: no cap. */
-  maxClicks: number | null
-  /** Where a link that may not redirect to its target sends people instead; null: an error page. */
-  fallbackUrl: string | null
-  /** Whether the short URL's query string is merged into the target's. */
-  forwardQuery: boolean
-  /** This link's redirect status; null: the service's (REDIRECT_STATUS). */
-  redirectStatus: RedirectStatus | null
-}
+export { hasRules, NO_RULES, type LinkRules } from '@shortwave/common/link-rules'
 
 export type Unavailable = 'expired' | 'exhausted' | 'disabled' | 'not-yet-valid'
 
@@ -33,16 +22,6 @@ export interface Moment {
    * for a HEAD, the number the next GET would get. Undefined when the link has no cap.
    */
   clickNumber?: number
-}
-
-export const NO_RULES: Readonly<LinkRules> = Object.freeze({
-  validFrom: null, disabled: false, maxClicks: null, fallbackUrl: null, forwardQuery: false, redirectStatus: null
-})
-
-/** Whether any rule is set: a link with none takes the redirect path that checks nothing. */
-export function hasRules (rules: LinkRules): boolean {
-  return rules.validFrom !== null || rules.disabled || rules.maxClicks !== null || rules.fallbackUrl !== null ||
-    rules.forwardQuery || rules.redirectStatus !== null
 }
 
 // Gone for good (410) before merely unavailable (404): an expired or used-up link says so even when

@@ -1,11 +1,13 @@
 import type { CacheLookup, LinkCache } from '@shortwave/common/link-cache'
-import { isLive, type LinkRepository } from '@shortwave/common/link-repository'
+import type { LinkRepository } from '@shortwave/common/link-repository'
+import { hasRules, NO_RULES, rulesOf, type LinkRules } from '@shortwave/common/link-rules'
 import { LRUCache } from 'lru-cache'
 import { performance } from 'node:perf_hooks'
 import { toLocationHeader } from './location.ts'
 
 // Where a redirect finds its link: this process's LRU, then Redis, then Cassandra. Every layer
-// caches misses briefly too, and no cached entry ever outlives the link it holds.
+// caches misses briefly too, and no cached entry ever outlives the link it holds; an expired link
+// is kept as briefly as a miss, so that its redirects can say it is gone (410).
 
 export interface ResolvedLink {
   url: string
@@ -13,6 +15,13 @@ export interface ResolvedLink {
   expiresAt: number | null
   /** The Location header value, computed once per cache fill rather than per redirect. */
   location: string
+  /**
+   * null for a live link that sets no rule: the redirect checks nothing. An expired link always
+   * has rules (NO_RULES at least), so it leaves that path and is answered 410 or sent to its fallback.
+   */
+  rules: LinkRules | null
+  /** The Location header value of rules.fallbackUrl, computed once per fill too; null without one. */
+  fallbackLocation: string | null
 }
 
 export interface LinkResolverOptions {
@@ -51,6 +60,10 @@ interface Lookup {
 const ABSENT: unique symbol = Symbol('absent')
 type LocalEntry = ResolvedLink | typeof ABSENT
 
+function isExpired (link: ResolvedLink, at: number): boolean {
+  return link.expiresAt !== null && link.expiresAt <= at
+}
+
 export function createLinkResolver (opts: LinkResolverOptions) {
   const now = opts.now ?? Date.now
   const stats: LookupStats = { local: 0, redis: 0, cassandra: 0, cacheErrors: 0 }
@@ -60,15 +73,21 @@ export function createLinkResolver (opts: LinkResolverOptions) {
 
   function remember (key: string, link: ResolvedLink | null, at: number): void {
     // lru-cache reads a TTL of 0 as "forever", so anything under 1 ms is not cached at all.
-    const ttl = link === null
+    const ttl = link === null || isExpired(link, at)
       ? opts.localNegativeTtlMs
       : Math.floor(Math.min(opts.localTtlMs, link.expiresAt === null ? Infinity : link.expiresAt - at))
     if (ttl >= 1) local.set(key, link ?? ABSENT, { ttl })
   }
 
-  function prepare (url: string, expiresAt: number | null, at: number): ResolvedLink | null {
-    if (expiresAt !== null && expiresAt <= at) return null
-    return { url, expiresAt, location: toLocationHeader(url) }
+  function prepare (url: string, expiresAt: number | null, rules: LinkRules | null, at: number): ResolvedLink {
+    const fallbackUrl = rules?.fallbackUrl ?? null
+    return {
+      url,
+      expiresAt,
+      location: toLocationHeader(url),
+      rules: rules ?? (expiresAt !== null && expiresAt <= at ? NO_RULES : null),
+      fallbackLocation: fallbackUrl === null ? null : toLocationHeader(fallbackUrl)
+    }
   }
 
   const onRead = opts.onRead ?? (() => {})
@@ -96,7 +115,7 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     if (cached !== null && cached.kind !== 'miss') {
       stats.redis++
       const at = now()
-      const link = cached.kind === 'hit' ? prepare(cached.link.url, cached.link.expiresAt, at) : null
+      const link = cached.kind === 'hit' ? prepare(cached.link.url, cached.link.expiresAt, cached.link.rules, at) : null
       if (!self.superseded) remember(key, link, at)
       return link
     }
@@ -104,8 +123,9 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     const stored = await timed('cassandra', () => opts.repository.find(key))
     stats.cassandra++
     const at = now()
-    const link = stored !== null && isLive(stored, at)
-      ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, at)
+    const rules = stored === null ? null : rulesOf(stored)
+    const link = stored !== null && rules !== null
+      ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, hasRules(rules) ? rules : null, at)
       : null
     if (!self.superseded) remember(key, link, at)
     // Redis just failed: writing to it again would only add load; the next miss fills it.
@@ -123,8 +143,10 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     if (entry === undefined) return undefined
     stats.local++
     if (entry === ABSENT) return null
-    // The entry's TTL already ends at the expiry; this guards against clock steps.
-    return entry.expiresAt !== null && entry.expiresAt <= now() ? null : entry
+    // The entry's TTL already ends at the expiry, but one remembered before it and read just after
+    // it (or across a clock step) must not send anyone to the target.
+    const expired = entry.rules === null && entry.expiresAt !== null && entry.expiresAt <= now()
+    return expired ? { ...entry, rules: NO_RULES } : entry
   }
 
   /** Resolves through every layer; concurrent misses for one key share one lookup. */

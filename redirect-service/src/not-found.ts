@@ -22,6 +22,12 @@ const PAGE = `<!doctype html>
 </html>
 `
 
+const GONE_PAGE = PAGE.replace('<title>Link not found', '<title>Link gone')
+  .replace('<h1>Link not found</h1>', '<h1>Link gone</h1>')
+  .replace('<p>This short link does not exist, was deleted, or has expired.</p>', '<p>This link has expired or reached its click limit.</p>')
+
+export const GONE = 'This link has expired or reached its click limit'
+
 export const NOT_A_KEY = 'This is not a short link: keys are 3 to 64 letters, digits, "-" or "_"'
 
 /** 404 for a browser (HTML page) or an API client (JSON error); never cached, the key may appear later. */
@@ -32,4 +38,17 @@ export function sendNotFound (reply: FastifyReply, accept: string | undefined, m
     return
   }
   reply.send({ statusCode: 404, error: 'Not Found', message, code: 'SW_LINK_NOT_FOUND' })
+}
+
+/**
+ * 410 for a link that expired or used up its maxClicks, in the shape of the 404. Not cached either:
+ * its owner may still extend the expiry or raise the cap.
+ */
+export function sendGone (reply: FastifyReply, accept: string | undefined): void {
+  reply.code(410).header('cache-control', 'no-store')
+  if (accept !== undefined && accept.includes('text/html')) {
+    reply.type('text/html; charset=utf-8').send(GONE_PAGE)
+    return
+  }
+  reply.send({ statusCode: 410, error: 'Gone', message: GONE, code: 'SW_LINK_GONE' })
 }

@@ -50,6 +50,15 @@ describe('click cap', () => {
     expect(await c.peek(key)).toBe(42)
   })
 
+  it('stops counting at the cap, so that a cap raised later lets exactly the difference through', async () => {
+    const key = `k${++links}`
+    const { cap: c } = cap()
+    const numbers = await Promise.all(Array.from({ length: 12 }, () => c.next(key, 5)))
+    expect(numbers.toSorted((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 6, 6, 6, 6, 6, 6])
+    expect(await c.peek(key)).toBe(6)
+    expect([await c.next(key, 7), await c.next(key, 7), await c.next(key, 7)]).toEqual([6, 7, 8])
+  })
+
   it('seeds once when replicas find the counter missing together', async () => {
     const key = `k${++links}`
     const replicas = Array.from({ length: 8 }, () => cap({ [key]: 10 }).cap)

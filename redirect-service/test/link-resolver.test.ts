@@ -1,5 +1,6 @@
 import { createLinkCache } from '@shortwave/common/link-cache'
 import { createLinkRepository, type LinkRepository } from '@shortwave/common/link-repository'
+import { NO_RULES } from '@shortwave/common/link-rules'
 import { errorBody } from '@shortwave/common/plugins/error-handler'
 import { createRedisClient } from '@shortwave/common/plugins/redis'
 import { redisKeys } from '@shortwave/common/redis-keys'
@@ -101,7 +102,8 @@ describe('link resolver', () => {
     expect((await links.resolve(key))?.url).toBe('https://example.com/brief')
     expect(links.cached(key)?.url).toBe('https://example.com/brief')
     expect(await eventually(async () => links.cached(key), (v) => v === undefined, 10_000)).toBeUndefined()
-    expect(await links.resolve(key)).toBeNull()
+    // Found again, but only as gone: its rules are set, so the redirect judges it (410) rather than following it.
+    expect((await links.resolve(key))?.rules).toEqual(NO_RULES)
   })
 
   it('neither remembers nor shares a lookup that was under way when its key was evicted', async () => {
@@ -144,11 +146,12 @@ describe('link resolver', () => {
     expect((await links.resolve(key))?.url).toBe('https://example.com/after-edit')
   })
 
-  it('never returns an expired link that Redis still holds', async () => {
+  it('returns an expired link that Redis still holds only as gone, never as one to follow', async () => {
     const key = uniqueKey()
     // As if another replica's clock ran behind: the entry outlived the link.
-    await infra.redis.set(keys().link(key), JSON.stringify({ u: 'https://example.com/stale', e: Date.now() - 1000 }), 'EX', 60)
-    expect(await resolver().resolve(key)).toBeNull()
+    const entry = JSON.stringify({ u: 'https://example.com/stale', e: Date.now() - 1000 })
+    await infra.redis.set(keys().link(key), entry, 'EX', 60)
+    expect((await resolver().resolve(key))?.rules).toEqual(NO_RULES)
   })
 
   it('reads Cassandra when Redis fails, and counts the cache error', async () => {

@@ -127,10 +127,12 @@ describe('redirects', () => {
       metricValue(before.body, 'shortwave_redirects_total', { result: 'invalid' })).toBe(paths.length)
   })
 
-  it('answers 404 for a link whose expiry has passed', async () => {
+  it('answers 410 for a link whose expiry has passed (design.md: gone, not unknown)', async () => {
     const key = uniqueKey()
     await storeLink(infra.cassandra, key, 'https://example.com/expired', new Date(Date.now() - 60_000))
-    expect((await app.inject(`/${key}`)).statusCode).toBe(404)
+    const res = await app.inject(`/${key}`)
+    expect(res.statusCode).toBe(410)
+    expect(res.json()).toMatchObject({ statusCode: 410, code: 'SW_LINK_GONE' })
   })
 
   it('stops redirecting once a cached link expires, and never caches it past its expiry', async () => {
@@ -143,8 +145,8 @@ describe('redirects', () => {
     expect(pttl).toBeGreaterThan(0)
     expect(pttl).toBeLessThanOrEqual(2000)
 
-    const status = await eventually(async () => (await app.inject(`/${key}`)).statusCode, (s) => s === 404, expiresAt - Date.now() + 5000)
-    expect(status).toBe(404)
+    const status = await eventually(async () => (await app.inject(`/${key}`)).statusCode, (s) => s === 410, expiresAt - Date.now() + 5000)
+    expect(status).toBe(410)
     expect(Date.now()).toBeGreaterThanOrEqual(expiresAt)
   })
 

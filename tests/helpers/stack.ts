@@ -3,7 +3,10 @@
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { loadConfig } from '@shortwave/common/config'
+import { redisKeys } from '@shortwave/common/redis-keys'
 import type { TestInfra } from '@shortwave/testing/infra'
+import { waitFor } from '@shortwave/testing/wait-for'
+import { createApiKeyRepository } from '../../create-service/src/api-keys.ts'
 import { buildApp as buildCreate } from '../../create-service/src/app.ts'
 import { configSchema as createSchema } from '../../create-service/src/config.ts'
 import { buildApp as buildRedirect } from '../../redirect-service/src/app.ts'
@@ -59,6 +62,23 @@ export async function startStack (infra: TestInfra, opts: StackOptions = {}): Pr
       for (const app of apps.reverse()) await app.close()
     }
   }
+}
+
+/**
+ * A stack whose redirect replicas (two unless told) all listen for invalidations already, and a
+ * user API key's Authorization header: what the tests of edits and deletes across replicas need.
+ */
+export async function startManagedStack (
+  infra: TestInfra,
+  opts: StackOptions = {}
+): Promise<{ stack: Stack, auth: Record<string, string> }> {
+  const redirects = opts.redirects ?? 2
+  const stack = await startStack(infra, { ...opts, redirects })
+  const { secret } = await createApiKeyRepository(infra.cassandra).create('e2e', 'user')
+  const channel = redisKeys(infra.prefix).linkInvalidations
+  await waitFor('the replicas to subscribe', async () =>
+    Number((await infra.redis.pubsub('NUMSUB', channel))[1]) >= redirects, 10_000)
+  return { stack, auth: { authorization: `Bearer ${secret}` } }
 }
 
 /** Starts one more key-worker (e.g. to replace one the test stopped); the caller closes it. */
@@ -127,4 +147,4 @@ export async function redirectOf (redirectUrl: string, key: string, method = 'GE
   })
 }
 
-export { waitFor } from '@shortwave/testing/wait-for'
+export { waitFor }

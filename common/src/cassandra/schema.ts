@@ -133,6 +133,20 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY ((key), version)
       ) WITH CLUSTERING ORDER BY (version DESC)`
     ]
+  },
+  {
+    id: '007-link-lifecycle',
+    statements: [
+      // How a link redirects, set by its owner (design.md, "Lifecycle at redirect time"). Null, or
+      // false, is the default: a link that sets none of them redirects as links always did. Read by
+      // the one-row find with the rest of the link, written with it and by the edit's transaction.
+      'ALTER TABLE links ADD IF NOT EXISTS valid_from timestamp',
+      'ALTER TABLE links ADD IF NOT EXISTS disabled boolean',
+      'ALTER TABLE links ADD IF NOT EXISTS max_clicks int',
+      'ALTER TABLE links ADD IF NOT EXISTS fallback_url text',
+      'ALTER TABLE links ADD IF NOT EXISTS forward_query boolean',
+      'ALTER TABLE links ADD IF NOT EXISTS redirect_status int'
+    ]
   }
 ]
 

@@ -29,7 +29,7 @@ const linkViewRoutes: FastifyPluginAsyncTypebox<LinkViewRoutesOptions> = async (
       params: KeyParams,
       response: { 200: StatsBody, ...ErrorResponses }
     }
-  }, async (request) => toStatsBody(await links.getStats(request.params.key)))
+  }, async (request) => toStatsBody(await links.getStats(request.params.key, request.caller ?? null)))
 
   app.get('/api/v1/links/:key/qr', {
     // Rendering costs more than a read: the rate of the writes, counted apart.

@@ -135,7 +135,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
       response: { 200: LinkWithClicksBody, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const link = await links.getLink(request.params.key)
+    const link = await links.getLink(request.params.key, request.caller ?? null)
     reply.header('etag', etagOf(link))
     return toLinkWithClicksBody(link, publicBaseUrl)
   })

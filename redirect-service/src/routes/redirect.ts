@@ -1,12 +1,17 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DependencyUnavailableError } from '@shortwave/common/errors'
 import { canBeKey } from '@shortwave/common/keys'
+import type { LinkRules } from '@shortwave/common/link-rules'
 import { Type } from 'typebox'
 import { isBot } from '../bot-detector.ts'
 import { cacheControlFor, type RedirectStatus } from '../cache-control.ts'
+import type { ClickCap } from '../click-cap.ts'
+import { withForwardedQuery } from '../forward-query.ts'
+import { judge, type Verdict } from '../lifecycle.ts'
 import type { LinkResolver, ResolvedLink } from '../link-resolver.ts'
 import type { RedirectOutcomes } from '../metrics.ts'
-import { ErrorBody, NOT_A_KEY, sendNotFound } from '../not-found.ts'
+import { ErrorBody, NOT_A_KEY, sendGone, sendNotFound } from '../not-found.ts'
 
 export interface RedirectRoutesOptions {
   resolver: LinkResolver
@@ -14,31 +19,88 @@ export interface RedirectRoutesOptions {
   permanentMaxAgeSeconds: number
   /** Tallied here, read by /metrics (shortwave_redirects_total). */
   outcomes: RedirectOutcomes
+  /** Counts the GETs of links with maxClicks, across replicas. */
+  clickCap: Pick<ClickCap, 'next' | 'peek'>
+  now?: () => number
 }
 
+// The answer of a link with rules may change at any moment (a cap reached, an edit, validFrom
+// passing), so no browser or proxy keeps it.
+const GOVERNED = 'private, max-age=0'
+
 const NotFound = {
-  description: 'Unknown, deleted or expired key, or a path that cannot be a key',
+  description: 'Unknown or deleted key, a link disabled or not valid yet, or a path that cannot be a key',
   content: {
     'application/json': { schema: ErrorBody },
     'text/html': { schema: Type.String() }
   }
 }
 
+const Gone = {
+  description: 'The link expired or reached its maxClicks (and has no fallbackUrl)',
+  content: NotFound.content
+}
+
+const Redirect = Type.Null({ description: 'The Location header carries the stored URL: as stored when ASCII, else its WHATWG serialisation' })
+
 /** GET and HEAD /{key} (Fastify adds HEAD for every GET); HEAD is never counted as a click. */
 export const redirectRoutes: FastifyPluginAsyncTypebox<RedirectRoutesOptions> = async (app, opts) => {
   const { resolver, status } = opts
   const cacheControl = cacheControlFor(status, opts.permanentMaxAgeSeconds)
   const results = opts.outcomes
+  const now = opts.now ?? Date.now
 
-  function answer (request: FastifyRequest, reply: FastifyReply, key: string, link: ResolvedLink | null): void {
+  type Answer = void | Promise<void>
+
+  function answer (request: FastifyRequest, reply: FastifyReply, key: string, link: ResolvedLink | null): Answer {
     if (link === null) {
       results.not_found++
       sendNotFound(reply, request.headers.accept, `No link with the key "${key}"`)
       return
     }
+    // The hot path: a live link without rules checks nothing more (the resolver gives every expired
+    // link rules, NO_RULES at least, so it never comes this way).
+    if (link.rules !== null) return governed(request, reply, key, link as Governed)
     results.redirect++
     if (request.method === 'GET') app.clicks.record(key, isBot(request.headers['user-agent']))
     reply.code(status).header('location', link.location).header('cache-control', cacheControl(link.expiresAt)).send()
+  }
+
+  type Governed = ResolvedLink & { rules: LinkRules }
+
+  async function governed (request: FastifyRequest, reply: FastifyReply, key: string, link: Governed): Promise<void> {
+    const { rules } = link
+    const at = { now: now(), expiresAt: link.expiresAt }
+    let verdict: Verdict = judge(rules, at)
+    // Expired outranks exhausted, so an expired link needs no count (nor Redis).
+    if (rules.maxClicks !== null && (verdict.kind === 'target' || verdict.reason !== 'expired')) {
+      // Only a GET that would go to the target uses up a click; anything else just looks.
+      const counts = request.method === 'GET' && verdict.kind === 'target'
+      verdict = judge(rules, { ...at, clickNumber: await clickNumber(key, rules.maxClicks, counts) })
+    }
+    if (verdict.kind === 'unavailable') {
+      results.not_found++
+      if (verdict.status === 410) sendGone(reply, request.headers.accept)
+      else sendNotFound(reply, request.headers.accept, `No link with the key "${key}"`)
+      return
+    }
+    results.redirect++
+    if (request.method === 'GET') app.clicks.record(key, isBot(request.headers['user-agent']))
+    if (verdict.kind === 'fallback') {
+      reply.code(302).header('location', link.fallbackLocation).header('cache-control', 'no-store').send()
+      return
+    }
+    const location = rules.forwardQuery ? withForwardedQuery(link.location, rawQuery(request.raw.url)) : link.location
+    reply.code(rules.redirectStatus ?? status).header('location', location).header('cache-control', GOVERNED).send()
+  }
+
+  /** The click's number among the capped link's GETs; without Redis no promise about it can be kept. */
+  async function clickNumber (key: string, cap: number, counts: boolean): Promise<number> {
+    try {
+      return await (counts ? opts.clickCap.next(key, cap) : opts.clickCap.peek(key))
+    } catch (cause) {
+      throw new DependencyUnavailableError('Redis', { cause })
+    }
   }
 
   function notAKey (request: FastifyRequest, reply: FastifyReply): void {
@@ -49,7 +111,17 @@ export const redirectRoutes: FastifyPluginAsyncTypebox<RedirectRoutesOptions> = 
   app.get('/:key', {
     schema: {
       params: Type.Object({ key: Type.String() }),
-      response: { [status]: Type.Null({ description: 'The Location header carries the stored URL: as stored when ASCII, else its WHATWG serialisation' }), 404: NotFound, 500: ErrorBody, 503: ErrorBody }
+      // The service's status, a link's own redirectStatus, or 302 to a link's fallbackUrl.
+      response: {
+        301: Redirect,
+        302: Redirect,
+        307: Redirect,
+        308: Redirect,
+        404: NotFound,
+        410: Gone,
+        500: ErrorBody,
+        503: ErrorBody
+      }
     }
   }, (request, reply) => {
     const { key } = request.params
@@ -63,4 +135,9 @@ export const redirectRoutes: FastifyPluginAsyncTypebox<RedirectRoutesOptions> = 
 
   // "/", "/a/b", "/key/": nothing that can be a key, answered like an unknown key.
   app.get('/*', { schema: { response: { 404: NotFound } } }, (request, reply) => notAKey(request, reply))
+}
+
+function rawQuery (url: string | undefined): string {
+  const at = url?.indexOf('?') ?? -1
+  return at === -1 ? '' : url!.slice(at + 1)
 }
