@@ -5,12 +5,11 @@
 // address: nginx runs with SW_NGINX_ENV="local load-test" (limits counted, not enforced; see
 // nginx/README.md) and create-service with SW_RATE_LIMIT_MAX (scripts/start.sh). This sets both
 // up, restarting nginx's config and create-service when they run without them.
-import { spawn, spawnSync, type StdioOptions } from 'node:child_process'
-import { constants } from 'node:os'
+import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
-import { K6, ROOT, ToolError, cli, goBuild, log as toolLog } from '../scripts/tools.ts'
+import { K6, ROOT, ToolError, cli, foreground as run, goBuild, log as toolLog } from '../scripts/tools.ts'
 
 const USAGE = `npm run load -- <scenario> [options]: one k6 scenario of load-tests/ against the local stack
 (through nginx, http://localhost:8080). Leaves the k6 summary as JSON under reports/.
@@ -38,24 +37,6 @@ const LOAD_RATE_LIMIT = 1_000_000 // the most create-service accepts: per minute
 const SCENARIOS = ['smoke', 'redirect', 'create', 'spike', 'soak', 'seed']
 
 const log = (message: string): void => toolLog('load', message)
-
-/**
- * Runs a command in the foreground and waits for it, as a shell would: Ctrl-C reaches it from the
- * terminal (forwarding it again would make k6 abort without its summary), SIGTERM is passed on.
- */
-function run (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, quiet = false): Promise<number> {
-  const stdio: StdioOptions = ['inherit', quiet ? 'ignore' : 'inherit', 'inherit']
-  const child = spawn(cmd, args, { cwd: ROOT, stdio, env: { ...process.env, ...env } })
-  const wait = (): void => {}
-  const forward = (): void => { child.kill('SIGTERM') }
-  process.on('SIGINT', wait).on('SIGTERM', forward)
-  return new Promise((resolve) => {
-    child.on('close', (code, signal) => {
-      process.off('SIGINT', wait).off('SIGTERM', forward)
-      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))
-    })
-  })
-}
 
 async function must (cmd: string, args: string[], quiet = false): Promise<void> {
   const code = await run(cmd, args, {}, quiet)

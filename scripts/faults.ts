@@ -15,10 +15,9 @@
 // start are stopped again at the end, with whatever a failed suite left in their process-compose
 // server; running ones are reused and left running. SW_KEEP_NODES=1 keeps the started ones too (a
 // second run then skips their start-up).
-import { spawn } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { log, ROOT } from './tools.ts'
+import { foreground, log, ROOT } from './tools.ts'
 
 const suite = process.argv[2] ?? 'faults'
 if (suite !== 'faults' && suite !== 'cluster') {
@@ -28,13 +27,7 @@ if (suite !== 'faults' && suite !== 'cluster') {
 const tag = `test:${suite}`
 const cluster = [join(ROOT, 'scripts/cluster.sh'), '--profile', suite]
 
-function exec (cmd: string, args: string[], quiet = false): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: quiet ? 'ignore' : 'inherit' })
-    child.on('error', () => resolve(127))
-    child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)))
-  })
-}
+const exec = (cmd: string, args: string[], quiet = false): Promise<number> => foreground(cmd, args, {}, quiet)
 
 const started = await exec('bash', [...cluster, 'status'], true) !== 0
 let ending = false

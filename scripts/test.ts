@@ -7,10 +7,9 @@
 //
 //   node scripts/test.ts          everything (npm test)
 //   node scripts/test.ts quick    typecheck, lint and the main vitest suite only (npm run test:quick)
-import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import { log, ROOT } from './tools.ts'
+import { foreground, log, ROOT } from './tools.ts'
 
 const mode = process.argv[2] ?? 'all'
 if (mode !== 'all' && mode !== 'quick') {
@@ -38,13 +37,7 @@ const timings: string[] = []
 let startedInfra: string[] = []
 let stopping = false
 
-function exec (cmd: string, args: string[], quiet = false): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: quiet ? 'ignore' : 'inherit' })
-    child.on('error', () => resolve(127))
-    child.on('exit', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)))
-  })
-}
+const exec = (cmd: string, args: string[], quiet = false): Promise<number> => foreground(cmd, args, env, quiet)
 
 const seconds = (from: number): string => `${((performance.now() - from) / 1000).toFixed(1)}s`
 const verdict = (rc: number): string => (rc === 0 ? 'ok' : `FAILED (exit ${rc})`)

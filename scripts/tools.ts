@@ -6,7 +6,8 @@
 //
 // The bootstrap (Debian packages, Cassandra jars, node_modules) is scripts/ensure-tools.sh: it has
 // to run before node_modules, and with it the pinned Node 24, exists.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type StdioOptions } from 'node:child_process'
+import { constants } from 'node:os'
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
@@ -31,6 +32,26 @@ export function run (cmd: string, args: string[], logFile: string): void {
     const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-30).join('\n')
     throw new ToolError(`${cmd} ${args.join(' ')} failed (exit ${r.status}); ${relative(ROOT, logFile)}:\n${tail}`)
   }
+}
+
+/**
+ * Runs a command in the foreground and waits for it, as a shell would: Ctrl-C reaches it from the
+ * terminal (forwarding it again would make k6 abort without its summary), SIGTERM is passed on.
+ */
+export function foreground (cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, quiet = false): Promise<number> {
+  const stdio: StdioOptions = ['inherit', quiet ? 'ignore' : 'inherit', 'inherit']
+  const child = spawn(cmd, args, { cwd: ROOT, stdio, env: { ...process.env, ...env } })
+  const wait = (): void => {}
+  const forward = (): void => { child.kill('SIGTERM') }
+  process.on('SIGINT', wait).on('SIGTERM', forward)
+  return new Promise((resolve) => {
+    // A command that cannot be started (not installed) ends like a shell's: 127.
+    child.on('error', () => { process.off('SIGINT', wait).off('SIGTERM', forward); resolve(127) })
+    child.on('close', (code, signal) => {
+      process.off('SIGINT', wait).off('SIGTERM', forward)
+      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0))
+    })
+  })
 }
 
 export function sha256 (...parts: Array<string | Buffer>): string {
