@@ -60,8 +60,8 @@ interface Lookup {
 const ABSENT: unique symbol = Symbol('absent')
 type LocalEntry = ResolvedLink | typeof ABSENT
 
-function isExpired (link: ResolvedLink, at: number): boolean {
-  return link.expiresAt !== null && link.expiresAt <= at
+function isExpired (expiresAt: number | null, at: number): boolean {
+  return expiresAt !== null && expiresAt <= at
 }
 
 export function createLinkResolver (opts: LinkResolverOptions) {
@@ -73,7 +73,7 @@ export function createLinkResolver (opts: LinkResolverOptions) {
 
   function remember (key: string, link: ResolvedLink | null, at: number): void {
     // lru-cache reads a TTL of 0 as "forever", so anything under 1 ms is not cached at all.
-    const ttl = link === null || isExpired(link, at)
+    const ttl = link === null || isExpired(link.expiresAt, at)
       ? opts.localNegativeTtlMs
       : Math.floor(Math.min(opts.localTtlMs, link.expiresAt === null ? Infinity : link.expiresAt - at))
     if (ttl >= 1) local.set(key, link ?? ABSENT, { ttl })
@@ -85,7 +85,7 @@ export function createLinkResolver (opts: LinkResolverOptions) {
       url,
       expiresAt,
       location: toLocationHeader(url),
-      rules: rules ?? (expiresAt !== null && expiresAt <= at ? NO_RULES : null),
+      rules: rules ?? (isExpired(expiresAt, at) ? NO_RULES : null),
       fallbackLocation: fallbackUrl === null ? null : toLocationHeader(fallbackUrl)
     }
   }
@@ -123,10 +123,11 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     const stored = await timed('cassandra', () => opts.repository.find(key))
     stats.cassandra++
     const at = now()
-    const rules = stored === null ? null : rulesOf(stored)
-    const link = stored !== null && rules !== null
-      ? prepare(stored.url, stored.expiresAt?.getTime() ?? null, hasRules(rules) ? rules : null, at)
-      : null
+    let link: ResolvedLink | null = null
+    if (stored !== null) {
+      const rules = rulesOf(stored)
+      link = prepare(stored.url, stored.expiresAt?.getTime() ?? null, hasRules(rules) ? rules : null, at)
+    }
     if (!self.superseded) remember(key, link, at)
     // Redis just failed: writing to it again would only add load; the next miss fills it.
     if (cached !== null) {
@@ -145,7 +146,7 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     if (entry === ABSENT) return null
     // The entry's TTL already ends at the expiry, but one remembered before it and read just after
     // it (or across a clock step) must not send anyone to the target.
-    const expired = entry.rules === null && entry.expiresAt !== null && entry.expiresAt <= now()
+    const expired = entry.rules === null && isExpired(entry.expiresAt, now())
     return expired ? { ...entry, rules: NO_RULES } : entry
   }
 
