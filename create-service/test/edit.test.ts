@@ -4,7 +4,7 @@ import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type cassandra from 'cassandra-driver'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLink, newApiKey, seedPool, startApp, type TestKey } from './helpers.ts'
+import { appWithCallers, createLink, startApp, type TestKey } from './helpers.ts'
 
 let infra: TestInfra
 let app: FastifyInstance
@@ -14,9 +14,7 @@ let admin: TestKey
 
 beforeAll(async () => {
   infra = await createTestInfra('cs_edit')
-  await seedPool(infra, 200)
-  app = await startApp(infra)
-  ;[alice, bob, admin] = await Promise.all([newApiKey(infra, 'user', 'alice'), newApiKey(infra, 'user', 'bob'), newApiKey(infra, 'admin', 'ops')])
+  ;({ app, alice, bob, admin } = await appWithCallers(infra, 200))
 })
 
 afterAll(async () => {

@@ -98,6 +98,16 @@ export async function newApiKey (infra: TestInfra, role: ApiKeyRole = 'user', na
   return { id: key.id, secret, auth: { authorization: `Bearer ${secret}` } }
 }
 
+/** The app on a pool of `poolKeys` keys, and the callers the ownership rules are about. */
+export async function appWithCallers (infra: TestInfra, poolKeys: number) {
+  await seedPool(infra, poolKeys)
+  const app = await startApp(infra)
+  const [alice, bob, admin] = await Promise.all([
+    newApiKey(infra, 'user', 'alice'), newApiKey(infra, 'user', 'bob'), newApiKey(infra, 'admin', 'ops')
+  ])
+  return { app, alice, bob, admin }
+}
+
 /** The lifecycle fields of a link that sets none of them, as the API answers them. */
 export const NO_LIFECYCLE = {
   validFrom: null, maxClicks: null, fallbackUrl: null, disabled: false, forwardQuery: false, redirectStatus: null

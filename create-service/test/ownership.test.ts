@@ -5,7 +5,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeCursor } from '../src/cursor.ts'
 import { createLinkInvalidator } from '../src/link-invalidation.ts'
-import { createLink, newApiKey, seedPool, startApp, type TestKey, NO_LIFECYCLE } from './helpers.ts'
+import { appWithCallers, createLink, newApiKey, type TestKey, NO_LIFECYCLE } from './helpers.ts'
 
 let infra: TestInfra
 let app: FastifyInstance
@@ -15,9 +15,7 @@ let admin: TestKey
 
 beforeAll(async () => {
   infra = await createTestInfra('cs_owner')
-  await seedPool(infra, 100)
-  app = await startApp(infra)
-  ;[alice, bob, admin] = await Promise.all([newApiKey(infra, 'user', 'alice'), newApiKey(infra, 'user', 'bob'), newApiKey(infra, 'admin', 'ops')])
+  ;({ app, alice, bob, admin } = await appWithCallers(infra, 100))
 })
 
 afterAll(async () => {
