@@ -82,6 +82,27 @@ async function poolFilled (timeoutMs = 60_000): Promise<number> {
   return Date.now() - started
 }
 
+async function seesRedis (port: number): Promise<boolean> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) })
+    const body = await response.json() as { checks?: Record<string, string> }
+    return body.checks?.['redis'] === 'up'
+  } catch {
+    return false
+  }
+}
+
+/** Resolves once every create-service replica's own Redis client answers again (its /readyz). */
+async function createReplicasSeeRedis (timeoutMs = 30_000): Promise<void> {
+  const started = Date.now()
+  for (const replica of stack.creates) {
+    while (!await seesRedis(replica.port)) {
+      if (Date.now() - started > timeoutMs) throw new Error(`${replica.name} did not reconnect to Redis within ${timeoutMs} ms`)
+      await sleep(100)
+    }
+  }
+}
+
 const exits: Record<string, Exit & { ms: number }> = {}
 
 /** A graceful stop under load: SIGTERM, wait for the exit (recording its code and time), start again. */
@@ -114,6 +135,9 @@ function phases (): FaultPhase[] {
       async heal () {
         await redis.start()
         traffic.forgetCache()
+        // A create is written through to Redis only once its replica has reconnected, which can be
+        // a moment after Redis is up: links acknowledged before that are not cached.
+        await createReplicasSeeRedis()
         traffic.cacheTrusted = true
       },
       afterHeal: async () => ({ poolRefillMs: await poolFilled() })
