@@ -17,11 +17,7 @@ export function serverOptions (config: HttpConfig, extra: FastifyServerOptions =
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     trustProxy: config.TRUST_PROXY.split(',').map((s) => s.trim()),
-    // A request parsed after close() began, on a connection accepted just before it, is served
-    // (with Connection: close) rather than refused: nginx sent it there and cannot pass a refused
-    // POST to another replica. Seen as the one create 503 of test:faults' create-term with no
-    // error logged. The drain (plugins/health.ts) leaves no idle keep-alive connection to reuse.
-    return503OnClosing: false,
+    return503OnClosing: true,
     ...extra
   }
 }
