@@ -42,6 +42,10 @@ export default defineConfig({
       // The web page in Debian's Chromium.
       folder('browser', ['tests/browser/**/*.test.ts']),
 
+      // Not in the main run: 100,000 links written, migrated and read back take minutes and most of
+      // Cassandra, which the parallel files of the main run would feel (npm test runs it after them).
+      folder('migration', ['tests/migration/**/*.test.ts'], { ...alone, testTimeout: 1_200_000, hookTimeout: 600_000 }),
+
       // Not in the main run. Stops the shared stack for real (Cassandra under load; npm start and
       // npm stop as a person runs them): after the main run (npm test).
       folder('infra-stop', ['tests/infra-stop/**/*.test.ts'], { ...alone, testTimeout: 240_000, hookTimeout: 240_000 }),

@@ -15,6 +15,10 @@ export const InvalidExpiryError = createError<[string]>('SW_INVALID_EXPIRY', '%s
 export const InvalidValidFromError = createError<[string]>('SW_INVALID_VALID_FROM', '%s', 400)
 export const AliasTakenError = createError<[string]>('SW_ALIAS_TAKEN', 'The alias "%s" is already taken; choose another one', 409)
 export const LinkNotFoundError = createError<[string]>('SW_LINK_NOT_FOUND', 'No link with the key "%s"', 404)
+/** A `?domain=` that names no registered domain (nor the default one); the argument is the message. */
+export const DomainNotFoundError = createError<[string]>('SW_DOMAIN_NOT_FOUND', '%s', 404)
+/** A list query parameter that is well-formed but cannot be answered (a q without a word to look up). */
+export const InvalidListQueryError = createError<[string]>('SW_INVALID_LIST_QUERY', '%s', 400)
 export const UnauthorizedError = createError<[string]>('SW_UNAUTHORIZED', '%s', 401)
 export const ForbiddenError = createError<[string]>('SW_FORBIDDEN', '%s', 403)
 /** An If-Match that names none of the link's current ETag: it changed since the client read it. */

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { UnsupportedMediaTypeError } from '@shortwave/common/errors'
 import { createKeyPool } from '@shortwave/common/key-pool'
 import { createLinkCache } from '@shortwave/common/link-cache'
+import { createLinkIndex } from '@shortwave/common/link-index'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
 import errorHandler from '@shortwave/common/plugins/error-handler'
@@ -100,6 +101,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
   const links = createLinkService({
     repo,
+    index: createLinkIndex(app.cassandra),
     cache,
     keySource,
     invalidator,

@@ -1,25 +1,53 @@
 import { InvalidCursorError } from '@shortwave/common/errors'
 import { canBeKey } from '@shortwave/common/keys'
+import type { ListOrder, ListPosition } from '@shortwave/common/link-index'
 import type { OwnedPosition } from '@shortwave/common/link-repository'
 
-// A page cursor names the last link a page showed (its creation time and key), so the next page
-// starts right after it whatever was created or deleted meanwhile. It is opaque to clients:
-// base64url of a small JSON object, checked field by field when it comes back.
+// A page cursor names the last entry a page looked at (its creation time, or its clicks, and its
+// key), so the next page starts right after it whatever was created or deleted meanwhile. It is
+// opaque to clients: base64url of a small JSON object, checked field by field when it comes back.
+// It also names the sort and order it was made for: a position by clicks means nothing in a
+// listing by creation time. Cursors made before sorting existed ({t, k}) are newest-first ones.
+
+export type ListSort = 'created' | 'clicks'
+
+export interface ListCursor {
+  sort: ListSort
+  order: ListOrder
+  position: ListPosition
+}
 
 export function encodeCursor (position: OwnedPosition): string {
-  return Buffer.from(JSON.stringify({ t: position.createdAt.getTime(), k: position.key })).toString('base64url')
+  return encodeListCursor({ sort: 'created', order: 'desc', position: { value: position.createdAt.getTime(), key: position.key } })
+}
+
+export function encodeListCursor (cursor: ListCursor): string {
+  const { sort, order, position } = cursor
+  const fields = sort === 'created' && order === 'desc' ? {} : { s: sort, o: order }
+  return Buffer.from(JSON.stringify({ t: position.value, k: position.key, ...fields })).toString('base64url')
+}
+
+function invalid (detail = ''): never {
+  throw new InvalidCursorError(`cursor is not valid${detail}; pass the nextCursor of a previous page, or leave it out to start at the first link`)
 }
 
 export function decodeCursor (cursor: string): OwnedPosition {
+  const { position } = decodeListCursor(cursor, 'created', 'desc')
+  return { createdAt: new Date(position.value), key: position.key }
+}
+
+/** The position a cursor names, if it was made for a listing with this sort and order. */
+export function decodeListCursor (cursor: string, sort: ListSort, order: ListOrder): ListCursor {
   let parsed: unknown
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
   } catch {
     parsed = null
   }
-  const { t, k } = (parsed ?? {}) as { t?: unknown, k?: unknown }
-  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0 || typeof k !== 'string' || !canBeKey(k)) {
-    throw new InvalidCursorError('cursor is not valid; pass the nextCursor of a previous page, or leave it out to start at the newest link')
+  const { t, k, s = 'created', o = 'desc' } = (parsed ?? {}) as { t?: unknown, k?: unknown, s?: unknown, o?: unknown }
+  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0 || typeof k !== 'string' || !canBeKey(k)) invalid()
+  if (s !== sort || o !== order) {
+    invalid(` for sort=${sort}&order=${order}: it was made for sort=${String(s).slice(0, 10)}&order=${String(o).slice(0, 10)}`)
   }
-  return { createdAt: new Date(t), key: k }
+  return { sort, order, position: { value: t, key: k } }
 }

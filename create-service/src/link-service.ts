@@ -4,18 +4,18 @@ import {
 } from '@shortwave/common/errors'
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN, canBeKey, isReserved } from '@shortwave/common/keys'
 import type { LinkCache } from '@shortwave/common/link-cache'
+import type { LinkIndex } from '@shortwave/common/link-index'
 import type { RedirectStatus, RuleFields } from '@shortwave/common/link-rules'
 import {
-  isIndexedAs, isLive, type DailyClicks, type Link, type LinkChanges, type LinkEdit, type LinkRepository,
-  type OwnedPosition, type StoredLink
+  isLive, type DailyClicks, type Link, type LinkChanges, type LinkEdit, type LinkRepository, type StoredLink
 } from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
 import { mayManage, type Caller } from './caller.ts'
-import { decodeCursor, encodeCursor } from './cursor.ts'
 import { etagOf, ifMatchAllows } from './etag.ts'
 import { parseInstant, resolveExpiry } from './expiry.ts'
 import { CLAIMED_BY, type KeySource, type LinkDraft } from './key-source.ts'
 import type { LinkInvalidator } from './link-invalidation.ts'
+import { createLinkLister, type ListPage, type ListRequest } from './link-list.ts'
 import type { Metrics } from './metrics.ts'
 import type { UrlPolicy } from './url-policy.ts'
 
@@ -68,21 +68,14 @@ export interface LinkStats {
   daily: DailyClicks[]
 }
 
-export interface LinkPage {
-  links: Link[]
-  /** Where the next page starts; null after the last page. */
-  nextCursor: string | null
-}
-
-// A listing skips index entries whose link is gone (deleted meanwhile, expired, or never stored);
-// it reads on until the page is full, but not forever.
-const LIST_ROUNDS = 5
 // Edits sent without If-Match are applied to the state they find; one that loses the race to
 // another edit reads again and retries, a few times.
 const EDIT_ROUNDS = 3
 
 export interface LinkServiceOptions {
   repo: LinkRepository
+  /** The list's index tables (link-list.ts): written before the links row on create and edit. */
+  index: LinkIndex
   cache: LinkCache
   keySource: KeySource
   invalidator: Pick<LinkInvalidator, 'invalidate' | 'replace'>
@@ -109,10 +102,14 @@ function checkAlias (alias: string): string {
 const asStored = (tags: readonly string[]): string[] => [...tags].sort()
 
 export function createLinkService (opts: LinkServiceOptions) {
-  const { repo, cache, keySource, log, metrics } = opts
+  const { repo, index, cache, keySource, log, metrics } = opts
+  const lister = createLinkLister({ repo, index })
 
-  // Listed before stored: a link that exists is always in its owner's list (see links_by_owner).
-  const listUnderOwner = (link: Link): Promise<void> => repo.indexOwned(link)
+  // Listed before stored: a link that exists is always in its owner's list (see links_by_owner
+  // and schema-link-list.ts), whoever creates it (the API, a batch, an import).
+  const listUnderOwner = async (link: Link): Promise<void> => {
+    await Promise.all([repo.indexOwned(link), index.list(link)])
+  }
 
   async function claimAlias (link: Link): Promise<Link> {
     await listUnderOwner(link)
@@ -194,6 +191,10 @@ export function createLinkService (opts: LinkServiceOptions) {
       // Named a version: deleted only if no edit came in between (a conditional write, as an edit's).
       if (ifMatch !== undefined && ifMatch.trim() !== '*' && !await repo.markDeletedIf(link, now)) throw stale(key)
       await repo.markDeleted(link, now)
+      // After the mark: had it failed, the link would still be stored, and must stay listed.
+      await index.unlist(link).catch((err: Error) => {
+        log.warn({ err: err.message, key }, 'a deleted link keeps index entries; listings skip them')
+      })
       metrics.linksDeleted.inc()
       await opts.invalidator.invalidate(key)
     },
@@ -212,12 +213,17 @@ export function createLinkService (opts: LinkServiceOptions) {
         checkWindow(changes.validFrom === undefined ? link.validFrom : changes.validFrom,
           changes.expiresAt === undefined ? link.expiresAt : changes.expiresAt)
         const at = new Date()
+        const edited: StoredLink = { ...link, ...changes, version: link.version + 1, updatedAt: at }
+        // The new tags and words are listed before the edit is stored, the old ones dropped after.
+        await index.listChanges(link, edited)
         if (await repo.applyEdit(link, changes, at)) {
-          const edited: StoredLink = { ...link, ...changes, version: link.version + 1, updatedAt: at }
           metrics.linksEdited.inc()
           // The caches first: the redirects are promised the new state within 5 s.
           await opts.invalidator.replace(edited)
           await recordEdit(link, edited, changes, caller)
+          await index.unlistChanges(link, edited).catch((err: Error) => {
+            log.warn({ err: err.message, key }, 'an edited link keeps index entries of its old state; listings skip them')
+          })
           return { ...edited, clicks: await repo.totalClicks(key) }
         }
         // The version the client named is gone: another edit (or a delete) came first.
@@ -234,24 +240,9 @@ export function createLinkService (opts: LinkServiceOptions) {
       return { edits: page, nextCursor: edits.length > limit ? String(page.at(-1)!.version) : null }
     },
 
-    /** The owner's live links, newest first, `limit` at most, from the cursor on. */
-    async listLinks (owner: string, cursor: string | undefined, limit: number, now = Date.now()): Promise<LinkPage> {
-      let position: OwnedPosition | null = cursor === undefined ? null : decodeCursor(cursor)
-      const links: Link[] = []
-      for (let round = 0; round < LIST_ROUNDS && links.length < limit; round++) {
-        const wanted = limit - links.length
-        // One more than wanted says whether anything follows, without a request for an empty page.
-        const entries = await repo.ownedPage(owner, position, wanted + 1)
-        const page = entries.slice(0, wanted)
-        const found = await Promise.all(page.map((entry) => repo.find(entry.key)))
-        for (const [i, link] of found.entries()) {
-          // The key-worker's sweep removes the entries this skips (key-worker/src/owner-index-sweeper.ts).
-          if (link !== null && isIndexedAs(link, owner, page[i]!) && isLive(link, now)) links.push(link)
-        }
-        position = page.at(-1) ?? position
-        if (entries.length <= wanted) return { links, nextCursor: null }
-      }
-      return { links, nextCursor: position === null ? null : encodeCursor(position) }
+    /** A page of the owner's links (link-list.ts): by tag, q, creation time or clicks. */
+    async listLinks (request: ListRequest, now = Date.now()): Promise<ListPage> {
+      return await lister.list(request, now)
     }
   }
 

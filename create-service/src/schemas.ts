@@ -2,6 +2,7 @@ import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN } from '@shortwave/common/keys'
 import type { Link, LinkEdit, StoredLink } from '@shortwave/common/link-repository'
 import { REDIRECT_STATUSES, type RedirectStatus } from '@shortwave/common/link-rules'
 import { Type, type Static, type TSchema, type TString } from 'typebox'
+import type { ListedLink } from './link-list.ts'
 import type { EditPage, LinkStats, LinkWithClicks } from './link-service.ts'
 import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from './url-policy.ts'
 
@@ -142,9 +143,28 @@ export const CreateHeaders = Type.Object({
 // No pattern: a path that cannot be a key is simply not found (404), not a bad request.
 export const KeyParams = Type.Object({ key: Type.String() })
 
+const TagPattern = '^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$'
+export const Q_MAX = 200
+
 export const ListQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'the nextCursor of the previous page' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT, description: `links per page, 1 to ${PAGE_MAX}` }))
+  cursor: Type.Optional(Type.String({ maxLength: 512, description: 'the nextCursor of the previous page (of the same sort and order)' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT, description: `links per page, 1 to ${PAGE_MAX}` })),
+  tag: Type.Optional(Type.String({ pattern: TagPattern, description: 'a tag: 1 to 32 letters, digits, ".", "-" and "_", starting with a letter or digit' })),
+  q: Type.Optional(Type.String({
+    minLength: 1,
+    maxLength: Q_MAX,
+    description: `1 to ${Q_MAX} characters: every word must begin a word of the link's URL (host and path), title or key`
+  })),
+  sort: Type.Optional(Type.Enum(['created', 'clicks'], { default: 'created', description: 'created (the default) or clicks' })),
+  order: Type.Optional(Type.Enum(['asc', 'desc'], { default: 'desc', description: 'desc (the default: newest or most clicked first) or asc' })),
+  domain: Type.Optional(Type.String({
+    maxLength: 253,
+    pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$',
+    description: 'a host name (the default domain when absent)'
+  })),
+  expired: Type.Optional(Type.Enum(['exclude', 'include'], {
+    default: 'exclude', description: 'exclude (the default) or include: whether expired links are listed (each says so in expired)'
+  }))
 }, { additionalProperties: false })
 
 export const QrQuery = Type.Object({
@@ -222,10 +242,23 @@ export const HistoryBody = Type.Object({
   }]
 })
 
+const ListedLinkBody = Type.Object({
+  ...LinkFields,
+  domain: Type.String({ description: 'the host the link is served on' }),
+  expired: Type.Boolean({ description: 'true when the link has expired (listed only with expired=include)' }),
+  clicks: Type.Optional(Type.Integer({ description: 'sort=clicks only: clicks by people as of the key-worker\'s last fold of the link (every few seconds)' }))
+})
+
 export const LinkPageBody = Type.Object({
-  links: Type.Array(Type.Object(LinkFields), { description: 'newest first' }),
+  links: Type.Array(ListedLinkBody, { description: 'in the order asked for: newest first by default' }),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'pass as ?cursor= for the next page; null on the last page' })
-}, { description: 'A page of your links', examples: [{ links: [exampleLink], nextCursor: 'eyJ0IjoxNzk1MzU2ODAwMDAwLCJrIjoiWGszcDlRYSJ9' }, { links: [], nextCursor: null }] })
+}, {
+  description: 'A page of your links; a page may hold fewer than limit links and still have a nextCursor',
+  examples: [
+    { links: [{ ...exampleLink, domain: 'localhost', expired: false }], nextCursor: 'eyJ0IjoxNzk1MzU2ODAwMDAwLCJrIjoiWGszcDlRYSJ9' },
+    { links: [], nextCursor: null }
+  ]
+})
 
 const DailyClicksBody = Type.Object({
   date: Type.String({ description: 'UTC day, YYYY-MM-DD' }),
@@ -322,6 +355,12 @@ export function toLinkBody (link: Link | StoredLink, publicBaseUrl: string): Lin
     forwardQuery: link.forwardQuery ?? false,
     redirectStatus: link.redirectStatus ?? null
   }
+}
+
+/** A link of a listing: its host (the default one's until domains merge), whether it expired, maybe its clicks. */
+export function toListedBody (link: ListedLink, publicBaseUrl: string): Static<typeof ListedLinkBody> {
+  const body = { ...toLinkBody(link, publicBaseUrl), domain: new URL(publicBaseUrl).hostname, expired: link.expired }
+  return link.foldedClicks === undefined ? body : { ...body, clicks: link.foldedClicks }
 }
 
 export function toLinkWithClicksBody (link: LinkWithClicks, publicBaseUrl: string): Static<typeof LinkWithClicksBody> {

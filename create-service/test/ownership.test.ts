@@ -1,3 +1,4 @@
+import { createLinkIndex } from '@shortwave/common/link-index'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import { NEGATIVE, redisKeys } from '@shortwave/common/redis-keys'
 import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
@@ -79,7 +80,7 @@ describe('GET /api/v1/links', () => {
       const body = response.json()
       pages.push(body.links.length)
       for (const link of body.links) {
-        expect(link).toEqual({ key: link.key, shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: link.createdAt, ...NO_LIFECYCLE })
+        expect(link).toEqual({ key: link.key, shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: link.createdAt, ...NO_LIFECYCLE, domain: 'localhost', expired: false })
         seen.push(link.key)
       }
       cursor = body.nextCursor
@@ -102,9 +103,9 @@ describe('GET /api/v1/links', () => {
     expect((await remove(keys[2]!, erin.auth)).statusCode).toBe(204)
     // An alias race lost after the index entry was written leaves an entry without a link, or
     // naming a key that holds another (here: an older) link.
-    const repo = createLinkRepository(infra.cassandra)
-    await repo.indexOwned({ key: 'lost-race', createdAt: new Date(), owner: erin.id })
-    await repo.indexOwned({ key: keys[0]!, createdAt: new Date(), owner: erin.id })
+    const index = createLinkIndex(infra.cassandra)
+    await index.list({ key: 'lost-race', url: 'https://example.com/lost', createdAt: new Date(), owner: erin.id })
+    await index.list({ key: keys[0]!, url: 'https://example.com/other', createdAt: new Date(), owner: erin.id })
     const first = (await list(erin.auth, '?limit=2')).json()
     expect(first.links.map((l: { key: string }) => l.key)).toEqual([keys[3], keys[1]])
     const second = (await list(erin.auth, `?limit=2&cursor=${first.nextCursor}`)).json()

@@ -1,6 +1,7 @@
 // The schema step: `npm run migrate` locally, a one-shot service in compose, a Job in Kubernetes.
 import { ConfigError, loadConfig } from '../config.ts'
 import { createCassandraClient } from '../plugins/cassandra.ts'
+import { backfillLinkList } from './migrate-backfill.ts'
 import { configSchema as schema } from './migrate-config.ts'
 import { migrate } from './migrate.ts'
 import { parseReplication } from './schema.ts'
@@ -22,6 +23,14 @@ async function main (): Promise<void> {
     console.log(applied.length ? `schema of ${config.CASSANDRA_KEYSPACE} is up to date (${applied.length} applied)` : `schema of ${config.CASSANDRA_KEYSPACE} was already up to date`)
   } finally {
     await client.shutdown()
+  }
+  // The data steps, on the schema just made: each resumes where an interrupted run stopped.
+  const data = createCassandraClient(config)
+  try {
+    await data.connect()
+    await backfillLinkList(data, { again: process.argv.includes('--backfill-again'), log: (m) => console.log(m) })
+  } finally {
+    await data.shutdown()
   }
 }
 

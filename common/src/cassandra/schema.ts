@@ -2,6 +2,8 @@
 // recorded in schema_migrations; every statement is idempotent as well, so a run interrupted
 // half-way can simply be repeated. Append new migrations; never edit an applied one.
 
+import { LINK_LIST_TABLES } from './schema-link-list.ts'
+
 export interface Migration {
   id: string
   statements: string[]
@@ -147,7 +149,9 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE links ADD IF NOT EXISTS forward_query boolean',
       'ALTER TABLE links ADD IF NOT EXISTS redirect_status int'
     ]
-  }
+  },
+  // The list's indexes (GET /api/v1/links; common/src/link-index.ts, README "How each list query is served").
+  { id: '009-link-list', statements: LINK_LIST_TABLES }
 ]
 
 export type Replication =

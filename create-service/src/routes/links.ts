@@ -6,12 +6,13 @@ import { createBatch } from '../batch.ts'
 import { requireCaller } from '../caller.ts'
 import { etagOf } from '../etag.ts'
 import { idempotencyHooks, type IdempotencyStore } from '../idempotency.ts'
+import { listDomainOf } from '../list-domain.ts'
 import type { LinkService } from '../link-service.ts'
 import { describeWait, type QuotaPolicy } from '../quota.ts'
 import {
   BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, EditLinkBody, ErrorResponses,
   HistoryBody, HistoryQuery, IfMatchHeaders, KeyParams, LinkBody, LinkPageBody, LinkWithClicksBody, ListQuery,
-  PAGE_DEFAULT, toHistoryBody, toLinkBody, toLinkWithClicksBody
+  PAGE_DEFAULT, toHistoryBody, toLinkBody, toLinkWithClicksBody, toListedBody
 } from '../schemas.ts'
 
 export interface LinkRoutesOptions {
@@ -48,6 +49,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
   const batch = idempotencyHooks({ store: opts.idempotency, operation: 'POST /api/v1/links/batch', waitMs: IDEMPOTENCY_WAIT_MS })
   const ownerOf = (request: FastifyRequest): string | null => request.caller?.id ?? null
   const present = (link: Parameters<typeof toLinkBody>[0]) => toLinkBody(link, publicBaseUrl)
+  const domainOf = listDomainOf(publicBaseUrl)
 
   // Batch items are checked by the very validator (and messages) of a single create.
   let validateItem: ItemValidator | undefined
@@ -115,15 +117,20 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     onRequest: [requireCaller('list your links'), quotas.read.chargeOne],
     preValidation: limitAsNumber,
     schema: {
-      summary: 'List your links, newest first',
+      summary: 'List your links: by tag, by words, newest, oldest or most clicked first',
+      description: 'The links the API key created (an admin key too lists its own), on one domain (the default when domain ' +
+        'is absent). Without new parameters: newest first, expired links left out, as before. The cursor stays valid while ' +
+        'links are created and deleted; with sort=clicks, a link whose clicks change between two pages may move past the cursor.',
       tags: ['links'],
       security: withKey,
       querystring: ListQuery,
       response: { 200: LinkPageBody, ...ErrorResponses }
     }
   }, async (request) => {
-    const page = await links.listLinks(request.caller!.id, request.query.cursor, request.query.limit ?? PAGE_DEFAULT)
-    return { links: page.links.map(present), nextCursor: page.nextCursor }
+    const { domain: host, limit, ...query } = request.query
+    const domain = await domainOf(host)
+    const page = await links.listLinks({ ...query, owner: request.caller!.id, domain, limit: limit ?? PAGE_DEFAULT })
+    return { links: page.links.map((link) => toListedBody(link, publicBaseUrl)), nextCursor: page.nextCursor }
   })
 
   app.get('/api/v1/links/:key', {

@@ -1,10 +1,12 @@
 import { createKeyPool } from '@shortwave/common/key-pool'
+import { createLinkIndex } from '@shortwave/common/link-index'
 import type { KeyGenerator } from '@shortwave/common/keys'
 import { createLinkRepository, type ClaimResult } from '@shortwave/common/link-repository'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { performance } from 'node:perf_hooks'
 import { createClickFolder } from '../click-folder.ts'
+import { rankFolded } from '../click-rank.ts'
 import type { Config } from '../config.ts'
 import { runLoop } from '../loop.ts'
 import { createMetrics } from '../metrics.ts'
@@ -66,6 +68,7 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     workerId: config.WORKER_ID,
     heartbeatTtlMs,
     onFolded: (group) => {
+      toRank.add(group.key)
       if (group.clicks > 0) metrics.clicksFolded.inc({ audience: 'people' }, group.clicks)
       if (group.botClicks > 0) metrics.clicksFolded.inc({ audience: 'bot' }, group.botClicks)
     },
@@ -75,6 +78,16 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     }
   })
 
+  // The links folded since they were last ranked (the list's sort=clicks; click-rank.ts). Kept
+  // across a failed ranking, so the next pass moves them.
+  const toRank = new Set<string>()
+  const rankDeps = { repo, index: createLinkIndex(app.cassandra) }
+  async function rankPass (): Promise<void> {
+    const keys = [...toRank]
+    await rankFolded(rankDeps, keys)
+    for (const key of keys) toRank.delete(key)
+  }
+
   // Our own leftovers are folded on the first pass, other workers' once their heartbeat is gone.
   let nextLeftoverScan = 0
   async function foldPass (): Promise<void> {
@@ -83,6 +96,7 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
       nextLeftoverScan = Date.now() + heartbeatTtlMs
     }
     await folder.foldPending()
+    await rankPass()
   }
 
   const sweepSettings = {
@@ -131,6 +145,7 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     try {
       await folder.foldPending()
       await folder.stopHeartbeat()
+      await rankPass()
     } catch (err) {
       metrics.foldErrors.inc({ reason: 'pass' })
       app.log.error({ err }, 'final click fold failed; another worker adopts the clicks once our heartbeat expires')

@@ -1,0 +1,187 @@
+import cassandra from 'cassandra-driver'
+import { DEFAULT_DOMAIN, scopedKey } from './domains.ts'
+import { IDEMPOTENT, type Link } from './link-repository.ts'
+import { searchTokens } from './link-search.ts'
+
+// The list's index tables (schema-link-list.ts): the entries a link has, their writes, and the
+// reads of one partition a page at a time. Every value is a bound parameter of a prepared
+// statement; the table and column names below are constants, never request input.
+
+/** What the index needs of a link: its identity, owner and the fields it is listed by. */
+export type IndexedLink = Pick<Link, 'key' | 'url' | 'createdAt' | 'owner'> & Partial<Pick<Link, 'title' | 'tags'>>
+
+/** The partition a listing reads: every one is an owner's links on one domain, maybe narrowed. */
+export type ListSource =
+  | { by: 'created' }
+  | { by: 'tag', tag: string }
+  | { by: 'token', token: string }
+  | { by: 'clicks' }
+
+export type ListOrder = 'asc' | 'desc'
+
+/** A place in a partition: the clustering value (ms since the epoch, or clicks) and the key. */
+export interface ListPosition {
+  value: number
+  key: string
+}
+
+/** One row of an index: a statement and the partition it writes (backfill batches by partition). */
+export interface IndexWrite {
+  partition: string
+  query: string
+  params: unknown[]
+}
+
+const TABLES = {
+  created: { table: 'link_list_by_created', column: 'created_at', extra: [] },
+  tag: { table: 'link_list_by_tag', column: 'created_at', extra: ['tag'] },
+  token: { table: 'link_list_by_token', column: 'created_at', extra: ['prefix'] },
+  clicks: { table: 'link_list_by_clicks', column: 'clicks', extra: [] }
+} as const
+
+function statements (by: ListSource['by']) {
+  const { table, column, extra } = TABLES[by]
+  const pk = ['owner = ?', 'domain = ?', ...extra.map((c) => `${c} = ?`)].join(' AND ')
+  const columns = ['owner', 'domain', ...extra, column, 'key']
+  return {
+    insert: `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    delete: `DELETE FROM ${table} WHERE ${pk} AND ${column} = ? AND key = ?`,
+    desc: `SELECT ${column}, key FROM ${table} WHERE ${pk} LIMIT ?`,
+    descAfter: `SELECT ${column}, key FROM ${table} WHERE ${pk} AND (${column}, key) < (?, ?) LIMIT ?`,
+    asc: `SELECT ${column}, key FROM ${table} WHERE ${pk} ORDER BY ${column} ASC, key ASC LIMIT ?`,
+    ascAfter: `SELECT ${column}, key FROM ${table} WHERE ${pk} AND (${column}, key) > (?, ?) ORDER BY ${column} ASC, key ASC LIMIT ?`
+  }
+}
+const Q = {
+  created: statements('created'),
+  tag: statements('tag'),
+  token: statements('token'),
+  clicks: statements('clicks'),
+  rank: 'SELECT owner, domain, clicks FROM link_click_rank WHERE key = ?',
+  setRank: 'UPDATE link_click_rank SET owner = ?, domain = ?, clicks = ?, ranked_at = ? WHERE key = ?'
+} as const
+
+const long = (n: number) => cassandra.types.Long.fromNumber(n)
+const partitionId = (...parts: string[]) => JSON.stringify(parts)
+
+/** The tag and token entries of a link: what an edit of its tags, title or url moves. */
+function narrowedWrites (link: IndexedLink, domain: string, kind: 'insert' | 'delete'): IndexWrite[] {
+  const owner = link.owner!
+  const tags = (link.tags ?? []).map((tag) => ({
+    partition: partitionId('tag', owner, domain, tag), query: Q.tag[kind], params: [owner, domain, tag, link.createdAt, link.key]
+  }))
+  const tokens = searchTokens(link).map((token) => ({
+    partition: partitionId('token', owner, domain, token), query: Q.token[kind], params: [owner, domain, token, link.createdAt, link.key]
+  }))
+  return [...tags, ...tokens]
+}
+
+/** Every entry a new link gets: by creation time, per tag, per search token, and by clicks (none yet). */
+export function listWrites (link: IndexedLink, domain = DEFAULT_DOMAIN, clicks = 0): IndexWrite[] {
+  if (link.owner === null) return []
+  const owner = link.owner
+  return [
+    { partition: partitionId('created', owner, domain), query: Q.created.insert, params: [owner, domain, link.createdAt, link.key] },
+    ...narrowedWrites(link, domain, 'insert'),
+    { partition: partitionId('clicks', owner, domain), query: Q.clicks.insert, params: [owner, domain, long(clicks), link.key] }
+  ]
+}
+
+function without (writes: IndexWrite[], present: IndexWrite[]): IndexWrite[] {
+  const keep = new Set(present.map((w) => w.partition))
+  return writes.filter((w) => !keep.has(w.partition))
+}
+
+export interface ClickRank {
+  owner: string
+  domain: string
+  clicks: number
+}
+
+export function createLinkIndex (client: cassandra.Client) {
+  const run = (writes: IndexWrite[]) => Promise.all(writes.map((w) => client.execute(w.query, w.params, IDEMPOTENT)))
+
+  async function rank (key: string, domain = DEFAULT_DOMAIN): Promise<ClickRank | null> {
+    const row = (await client.execute(Q.rank, [scopedKey(domain, key)], IDEMPOTENT)).first()
+    if (!row) return null
+    return { owner: row['owner'] as string, domain: (row['domain'] as string | null) ?? '', clicks: Number(row['clicks'] ?? 0) }
+  }
+
+  return {
+    /** Lists a new link under its owner. Called before the link is stored (see schema-link-list.ts). */
+    async list (link: IndexedLink, domain = DEFAULT_DOMAIN): Promise<void> {
+      await run(listWrites(link, domain))
+    },
+
+    /** Before an edit: the entries the edited link has and the link had not (new tags, new words). */
+    async listChanges (before: IndexedLink, after: IndexedLink, domain = DEFAULT_DOMAIN): Promise<void> {
+      if (before.owner === null) return
+      await run(without(narrowedWrites(after, domain, 'insert'), narrowedWrites(before, domain, 'insert')))
+    },
+
+    /** After an applied edit: drops the entries the link no longer has. */
+    async unlistChanges (before: IndexedLink, after: IndexedLink, domain = DEFAULT_DOMAIN): Promise<void> {
+      if (before.owner === null) return
+      await run(without(narrowedWrites(before, domain, 'delete'), narrowedWrites(after, domain, 'delete')))
+    },
+
+    /** After a delete: drops every entry of the link (listings skip them anyway; this keeps them small). */
+    async unlist (link: IndexedLink, domain = DEFAULT_DOMAIN): Promise<void> {
+      if (link.owner === null) return
+      const owner = link.owner
+      const ranked = await rank(link.key, domain)
+      const clickRows = [...new Set([0, ranked?.clicks ?? 0])].map((clicks) => ({
+        partition: '', query: Q.clicks.delete, params: [owner, domain, long(clicks), link.key]
+      }))
+      await run([
+        { partition: '', query: Q.created.delete, params: [owner, domain, link.createdAt, link.key] },
+        ...narrowedWrites(link, domain, 'delete'),
+        ...clickRows
+      ])
+    },
+
+    /**
+     * Up to `limit` entries of one partition after `after` (from its start when null), in `order`:
+     * by creation time for created, tag and token, by clicks then key for clicks.
+     */
+    async page (
+      owner: string, domain: string, source: ListSource, order: ListOrder, after: ListPosition | null, limit: number
+    ): Promise<ListPosition[]> {
+      const q = Q[source.by]
+      const pk = [owner, domain, ...(source.by === 'tag' ? [source.tag] : source.by === 'token' ? [source.token] : [])]
+      const at = after === null ? [] : [source.by === 'clicks' ? long(after.value) : new Date(after.value), after.key]
+      const query = order === 'desc' ? (after === null ? q.desc : q.descAfter) : (after === null ? q.asc : q.ascAfter)
+      const result = await client.execute(query, [...pk, ...at, limit], IDEMPOTENT)
+      const column = TABLES[source.by].column
+      return result.rows.map((r) => {
+        const value = r[column] as Date | cassandra.types.Long
+        return { value: value instanceof Date ? value.getTime() : Number(value), key: r['key'] as string }
+      })
+    },
+
+    /** Where the link stands in link_list_by_clicks; null: never folded (its entry has 0 clicks). */
+    rank,
+
+    /**
+     * Moves the link's clicks entry to `clicks` (the key-worker's fold): the new entry and the
+     * rank first, then the old entry goes. Racing folds of one link may leave an entry the rank
+     * does not name; listings skip it, and it goes with the link's next move or its delete.
+     */
+    async moveRank (link: Pick<Link, 'key' | 'owner'>, domain: string, clicks: number, previous: ClickRank | null): Promise<void> {
+      if (link.owner === null) return
+      const owner = link.owner
+      await client.batch([
+        { query: Q.clicks.insert, params: [owner, domain, long(clicks), link.key] },
+        { query: Q.setRank, params: [owner, domain, long(clicks), new Date(), scopedKey(domain, link.key)] }
+      ], { ...IDEMPOTENT, logged: true })
+      const old = previous?.clicks ?? 0
+      if (old !== clicks) await client.execute(Q.clicks.delete, [owner, domain, long(old), link.key], IDEMPOTENT)
+    },
+
+    /** Sets a rank row alone (the backfill, which writes the entry with the others). */
+    async setRank (key: string, owner: string, domain: string, clicks: number): Promise<void> {
+      await client.execute(Q.setRank, [owner, domain, long(clicks), new Date(), scopedKey(domain, key)], IDEMPOTENT)
+    }
+  }
+}
+export type LinkIndex = ReturnType<typeof createLinkIndex>
