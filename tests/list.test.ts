@@ -89,14 +89,15 @@ describe('sort=created, both orders', () => {
     expect(first).not.toHaveProperty('clicks')
   })
 
-  it('keeps paging stable while links are created concurrently: every link there at the start is seen once', async () => {
+  it('keeps paging stable while links are created and deleted: every link there throughout is seen once, in order', async () => {
     const auth = await newCaller('stable')
-    const before: string[] = []
+    let before: string[] = []
     for (const i of Array.from({ length: 12 }, (_, n) => n)) before.push((await created(auth, { url: `https://example.com/s/${i}` })).key)
     for (const order of ['desc', 'asc']) {
       const seen: string[] = []
       let cursor: string | null = null
       let n = 0
+      let deletedUnseen = ''
       do {
         // Creates land between every two pages, and alongside the page read itself.
         const [page]: [{ status: number, body: Page }, Listed] = await Promise.all([
@@ -106,9 +107,18 @@ describe('sort=created, both orders', () => {
         expect(page.status).toBe(200)
         seen.push(...page.body.links.map((l) => l.key))
         cursor = page.body.nextCursor
+        if (n === 1) {
+          // After the first page: one link not seen yet goes, and one seen already.
+          const unseen = before.filter((k) => !seen.includes(k))
+          deletedUnseen = unseen[Math.floor(unseen.length / 2)]!
+          const gone = [deletedUnseen, seen[0]!]
+          for (const key of gone) expect(await remove(auth, key)).toBe(204)
+          before = before.filter((k) => !gone.includes(k))
+        }
       } while (cursor !== null)
       expect(new Set(seen).size).toBe(seen.length)
       expect(seen.filter((k) => before.includes(k))).toEqual(order === 'desc' ? [...before].reverse() : before)
+      expect(seen).not.toContain(deletedUnseen)
     }
   })
 })
