@@ -180,6 +180,25 @@ describe('link resolver', () => {
     expect(reads.map(([store]) => store)).toEqual(['redis', 'cassandra'])
   })
 
+  it('asks Redis once more when it failed and Cassandra cannot answer, and serves the link it holds', async () => {
+    const key = uniqueKey()
+    await storeLink(infra.cassandra, key, 'https://example.com/slow-redis')
+    await resolver().resolve(key) // fills Redis
+    const cache = cacheOn(infra.redis)
+    let gets = 0
+    const slowOnce: typeof cache = {
+      ...cache,
+      get: async (k) => { if (++gets === 1) throw new Error('Command timed out'); return cache.get(k) }
+    }
+    const links = resolver({
+      cache: slowOnce,
+      repository: { find: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
+    })
+    expect((await links.resolve(key))?.url).toBe('https://example.com/slow-redis')
+    expect(gets).toBe(2)
+    expect(links.stats).toMatchObject({ redis: 1, cacheErrors: 1 })
+  })
+
   it('answers 503 when Redis fails and Cassandra cannot answer', async () => {
     const links = resolver({
       cache: cacheOn(unreachable),
