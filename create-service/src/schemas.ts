@@ -71,7 +71,8 @@ const DomainField = Type.String({ minLength: 1, maxLength: 300, description: 'a 
 
 /** `?domain=` of every path that names a link. */
 export const DomainQueryField = { domain: Type.Optional(DomainField) }
-export const DomainQuery = Type.Object(DomainQueryField, { additionalProperties: false })
+// Other parameters stay ignored on these paths, as they were before ?domain= existed.
+export const DomainQuery = Type.Object(DomainQueryField)
 
 export const CreateLinkBody = Type.Object({
   url: TargetUrl,

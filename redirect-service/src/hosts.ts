@@ -45,6 +45,11 @@ export function createHostTable (defaultHosts: readonly string[]) {
       return served
     },
 
+    /** Header spellings remembered (tests, diagnostics). */
+    get remembered (): number {
+      return memo.size
+    },
+
     /** Takes a new registry; the default domain's names win over a registered host of the same name. */
     update (domains: ReadonlyMap<string, Domain>): void {
       const next = new Map<string, ServedDomain>()
