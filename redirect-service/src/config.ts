@@ -42,3 +42,9 @@ export function defaultDomainHosts (config: Pick<Config, 'DEFAULT_DOMAIN_HOSTS'>
   }
   return hosts as string[]
 }
+
+/** The rules a schema cannot express (tests/deploy checks deployed settings with it too). */
+export function checkConfig<C extends Config> (config: C): C {
+  defaultDomainHosts(config)
+  return config
+}
