@@ -214,6 +214,31 @@ describe('custom domains', () => {
     expect((await api('GET', `/api/v1/links/${alias}?domain=${A}`)).body['clicks']).toBe(3)
   })
 
+  it('keeps the click cap, idempotency and the loop check per domain', async () => {
+    const alias = `capped-${Date.now().toString(36)}`
+    for (const domain of [A, B]) {
+      expect((await api('POST', '/api/v1/links', { url: 'https://example.com/capped', alias, domain, maxClicks: 1 })).status).toBe(201)
+    }
+    expect((await hostGet(stack.redirectUrls[0]!, `/${alias}`, A)).status).toBe(302)
+    expect((await hostGet(stack.redirectUrls[1]!, `/${alias}`, A)).status).toBe(410)
+    // B's cap is its own: its one click is still there, on either replica.
+    expect((await hostGet(stack.redirectUrls[1]!, `/${alias}`, B)).status).toBe(302)
+    expect((await hostGet(stack.redirectUrls[0]!, `/${alias}`, B)).status).toBe(410)
+
+    const once = { 'idempotency-key': `dom-${alias}` }
+    const body = { url: 'https://example.com/once', domain: A }
+    const first = await api('POST', '/api/v1/links', body, { ...user, ...once })
+    const again = await api('POST', '/api/v1/links', body, { ...user, ...once })
+    expect(first.status).toBe(201)
+    expect(again.body).toEqual(first.body)
+    const elsewhere = await api('POST', '/api/v1/links', { ...body, domain: B }, { ...user, ...once })
+    expect([elsewhere.status, elsewhere.body['code']]).toEqual([422, 'SW_IDEMPOTENCY_KEY_REUSED'])
+
+    // A link to a registered domain would redirect to the shortener itself.
+    const loop = await api('POST', '/api/v1/links', { url: `https://${A.toUpperCase()}/${alias}` })
+    expect([loop.status, loop.body['code']]).toEqual([400, 'SW_INVALID_URL'])
+  })
+
   it('lists a user\'s links of every domain, each with its own short URL', async () => {
     const alias = `listed-${Date.now().toString(36)}`
     await api('POST', '/api/v1/links', { url: 'https://example.com/l', alias, domain: A })

@@ -103,21 +103,23 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     keyLength: config.KEY_LENGTH,
     leaseAhead: config.KEY_LEASE_AHEAD
   })
+  const domainRepo = createDomainRepository(app.cassandra)
+  const directory = createDomainDirectory({
+    repo: domainRepo,
+    reloadMs: config.DOMAIN_RELOAD_MS,
+    onError: (err) => app.log.warn({ err: err.message }, 'could not reload the domains')
+  })
   const checkUrl = createUrlPolicy({
     publicBaseUrl: config.PUBLIC_BASE_URL,
     ownHosts: listSetting(config.OWN_HOSTS),
+    // A custom domain's own links would loop as well; the registry in memory, no read per create.
+    isServedDomain: (host) => directory.get(host) !== undefined,
     blockedDomains: listSetting(config.BLOCKED_DOMAINS),
     allowedNetworks: listSetting(config.ALLOWED_TARGET_NETWORKS),
     allowedHosts: listSetting(config.ALLOWED_TARGET_HOSTS),
     ...(config.RESOLVE_TARGETS
       ? { resolveHost: deps.resolveHost ?? createDnsResolver({ timeoutMs: config.RESOLVE_TIMEOUT_MS }) }
       : {})
-  })
-  const domainRepo = createDomainRepository(app.cassandra)
-  const directory = createDomainDirectory({
-    repo: domainRepo,
-    reloadMs: config.DOMAIN_RELOAD_MS,
-    onError: (err) => app.log.warn({ err: err.message }, 'could not reload the domains')
   })
   await app.register(domainChanges, { directory })
   const domains = createDomainService({
