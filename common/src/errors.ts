@@ -15,6 +15,13 @@ export const InvalidExpiryError = createError<[string]>('SW_INVALID_EXPIRY', '%s
 export const InvalidValidFromError = createError<[string]>('SW_INVALID_VALID_FROM', '%s', 400)
 export const AliasTakenError = createError<[string]>('SW_ALIAS_TAKEN', 'The alias "%s" is already taken; choose another one', 409)
 export const LinkNotFoundError = createError<[string]>('SW_LINK_NOT_FOUND', 'No link with the key "%s"', 404)
+/** A `?domain=` that names no registered domain (nor the default one); the argument is the message. */
+export const DomainNotFoundError = createError<[string]>('SW_DOMAIN_NOT_FOUND', '%s', 404)
+/** A `domain` (body) or `host` that is not a host name, or not a registered one. */
+export const InvalidDomainError = createError<[string]>('SW_INVALID_DOMAIN', '%s', 400)
+export const DomainExistsError = createError<[string]>('SW_DOMAIN_EXISTS', 'The domain "%s" is registered already', 409)
+/** The default domain is configuration (PUBLIC_BASE_URL), not a registry row: it cannot be deleted or registered. */
+export const DefaultDomainError = createError<[string]>('SW_DEFAULT_DOMAIN', '%s', 409)
 export const UnauthorizedError = createError<[string]>('SW_UNAUTHORIZED', '%s', 401)
 export const ForbiddenError = createError<[string]>('SW_FORBIDDEN', '%s', 403)
 /** An If-Match that names none of the link's current ETag: it changed since the client read it. */

@@ -1,4 +1,4 @@
-import { CassandraEnv, ConfigError, HttpEnv, KeyEnv, RedisEnv, envSchema } from '@shortwave/common/config'
+import { CassandraEnv, ConfigError, DomainEnv, HttpEnv, KeyEnv, RedisEnv, envSchema } from '@shortwave/common/config'
 import { Type, type Static } from 'typebox'
 import { networkList } from './special-addresses.ts'
 import { RATE_EXAMPLE, RATE_PATTERN, parseRate, rateOf, type Rate } from './rate.ts'
@@ -14,6 +14,7 @@ export const configSchema = envSchema({
   ...CassandraEnv,
   ...RedisEnv,
   ...KeyEnv,
+  ...DomainEnv,
   // What users see: short URLs and Location headers are built from it, and links to it are refused (loops).
   PUBLIC_BASE_URL: Type.String({
     default: 'http://localhost:8080',

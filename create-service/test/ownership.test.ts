@@ -79,7 +79,7 @@ describe('GET /api/v1/links', () => {
       const body = response.json()
       pages.push(body.links.length)
       for (const link of body.links) {
-        expect(link).toEqual({ key: link.key, shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: link.createdAt, ...NO_LIFECYCLE })
+        expect(link).toEqual({ key: link.key, domain: 'localhost', shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: link.createdAt, ...NO_LIFECYCLE })
         seen.push(link.key)
       }
       cursor = body.nextCursor

@@ -8,6 +8,9 @@ import { toLocationHeader } from './location.ts'
 // Where a redirect finds its link: this process's LRU, then Redis, then Cassandra. Every layer
 // caches misses briefly too, and no cached entry ever outlives the link it holds; an expired link
 // is kept as briefly as a miss, so that its redirects can say it is gone (410).
+//
+// Links are named by their scoped key (domains.ts): the key itself on the default domain, host/key
+// on another, in every layer and in the invalidation messages alike.
 
 export interface ResolvedLink {
   url: string
@@ -26,7 +29,7 @@ export interface ResolvedLink {
 
 export interface LinkResolverOptions {
   cache: Pick<LinkCache, 'get' | 'fill' | 'setNegative'>
-  repository: Pick<LinkRepository, 'find'>
+  repository: Pick<LinkRepository, 'findScoped'>
   localMax: number
   localTtlMs: number
   localNegativeTtlMs: number
@@ -122,9 +125,9 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     const cached = await fromRedis(key)
     if (cached !== null && cached.kind !== 'miss') return fromCache(key, cached, self)
 
-    let stored: Awaited<ReturnType<typeof opts.repository.find>>
+    let stored: Awaited<ReturnType<typeof opts.repository.findScoped>>
     try {
-      stored = await timed('cassandra', () => opts.repository.find(key))
+      stored = await timed('cassandra', () => opts.repository.findScoped(key))
     } catch (error) {
       // Both stores failed. Redis' failure may have been a moment's slowness (its command timeout
       // on a loaded host) rather than an outage, and a cached link is the one thing that can still

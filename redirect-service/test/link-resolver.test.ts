@@ -41,10 +41,10 @@ function resolver (overrides: Partial<LinkResolverOptions> = {}) {
 }
 
 /** The real repository, counting its reads. */
-function countingRepository (): { repository: Pick<LinkRepository, 'find'>, reads: () => number } {
+function countingRepository (): { repository: Pick<LinkRepository, 'findScoped'>, reads: () => number } {
   const real = createLinkRepository(infra.cassandra)
   let reads = 0
-  return { repository: { find: (key) => { reads++; return real.find(key) } }, reads: () => reads }
+  return { repository: { findScoped: (key) => { reads++; return real.findScoped(key) } }, reads: () => reads }
 }
 
 describe('link resolver', () => {
@@ -117,8 +117,8 @@ describe('link resolver', () => {
     let reads = 0
     const links = resolver({
       repository: {
-        async find (k) {
-          const link = await real.find(k)
+        async findScoped (k) {
+          const link = await real.findScoped(k)
           if (++reads === 1) {
             readDone()
             await gate
@@ -192,7 +192,7 @@ describe('link resolver', () => {
     }
     const links = resolver({
       cache: slowOnce,
-      repository: { find: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
+      repository: { findScoped: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
     })
     expect((await links.resolve(key))?.url).toBe('https://example.com/slow-redis')
     expect(gets).toBe(2)
@@ -202,7 +202,7 @@ describe('link resolver', () => {
   it('answers 503 when Redis fails and Cassandra cannot answer', async () => {
     const links = resolver({
       cache: cacheOn(unreachable),
-      repository: { find: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
+      repository: { findScoped: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
     })
     // The driver's error goes through as is; the error handler is what answers it.
     const failure = await links.resolve(uniqueKey()).then(() => null, (error: unknown) => error)

@@ -106,6 +106,12 @@ ${servers(opts.redirect)}
     keepalive 8;
     keepalive_timeout 4s;
 }
+map $host $sw_page_host {
+    hostnames;
+    default   0;
+    localhost 1;
+    127.0.0.1 1;
+}
 access_log logs/access.log json;
 server {
     listen 127.0.0.1:${opts.port};

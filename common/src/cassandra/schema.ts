@@ -147,6 +147,27 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE links ADD IF NOT EXISTS forward_query boolean',
       'ALTER TABLE links ADD IF NOT EXISTS redirect_status int'
     ]
+  },
+  {
+    id: '008-domains',
+    statements: [
+      // The registered custom domains (POST/GET/DELETE /api/v1/domains; the default domain is
+      // configuration, not a row). One partition, scope = 'all', so the whole registry is one
+      // partition read: every redirect replica loads it into memory at start-up, again on each
+      // change (pub/sub) and every DOMAIN_RELOAD_MS, and create-service reads one row by host.
+      // A registry holds hundreds of hosts, not millions. Every write is a lightweight transaction
+      // (IF NOT EXISTS / IF EXISTS), so two admins registering one host get one 201 and one 409.
+      // Links of a domain live in links partitions of their own (domains.ts, linkBucket): the
+      // existing rows are the default domain's as they are, nothing is rewritten.
+      `CREATE TABLE IF NOT EXISTS domains (
+        scope text,
+        host text,
+        root_redirect text,
+        not_found_redirect text,
+        created_at timestamp,
+        PRIMARY KEY ((scope), host)
+      )`
+    ]
   }
 ]
 

@@ -4,12 +4,14 @@ import type { FastifyError, FastifyRequest, FastifySchemaValidationError } from 
 import type { Static } from 'typebox'
 import { createBatch } from '../batch.ts'
 import { requireCaller } from '../caller.ts'
+import type { DomainService } from '../domain-service.ts'
 import { etagOf } from '../etag.ts'
 import { idempotencyHooks, type IdempotencyStore } from '../idempotency.ts'
 import type { LinkService } from '../link-service.ts'
 import { describeWait, type QuotaPolicy } from '../quota.ts'
 import {
-  BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, EditLinkBody, ErrorResponses,
+  BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, DomainQuery, EditLinkBody,
+  ErrorResponses,
   HistoryBody, HistoryQuery, IfMatchHeaders, KeyParams, LinkBody, LinkPageBody, LinkWithClicksBody, ListQuery,
   PAGE_DEFAULT, toHistoryBody, toLinkBody, toLinkWithClicksBody
 } from '../schemas.ts'
@@ -22,6 +24,8 @@ export interface LinkRoutesOptions {
   /** `create` is shared by single and batch creates (one unit per link). */
   quotas: Record<'create' | 'read' | 'edit' | 'delete', QuotaPolicy>
   idempotency: IdempotencyStore
+  /** `?domain=` → the stored domain, and the host and short URL base of a link's domain. */
+  domains: Pick<DomainService, 'domainOf' | 'hostOf' | 'baseUrlOf'>
 }
 
 // Links of a batch created at once: enough to hide Cassandra's latency, few enough to leave
@@ -42,12 +46,17 @@ async function limitAsNumber (request: FastifyRequest): Promise<void> {
 type ItemValidator = ((item: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null }
 
 const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opts) => {
-  const { links, publicBaseUrl, quotas } = opts
+  const { links, publicBaseUrl, quotas, domains } = opts
   const mayCreate = opts.allowAnonymous ? [] : [requireCaller('create links')]
   const single = idempotencyHooks({ store: opts.idempotency, operation: 'POST /api/v1/links', waitMs: IDEMPOTENCY_WAIT_MS })
   const batch = idempotencyHooks({ store: opts.idempotency, operation: 'POST /api/v1/links/batch', waitMs: IDEMPOTENCY_WAIT_MS })
   const ownerOf = (request: FastifyRequest): string | null => request.caller?.id ?? null
-  const present = (link: Parameters<typeof toLinkBody>[0]) => toLinkBody(link, publicBaseUrl)
+  const present = (link: Parameters<typeof toLinkBody>[0]) => toLinkBody(link, domains)
+  const domainOf = (request: FastifyRequest): Promise<string> =>
+    domains.domainOf((request.query as { domain?: string } | undefined)?.domain, 'query')
+  // The API's own address of a link: ?domain= names a domain other than the default one.
+  const apiPathOf = (link: { key: string, domain?: string }): string =>
+    `${publicBaseUrl}/api/v1/links/${link.key}${link.domain ? `?domain=${encodeURIComponent(link.domain)}` : ''}`
 
   // Batch items are checked by the very validator (and messages) of a single create.
   let validateItem: ItemValidator | undefined
@@ -75,7 +84,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     }
   }, async (request, reply) => {
     const link = await links.createLink({ ...request.body, owner: ownerOf(request) })
-    reply.header('location', `${publicBaseUrl}/api/v1/links/${link.key}`).header('etag', etagOf({ version: 0 }))
+    reply.header('location', apiPathOf(link)).header('etag', etagOf({ version: 0 }))
     return reply.code(201).send(present(link))
   })
 
@@ -132,12 +141,13 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
       summary: 'Read a link',
       tags: ['links'],
       params: KeyParams,
+      querystring: DomainQuery,
       response: { 200: LinkWithClicksBody, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const link = await links.getLink(request.params.key, request.caller ?? null)
+    const link = await links.getLink(request.params.key, request.caller ?? null, await domainOf(request))
     reply.header('etag', etagOf(link))
-    return toLinkWithClicksBody(link, publicBaseUrl)
+    return toLinkWithClicksBody(link, domains)
   })
 
   app.patch('/api/v1/links/:key', {
@@ -150,14 +160,16 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
       tags: ['links'],
       security: withKey,
       params: KeyParams,
+      querystring: DomainQuery,
       headers: IfMatchHeaders,
       body: EditLinkBody,
       response: { 200: LinkWithClicksBody, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const link = await links.editLink(request.params.key, request.body, request.caller!, request.headers['if-match'])
+    const domain = await domainOf(request)
+    const link = await links.editLink(request.params.key, request.body, request.caller!, request.headers['if-match'], domain)
     reply.header('etag', etagOf(link))
-    return toLinkWithClicksBody(link, publicBaseUrl)
+    return toLinkWithClicksBody(link, domains)
   })
 
   app.get('/api/v1/links/:key/history', {
@@ -174,7 +186,8 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     }
   }, async (request) => {
     const { key } = request.params
-    const page = await links.listEdits(key, request.caller!, request.query.cursor, request.query.limit ?? PAGE_DEFAULT)
+    const { cursor, limit } = request.query
+    const page = await links.listEdits(key, request.caller!, cursor, limit ?? PAGE_DEFAULT, await domainOf(request))
     return toHistoryBody(key, page)
   })
 
@@ -186,11 +199,12 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
       tags: ['links'],
       security: withKey,
       params: KeyParams,
+      querystring: DomainQuery,
       headers: IfMatchHeaders,
       response: { 204: Deleted, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    await links.deleteLink(request.params.key, request.caller!, request.headers['if-match'])
+    await links.deleteLink(request.params.key, request.caller!, request.headers['if-match'], await domainOf(request))
     return reply.code(204).send(null)
   })
 }
