@@ -11,10 +11,11 @@ import methodNotAllowed from '@shortwave/common/plugins/method-not-allowed'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchemaCompiler } from 'fastify'
 import type { Redis } from 'ioredis'
 import { checkConfig, listSetting, quotaRates, type Config } from './config.ts'
 import { createIdempotencyStore } from './idempotency.ts'
+import { createImports } from './import/wiring.ts'
 import { createKeySource } from './key-source.ts'
 import { createLinkInvalidator } from './link-invalidation.ts'
 import { createLinkService } from './link-service.ts'
@@ -23,6 +24,7 @@ import authPlugin from './plugins/auth.ts'
 import openApiPlugin from './plugins/openapi.ts'
 import { createQuotas } from './quota.ts'
 import linkViewRoutes from './routes/link-views.ts'
+import importRoutes from './routes/imports.ts'
 import linkRoutes from './routes/links.ts'
 import { createDnsResolver, type ResolveHost } from './target-resolver.ts'
 import { URL_MAX_LENGTH, createUrlPolicy } from './url-policy.ts'
@@ -134,5 +136,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     idempotency: createIdempotencyStore(app.cassandra)
   })
   await app.register(linkViewRoutes, { links, publicBaseUrl, quotas })
+  const compiler = { compile: (() => { throw new Error('the import routes are not registered') }) as FastifySchemaCompiler<unknown> }
+  const imports = createImports(app, config, { links, repo, compiler })
+  app.addHook('preClose', () => imports.close())
+  await app.register(importRoutes, {
+    jobs: imports, compiler, repo, publicBaseUrl, maxBytes: config.IMPORT_MAX_BYTES, quotas
+  })
   return app
 }
