@@ -2,7 +2,7 @@
 // the pool) imported through nginx with the import CLI (streamed upload, then the job polled), timed
 // from the first byte sent to the job's end. Run by `npm run bench` after creation, or alone with
 // `npm run bench -- --only import` (brings the stack up for load first).
-import { execFileSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import cassandra from 'cassandra-driver'
@@ -51,15 +51,10 @@ export async function benchImport (opts: ImportBenchOptions): Promise<ImportFigu
     await client.shutdown()
   }
   const started = process.hrtime.bigint()
-  let output: string
-  try {
-    const argv = ['create-service/src/cli/import.ts', file, '--api', opts.apiUrl, '--key', secret]
-    output = execFileSync(join(opts.root, 'node_modules/.bin/node'), argv, {
-      cwd: opts.root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']
-    })
-  } catch (error) {
-    output = String((error as { stderr?: string }).stderr ?? '')
-  }
+  // The CLI reports on stderr (its progress and summary), like the other tools.
+  const argv = ['create-service/src/cli/import.ts', file, '--api', opts.apiUrl, '--key', secret]
+  const run = spawnSync(join(opts.root, 'node_modules/.bin/node'), argv, { cwd: opts.root, encoding: 'utf8' })
+  const output = `${run.stdout}${run.stderr}`
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   // "completed: 100000 created, 0 skipped, 0 failed of 100000 rows in …"
   const summary = /(\w+): (\d+) created, (\d+) skipped, (\d+) failed of (\d+) rows/.exec(output)

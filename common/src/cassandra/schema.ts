@@ -180,15 +180,18 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY ((job_id), line)
       ) WITH default_time_to_live = 2592000`,
       // What makes a re-run create nothing new: one row per (owner, row identity) an import created
-      // or found, read by that pair before a row is created. The identity is the key for a row
-      // naming one ("k:<domain>/<key>"), else a hash of the row's fields ("h:<sha-256>").
+      // or found. The identity is the key for a row naming one ("k:<domain>/<key>"), else a hash of
+      // the row's fields ("h:<sha-256>"). An owner's identities are spread over 16 partitions by a
+      // hash of the identity (bucket), so a job reads the identities of a chunk of rows with one
+      // query per bucket (row_id IN …) and records them with one single-partition batch per bucket.
       `CREATE TABLE IF NOT EXISTS import_rows (
         owner text,
+        bucket int,
         row_id text,
         domain text,
         key text,
         job_id text,
-        PRIMARY KEY ((owner, row_id))
+        PRIMARY KEY ((owner, bucket), row_id)
       )`,
       // One running import per API key, whichever replica runs it: claimed with a lightweight
       // transaction, kept alive by the runner (TTL 60 s), released at the end. Two runs of one

@@ -3,8 +3,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import { randomBytes } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import { mayManage, type Caller } from '../caller.ts'
-import { importRow, type RowContext } from './import-row.ts'
-import { LOCK_TTL_SECONDS, type ImportJob, type ImportStore, type RowError } from './import-store.ts'
+import { createRow, precheck, type Candidate, type RowContext } from './import-row.ts'
+import { LOCK_TTL_SECONDS, type ImportedRow, type ImportJob, type ImportStore, type RowError } from './import-store.ts'
 import { readUpload, type Framing, type ImportFormat, type ImportRow, type UploadLimits } from './read-upload.ts'
 
 // Import jobs run in the create-service replica that received the upload, `concurrency` rows at a
@@ -12,9 +12,13 @@ import { readUpload, type Framing, type ImportFormat, type ImportRow, type Uploa
 // answers GET /api/v1/imports/{id}. One job per API key runs at a time (import_locks). A replica
 // that stops gracefully marks its jobs "interrupted"; one that dies stops writing progress, and a
 // job whose progress is older than the lock's TTL reads as "interrupted" too. Either way a re-run
-// of the same file finishes the job: the rows done are skipped.
+// of the same file finishes the job: the rows done are skipped. A chunk's identities are recorded
+// once its rows are done: a replica that dies mid-chunk leaves up to a chunk of key-less rows
+// unrecorded, which a re-run creates again (rows with a key are found by their key).
 
 const FLUSH_MS = 1000
+// Two chunks in flight: while one waits for its reads or batches, the other creates links.
+const CHUNK_WORKERS = 2
 /** Renewed well within its TTL, so a slow write or two does not lose it. */
 const LOCK_RENEW_MS = LOCK_TTL_SECONDS * 1000 / 4
 
@@ -49,13 +53,17 @@ export function jobView (job: ImportJob, now = Date.now()): ImportJob {
 export function createImportJobs (opts: ImportJobsOptions) {
   const { store, log } = opts
   const running = new Set<Promise<void>>()
+  const lanesPerChunk = Math.max(1, Math.ceil(opts.concurrency / CHUNK_WORKERS))
+  // Rows per chunk: a few rounds of its lanes, so the lanes rarely wait for the chunk's slowest row,
+  // and enough that each of the 16 buckets of import_rows gets a dozen rows a query or batch.
+  const chunkSize = Math.max(256, lanesPerChunk * 4)
   let stopping = false
   // A function, not the variable: close() sets it while the lanes wait.
   const isStopping = (): boolean => stopping
 
   async function run (job: ImportJob, rows: ImportRow[]): Promise<void> {
     const ctx: RowContext = { ...opts, owner: job.owner, jobId: job.id, seen: new Map() }
-    let next = 0
+    let nextChunk = 0
     let errorsKept = 0
     let halted = null as Error | null
     let lastRenewal = Date.now()
@@ -72,27 +80,71 @@ export function createImportJobs (opts: ImportJobsOptions) {
       flush().catch((err: Error) => log.warn({ err: err.message, job: job.id }, 'could not save import progress'))
     }, FLUSH_MS)
 
-    async function lane (): Promise<void> {
-      while (next < rows.length && !isStopping() && halted === null) {
-        const row = rows[next++]!
-        try {
-          const outcome = await importRow(row, ctx)
-          if (outcome === 'created') job.created++
-          else if (outcome === 'skipped') job.skipped++
-          else {
-            job.failed++
-            if (errorsKept++ < opts.errorsMax) await store.addError(job.id, outcome.error)
+    const failed = (errors: RowError[], error: RowError): void => {
+      job.failed++
+      job.done++
+      if (errorsKept++ < opts.errorsMax) errors.push(error)
+    }
+
+    /** Creates the candidates, `lanes` at a time; stops taking more once a dependency failed. */
+    async function createAll (candidates: Candidate[], errors: RowError[], imported: ImportedRow[]): Promise<void> {
+      let next = 0
+      const lane = async (): Promise<void> => {
+        while (next < candidates.length && halted === null) {
+          const candidate = candidates[next++]!
+          try {
+            const result = await createRow(candidate, ctx)
+            if (typeof result.outcome === 'object') failed(errors, result.outcome.error)
+            else {
+              imported.push(result.imported)
+              if (result.outcome === 'created') job.created++
+              else job.skipped++
+              job.done++
+            }
+          } catch (error) {
+            // Cassandra or Redis failed: the rows left would fail the same way. Stop; a re-run resumes.
+            halted ??= error as Error
           }
-          job.done++
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(lanesPerChunk, candidates.length) }, lane))
+    }
+
+    // A chunk of rows at a time: its identities read with a query per bucket, its links created,
+    // its identities and errors written with a batch per partition (import-store.ts).
+    async function chunks (): Promise<void> {
+      while (nextChunk < rows.length && !isStopping() && halted === null) {
+        const chunk = rows.slice(nextChunk, nextChunk + chunkSize)
+        nextChunk += chunk.length
+        const errors: RowError[] = []
+        const imported: ImportedRow[] = []
+        const candidates: Candidate[] = []
+        for (const row of chunk) {
+          const checked = precheck(row, ctx)
+          if (checked === 'skipped') {
+            job.skipped++
+            job.done++
+          } else if ('error' in checked) failed(errors, checked.error)
+          else candidates.push(checked)
+        }
+        try {
+          const ids = candidates.map((c) => c.id)
+          const known = ids.length === 0 ? new Set<string>() : await store.findRows(job.owner, ids)
+          job.skipped += known.size
+          job.done += known.size
+          await createAll(candidates.filter((c) => !known.has(c.id)), errors, imported)
         } catch (error) {
-          // Cassandra or Redis failed: the rows left would fail the same way. Stop; a re-run resumes.
           halted ??= error as Error
+        } finally {
+          // What was created is recorded even when the chunk stopped half-way.
+          await Promise.all([store.recordRows(job.owner, imported, job.id), store.addErrors(job.id, errors)])
+            .catch((error: Error) => { halted ??= error })
         }
       }
     }
 
     try {
-      await Promise.all(Array.from({ length: Math.min(opts.concurrency, rows.length) }, lane))
+      await Promise.all(Array.from({ length: CHUNK_WORKERS }, chunks))
     } finally {
       clearInterval(timer)
     }
@@ -102,8 +154,20 @@ export function createImportJobs (opts: ImportJobsOptions) {
     await saveFinal(job)
   }
 
-  /** The last progress must land (the job would read "interrupted" otherwise): a few tries. */
+  /**
+   * The lock goes first: once a client reads the job as ended, its next import must not find the lock
+   * held. Then the last progress, which must land (the job would read "interrupted" otherwise).
+   */
   async function saveFinal (job: ImportJob): Promise<void> {
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await store.releaseLock(job.owner, job.id)
+        break
+      } catch (error) {
+        const err = (error as Error).message
+        log.warn({ err, job: job.id, attempt }, 'could not release the import lock (it expires by itself)')
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         job.updatedAt = new Date()
@@ -117,9 +181,6 @@ export function createImportJobs (opts: ImportJobsOptions) {
         await new Promise((resolve) => setTimeout(resolve, 500 * attempt))
       }
     }
-    await store.releaseLock(job.owner, job.id).catch((err: Error) => {
-      log.warn({ err: err.message, job: job.id }, 'could not release the import lock; it expires by itself')
-    })
   }
 
   async function readable (id: string, caller: Caller): Promise<ImportJob> {

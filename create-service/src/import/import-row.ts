@@ -3,22 +3,33 @@ import type { FastifyError, FastifySchemaValidationError } from 'fastify'
 import type { Link } from '@shortwave/common/link-repository'
 import { formatValidationErrors } from '../validation-messages.ts'
 import type { ImportFields } from './fields.ts'
-import type { ImportStore, RowError } from './import-store.ts'
+import type { ImportedRow, RowError } from './import-store.ts'
 import type { ImportRow } from './read-upload.ts'
 
-// One row of an import, done the way a single create is (LinkService.createLink: the URL policy,
-// the key pool, an alias's conditional write), and made idempotent by the row's identity
-// (import_rows): a row already imported by this API key is skipped, so a re-run creates nothing.
-// A row that fails writes nothing but its error.
+// One row of an import, in two steps: checked on its own (precheck: the create body's schema, the
+// domain, a key repeated in the file), then, once the job knows which identities this API key
+// imported before (import_rows, a chunk of rows at a time), created the way a single create is
+// (LinkService.createLink: the URL policy, the key pool, an alias's conditional write). A row that
+// fails writes nothing but its error.
 
-export type RowOutcome = 'created' | 'skipped' | { error: RowError }
+export type RowOutcome = 'skipped' | { error: RowError }
+
+/** A row that passed its checks: created unless its identity was imported before. */
+export interface Candidate {
+  line: number
+  id: string
+  domain: string
+  body: Record<string, unknown>
+}
+
+/** What creating a candidate came to; `imported` is the identity to record. */
+export type Created = { outcome: 'created' | 'skipped', imported: ImportedRow } | { outcome: { error: RowError } }
 
 type Validator = ((body: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null }
 
 export interface RowContext {
   owner: string
   jobId: string
-  store: Pick<ImportStore, 'findRow' | 'recordRow'>
   /** The create body's validator (the very schema of POST /api/v1/links). */
   validate: Validator
   create: (body: Record<string, unknown>, domain: string, owner: string) => Promise<Link>
@@ -79,11 +90,8 @@ export function rowIdentity (domain: string, body: Record<string, unknown>): str
   return `h:${createHash('sha256').update(JSON.stringify(values)).digest('base64url')}`
 }
 
-/**
- * Imports one row. A dependency failure (Cassandra, Redis) is thrown, not listed: the job stops
- * there, and a re-run picks up the rows it did not get to.
- */
-export async function importRow (row: ImportRow, ctx: RowContext): Promise<RowOutcome> {
+/** Checks a row without I/O: a failure, a repeat within the file (skipped), or a candidate. */
+export function precheck (row: ImportRow, ctx: RowContext): RowOutcome | Candidate {
   if ('problem' in row) return rowError(row.line, 'row', row.problem, 'SW_INVALID_IMPORT')
   const body = createBody(row.fields)
   if (!ctx.validate(body)) return validationError(row.line, ctx.validate)
@@ -100,22 +108,27 @@ export async function importRow (row: ImportRow, ctx: RowContext): Promise<RowOu
     return 'skipped'
   }
   ctx.seen.set(id, row.line)
-  if (await ctx.store.findRow(ctx.owner, id) !== null) return 'skipped'
+  return { line: row.line, id, domain, body }
+}
 
-  let link: Link
+/**
+ * Creates a candidate this API key did not import before. A dependency failure (Cassandra, Redis)
+ * is thrown, not listed: the job stops there, and a re-run picks up the rows it did not get to.
+ */
+export async function createRow (candidate: Candidate, ctx: RowContext): Promise<Created> {
+  const { line, id, domain, body } = candidate
   try {
-    link = await ctx.create(body, domain, ctx.owner)
+    const link = await ctx.create(body, domain, ctx.owner)
+    return { outcome: 'created', imported: { id, domain, key: link.key } }
   } catch (thrown) {
     const error = thrown as FastifyError
     if ((error.statusCode ?? 500) >= 500) throw error
     // An alias of the owner's own: imported by a run that stopped before recording it, or created
     // by hand (an export imported back). Nothing new either way.
-    if (error.code === 'SW_ALIAS_TAKEN' && await ctx.ownerOf(domain, String(body['alias'])) === ctx.owner) {
-      await ctx.store.recordRow(ctx.owner, id, { domain, key: String(body['alias']) }, ctx.jobId)
-      return 'skipped'
+    const key = String(body['alias'])
+    if (error.code === 'SW_ALIAS_TAKEN' && await ctx.ownerOf(domain, key) === ctx.owner) {
+      return { outcome: 'skipped', imported: { id, domain, key } }
     }
-    return rowError(row.line, fieldOf(error), error.message, error.code ?? 'SW_INVALID_IMPORT')
+    return { outcome: rowError(line, fieldOf(error), error.message, error.code ?? 'SW_INVALID_IMPORT') }
   }
-  await ctx.store.recordRow(ctx.owner, id, { domain, key: link.key }, ctx.jobId)
-  return 'created'
 }

@@ -1,5 +1,6 @@
 import { IDEMPOTENT } from '@shortwave/common/link-repository'
 import type cassandra from 'cassandra-driver'
+import { createHash } from 'node:crypto'
 
 // The CQL of imports (tables: common/src/cassandra/schema.ts, migration 010-imports). Every query
 // names its partition; every value is bound.
@@ -31,10 +32,34 @@ export interface RowError {
   code: string
 }
 
+/** A row an import created or found: its identity (import-row.ts rowIdentity) and the link it is. */
 export interface ImportedRow {
+  id: string
   domain: string
   key: string
 }
+
+/** Partitions of one owner's import_rows (see the table). */
+export const ROW_BUCKETS = 16
+
+/** The bucket of an identity: its hash, so that any chunk of rows spreads evenly. */
+export function bucketOfRow (id: string): number {
+  return createHash('sha256').update(id).digest().readUInt16BE(0) % ROW_BUCKETS
+}
+
+function byBucket<T> (items: readonly T[], idOf: (item: T) => string): Map<number, T[]> {
+  const groups = new Map<number, T[]>()
+  for (const item of items) {
+    const bucket = bucketOfRow(idOf(item))
+    const group = groups.get(bucket)
+    if (group === undefined) groups.set(bucket, [item])
+    else group.push(item)
+  }
+  return groups
+}
+
+// Cassandra warns about batches over 5 KiB; an import row is about a hundred bytes.
+const BATCH_MAX = 40
 
 /** Seconds a lock outlives its last renewal: a runner that stopped renewing is gone. */
 export const LOCK_TTL_SECONDS = 60
@@ -50,8 +75,8 @@ const Q = {
   addError: 'INSERT INTO import_errors (job_id, line, field, message, code) VALUES (?, ?, ?, ?, ?)',
   errorsFirst: 'SELECT line, field, message, code FROM import_errors WHERE job_id = ? LIMIT ?',
   errorsAfter: 'SELECT line, field, message, code FROM import_errors WHERE job_id = ? AND line > ? LIMIT ?',
-  findRow: 'SELECT domain, key FROM import_rows WHERE owner = ? AND row_id = ?',
-  recordRow: 'INSERT INTO import_rows (owner, row_id, domain, key, job_id) VALUES (?, ?, ?, ?, ?)'
+  findRows: 'SELECT row_id FROM import_rows WHERE owner = ? AND bucket = ? AND row_id IN ?',
+  recordRow: 'INSERT INTO import_rows (owner, bucket, row_id, domain, key, job_id) VALUES (?, ?, ?, ?, ?, ?)'
 } as const
 
 function toJob (row: cassandra.types.Row): ImportJob {
@@ -72,6 +97,13 @@ function toJob (row: cassandra.types.Row): ImportJob {
 }
 
 export function createImportStore (client: cassandra.Client) {
+  /** Statements of one partition, sent as unlogged batches of BATCH_MAX. */
+  async function inBatches (queries: Array<{ query: string, params: unknown[] }>): Promise<void> {
+    for (let i = 0; i < queries.length; i += BATCH_MAX) {
+      await client.batch(queries.slice(i, i + BATCH_MAX), { ...IDEMPOTENT, logged: false })
+    }
+  }
+
   return {
     /** True when this job now holds the owner's import lock; false while another job holds it. */
     async claimLock (owner: string, jobId: string): Promise<boolean> {
@@ -106,8 +138,10 @@ export function createImportStore (client: cassandra.Client) {
       return row ? toJob(row) : null
     },
 
-    async addError (jobId: string, error: RowError): Promise<void> {
-      await client.execute(Q.addError, [jobId, error.line, error.field, error.message, error.code], IDEMPOTENT)
+    /** Stores errors of one job: one partition, so unlogged batches of a few dozen cost one write each. */
+    async addErrors (jobId: string, errors: readonly RowError[]): Promise<void> {
+      const queries = errors.map((e) => ({ query: Q.addError, params: [jobId, e.line, e.field, e.message, e.code] }))
+      await inBatches(queries)
     },
 
     /** Up to `limit` errors of the job in line order, after line `after` (from the first when null). */
@@ -120,13 +154,20 @@ export function createImportStore (client: cassandra.Client) {
       }))
     },
 
-    async findRow (owner: string, rowId: string): Promise<ImportedRow | null> {
-      const row = (await client.execute(Q.findRow, [owner, rowId], IDEMPOTENT)).first()
-      return row ? { domain: (row['domain'] as string | null) ?? '', key: row['key'] as string } : null
+    /** Which of these identities the owner imported before: one query per bucket they fall in. */
+    async findRows (owner: string, ids: readonly string[]): Promise<Set<string>> {
+      const found = new Set<string>()
+      await Promise.all([...byBucket(ids, (id) => id)].map(async ([bucket, group]) => {
+        const result = await client.execute(Q.findRows, [owner, bucket, group], IDEMPOTENT)
+        for (const row of result.rows) found.add(row['row_id'] as string)
+      }))
+      return found
     },
 
-    async recordRow (owner: string, rowId: string, imported: ImportedRow, jobId: string): Promise<void> {
-      await client.execute(Q.recordRow, [owner, rowId, imported.domain, imported.key, jobId], IDEMPOTENT)
+    /** Records rows as imported by the owner: one single-partition batch per bucket (and BATCH_MAX rows). */
+    async recordRows (owner: string, rows: readonly ImportedRow[], jobId: string): Promise<void> {
+      await Promise.all([...byBucket(rows, (r) => r.id)].map(([bucket, group]) =>
+        inBatches(group.map((r) => ({ query: Q.recordRow, params: [owner, bucket, r.id, r.domain, r.key, jobId] })))))
     }
   }
 }
