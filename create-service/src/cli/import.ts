@@ -32,6 +32,8 @@ interface RowError { line: number, field: string, message: string }
 class CliError extends Error {}
 
 const NDJSON_EXTENSIONS = /\.(ndjson|jsonl)$/i
+/** How long polls may fail in a row before the CLI gives up (the job itself goes on). */
+const POLL_PATIENCE_MS = 60_000
 
 async function send (method: string, url: URL, headers: Record<string, string | number>, body?: NodeJS.ReadableStream) {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest
@@ -90,10 +92,17 @@ export async function main (argv: string[], out: NodeJS.WriteStream = process.st
 
   const tty = out.isTTY === true
   let lastLine = 0
+  let lastSeen = Date.now()
   while (job.status === 'running') {
     await new Promise((resolve) => setTimeout(resolve, 500))
-    const polled = await send('GET', new URL(`/api/v1/imports/${job.id}`, api), auth)
+    const polled = await send('GET', new URL(`/api/v1/imports/${job.id}`, api), auth).catch((error: Error) => ({ status: 0, json: { message: error.message } }))
+    // The job goes on whatever a poll gets: a busy store (503) or a dropped connection is waited out.
+    if (polled.status === 0 || polled.status >= 500) {
+      if (Date.now() - lastSeen > POLL_PATIENCE_MS) fail('could not read the import', polled)
+      continue
+    }
     if (polled.status !== 200) fail('could not read the import', polled)
+    lastSeen = Date.now()
     job = polled.json as Job
     if (tty) out.write(`\r${bar(job, startedAt)}`)
     else if (Date.now() - lastLine >= 5000) {

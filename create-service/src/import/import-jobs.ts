@@ -17,6 +17,9 @@ import { readUpload, type Framing, type ImportFormat, type ImportRow, type Uploa
 // unrecorded, which a re-run creates again (rows with a key are found by their key).
 
 const FLUSH_MS = 1000
+// A store that times out once (a busy Cassandra) should not stop a long import: a failing step is
+// tried again after these pauses; only then does the job stop.
+const RETRY_PAUSES_MS = [500, 2000, 5000, 10_000]
 // Two chunks in flight: while one waits for its reads or batches, the other creates links.
 const CHUNK_WORKERS = 2
 /** Renewed well within its TTL, so a slow write or two does not lose it. */
@@ -45,6 +48,18 @@ export interface ErrorPage {
 }
 
 /** The job as a reader sees it: a "running" job no replica has written for a lock's lifetime is interrupted. */
+/** Runs `step`, again after each pause while it fails; the last failure is thrown. */
+export async function withRetries<T> (step: () => Promise<T>, pauses: readonly number[] = RETRY_PAUSES_MS): Promise<T> {
+  for (const pause of pauses) {
+    try {
+      return await step()
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, pause))
+    }
+  }
+  return await step()
+}
+
 export function jobView (job: ImportJob, now = Date.now()): ImportJob {
   const stale = job.status === 'running' && now - job.updatedAt.getTime() > LOCK_TTL_SECONDS * 1000
   return stale ? { ...job, status: 'interrupted' } : job
@@ -93,7 +108,9 @@ export function createImportJobs (opts: ImportJobsOptions) {
         while (next < candidates.length && halted === null) {
           const candidate = candidates[next++]!
           try {
-            const result = await createRow(candidate, ctx)
+            // Retrying a create is safe for a row with a key (its own alias is found and skipped); a
+            // key-less row whose first create landed unanswered can become two links.
+            const result = await withRetries(() => createRow(candidate, ctx))
             if (typeof result.outcome === 'object') failed(errors, result.outcome.error)
             else {
               imported.push(result.imported)
@@ -129,7 +146,7 @@ export function createImportJobs (opts: ImportJobsOptions) {
         }
         try {
           const ids = candidates.map((c) => c.id)
-          const known = ids.length === 0 ? new Set<string>() : await store.findRows(job.owner, ids)
+          const known = ids.length === 0 ? new Set<string>() : await withRetries(() => store.findRows(job.owner, ids))
           job.skipped += known.size
           job.done += known.size
           await createAll(candidates.filter((c) => !known.has(c.id)), errors, imported)
@@ -137,7 +154,10 @@ export function createImportJobs (opts: ImportJobsOptions) {
           halted ??= error as Error
         } finally {
           // What was created is recorded even when the chunk stopped half-way.
-          await Promise.all([store.recordRows(job.owner, imported, job.id), store.addErrors(job.id, errors)])
+          const record = async (): Promise<void> => {
+            await Promise.all([store.recordRows(job.owner, imported, job.id), store.addErrors(job.id, errors)])
+          }
+          await withRetries(record)
             .catch((error: Error) => { halted ??= error })
         }
       }
