@@ -90,7 +90,14 @@ export const ExportFile = {
   description: 'The links, streamed: CSV with a header row, or one JSON object a line',
   content: {
     'text/csv': { schema: Type.Unsafe<Readable>({ type: 'string', examples: ['key,domain,shortUrl,url,title,tags,createdAt,expiresAt,validFrom,maxClicks,fallbackUrl,disabled,forwardQuery,redirectStatus,clicks\r\nspring-sale,,http://localhost:8080/spring-sale,https://example.com/sale,Spring sale,campaign|spring,2026-11-22T10:00:00.000Z,,,,,false,false,,42\r\n'] }) },
-    'application/x-ndjson': { schema: Type.Unsafe<Readable>({ type: 'string' }) }
+    'application/x-ndjson': {
+      schema: Type.Unsafe<Readable>({
+        type: 'string',
+        examples: ['{"key":"spring-sale","domain":"","shortUrl":"http://localhost:8080/spring-sale","url":"https://example.com/sale",' +
+          '"title":"Spring sale","tags":["campaign"],"createdAt":"2026-11-22T10:00:00.000Z","expiresAt":null,"validFrom":null,' +
+          '"maxClicks":null,"fallbackUrl":null,"disabled":false,"forwardQuery":false,"redirectStatus":null,"clicks":42}\n']
+      })
+    }
   }
 }
 
