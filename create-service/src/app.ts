@@ -14,11 +14,12 @@ import methodNotAllowed from '@shortwave/common/plugins/method-not-allowed'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchemaCompiler } from 'fastify'
 import type { Redis } from 'ioredis'
 import { checkConfig, listSetting, quotaRates, type Config } from './config.ts'
 import { createDomainService } from './domain-service.ts'
 import { createIdempotencyStore } from './idempotency.ts'
+import { createImports } from './import/wiring.ts'
 import { createKeySource } from './key-source.ts'
 import { createLinkInvalidator } from './link-invalidation.ts'
 import { createLinkService } from './link-service.ts'
@@ -28,6 +29,7 @@ import openApiPlugin from './plugins/openapi.ts'
 import { createQuotas } from './quota.ts'
 import domainRoutes from './routes/domains.ts'
 import linkViewRoutes from './routes/link-views.ts'
+import importRoutes from './routes/imports.ts'
 import linkRoutes from './routes/links.ts'
 import { createDnsResolver, type ResolveHost } from './target-resolver.ts'
 import { URL_MAX_LENGTH, createUrlPolicy } from './url-policy.ts'
@@ -165,5 +167,11 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
   await app.register(linkViewRoutes, { links, quotas, domains })
   await app.register(domainRoutes, { domains, quotas })
+  const compiler = { compile: (() => { throw new Error('the import routes are not registered') }) as FastifySchemaCompiler<unknown> }
+  const imports = createImports(app, config, { links, repo, domains, compiler })
+  app.addHook('preClose', () => imports.close())
+  await app.register(importRoutes, {
+    jobs: imports, compiler, repo, publicBaseUrl, urls: domains, maxBytes: config.IMPORT_MAX_BYTES, quotas
+  })
   return app
 }

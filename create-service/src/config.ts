@@ -50,6 +50,12 @@ export const configSchema = envSchema({
   KEY_LEASE_AHEAD: Type.Integer({ minimum: 0, maximum: 1000, default: 50 }),
   REDIS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 2_592_000, default: 86_400 }),
   REDIS_NEGATIVE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
+  // Imports (POST /api/v1/links/import): the largest upload, read as a stream and refused with 413
+  // past these; rows created at once per job; failed rows listed per job.
+  IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 33_554_432 }),
+  IMPORT_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 200_000 }),
+  IMPORT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 512, default: 64 }),
+  IMPORT_ERRORS_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000 }),
   RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 })
 })
 

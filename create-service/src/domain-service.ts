@@ -74,6 +74,17 @@ export function createDomainService (opts: DomainServiceOptions) {
     domainOf,
     defaultHost,
 
+    /**
+     * The stored domain a host names without asking the registry: '' for none or a name of the
+     * default domain, else the normalised host (registered or not: creating the link decides);
+     * null when it is not a host name at all.
+     */
+    storedDomainOf (host: string): string | null {
+      if (host === '') return DEFAULT_DOMAIN
+      const normal = normalizeHost(host, { allowIp: true })
+      return normal === null ? null : reserved.has(normal) ? DEFAULT_DOMAIN : normal
+    },
+
     /** The host a stored domain is served on. */
     hostOf (domain: string | undefined): string {
       return domain === undefined || domain === DEFAULT_DOMAIN ? defaultHost : domain

@@ -38,7 +38,7 @@ const withKey: Array<Record<string, string[]>> = [{ apiKey: [] }]
 const withOrWithoutKey: Array<Record<string, string[]>> = [{}, { apiKey: [] }]
 
 // Nothing else in this API coerces types, but a query string is text: limit=10 means 10.
-async function limitAsNumber (request: FastifyRequest): Promise<void> {
+export async function limitAsNumber (request: FastifyRequest): Promise<void> {
   const query = request.query as Record<string, unknown>
   if (typeof query['limit'] === 'string' && /^[0-9]{1,9}$/.test(query['limit'])) query['limit'] = Number(query['limit'])
 }
