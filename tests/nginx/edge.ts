@@ -65,6 +65,8 @@ export async function nginxTest (envFiles: Record<string, string>): Promise<{ ok
 }
 
 export interface EnvOptions {
+  /** The default domain's names, where `/` is the web page (nginx/env/local.conf's map); elsewhere `/` is proxied. */
+  pageHosts?: string[]
   port: number
   create: string[]
   redirect: string[]
@@ -109,8 +111,7 @@ ${servers(opts.redirect)}
 map $host $sw_page_host {
     hostnames;
     default   0;
-    localhost 1;
-    127.0.0.1 1;
+${(opts.pageHosts ?? ['localhost', '127.0.0.1']).map((h) => `    ${h} 1;`).join('\n')}
 }
 access_log logs/access.log json;
 server {
