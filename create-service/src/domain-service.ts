@@ -57,15 +57,25 @@ export function createDomainService (opts: DomainServiceOptions) {
   }
 
   /**
+   * The stored domain a host names without asking the registry: '' for none or a name of the
+   * default domain, else the normalised host (registered or not: creating the link decides);
+   * null when it is not a host name at all.
+   */
+  function storedDomainOf (host: string): string | null {
+    if (host === '') return DEFAULT_DOMAIN
+    const normal = normalizeHost(host, { allowIp: true })
+    return normal === null ? null : reserved.has(normal) ? DEFAULT_DOMAIN : normal
+  }
+
+  /**
    * The stored domain of the host a client named: '' for none or the default host, else the
    * registered host. `where` says how the client named it, for the error: 'body' answers 400
    * naming `domain`, 'query' 404 (the path names a link on a domain that does not exist).
    */
   async function domainOf (host: string | undefined, where: 'body' | 'query'): Promise<string> {
-    if (host === undefined || host === '') return DEFAULT_DOMAIN
-    const normal = normalizeHost(host, { allowIp: true })
-    if (normal !== null && reserved.has(normal)) return DEFAULT_DOMAIN
-    if (normal !== null && await registered(normal) !== null) return normal
+    if (host === undefined) return DEFAULT_DOMAIN
+    const stored = storedDomainOf(host)
+    if (stored === DEFAULT_DOMAIN || (stored !== null && await registered(stored) !== null)) return stored
     const message = `domain "${host.slice(0, 300)}" is not a registered domain (GET /api/v1/domains lists them)`
     throw where === 'body' ? new InvalidDomainError(message) : new DomainNotFoundError(message)
   }
@@ -73,17 +83,7 @@ export function createDomainService (opts: DomainServiceOptions) {
   return {
     domainOf,
     defaultHost,
-
-    /**
-     * The stored domain a host names without asking the registry: '' for none or a name of the
-     * default domain, else the normalised host (registered or not: creating the link decides);
-     * null when it is not a host name at all.
-     */
-    storedDomainOf (host: string): string | null {
-      if (host === '') return DEFAULT_DOMAIN
-      const normal = normalizeHost(host, { allowIp: true })
-      return normal === null ? null : reserved.has(normal) ? DEFAULT_DOMAIN : normal
-    },
+    storedDomainOf,
 
     /** The host a stored domain is served on. */
     hostOf (domain: string | undefined): string {

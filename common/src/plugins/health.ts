@@ -55,11 +55,6 @@ function closeAfterAnswer (_request: IncomingMessage, response: ServerResponse):
 
 // How long the last connections get to finish once no new one is accepted.
 const SETTLE_MS = 1000
-const SETTLE_POLL_MS = 10
-
-function openConnections (server: Server): Promise<number> {
-  return new Promise((resolve) => { server.getConnections((error, count) => { resolve(error ? 0 : count) }) })
-}
 
 /**
  * Stops accepting connections and waits for the open ones to end. Fastify's close() answers 503 to
@@ -71,9 +66,9 @@ function openConnections (server: Server): Promise<number> {
  */
 async function stopAccepting (server: Server, settleMs: number): Promise<void> {
   if (!server.listening) return
-  NetServer.prototype.close.call(server)
-  const until = Date.now() + settleMs
-  while (await openConnections(server) > 0 && Date.now() < until) await sleep(SETTLE_POLL_MS, undefined, { ref: false })
+  // net.Server#close calls back once the last open connection has ended.
+  const ended = new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => { resolve() }) })
+  await Promise.race([ended, sleep(settleMs, undefined, { ref: false })])
 }
 
 /** /healthz says the process is alive; /readyz says whether it can do its job right now. */
