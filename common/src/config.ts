@@ -86,6 +86,12 @@ export const RedisEnv = {
   REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 10_000, default: 250 })
 }
 
+/** The registry of custom domains each replica keeps in memory (domain-directory.ts). */
+export const DomainEnv = {
+  // The longest a replica that missed a change's announcement (pub/sub) serves the old registry.
+  DOMAIN_RELOAD_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 30_000 })
+}
+
 export const KeyEnv = {
   KEY_LENGTH: Type.Integer({ minimum: 6, maximum: 16, default: 7 })
 }

@@ -19,6 +19,11 @@ export const LinkNotFoundError = createError<[string]>('SW_LINK_NOT_FOUND', 'No 
 export const DomainNotFoundError = createError<[string]>('SW_DOMAIN_NOT_FOUND', '%s', 404)
 /** A list query parameter that is well-formed but cannot be answered (a q without a word to look up). */
 export const InvalidListQueryError = createError<[string]>('SW_INVALID_LIST_QUERY', '%s', 400)
+/** A `domain` (body) or `host` that is not a host name, or not a registered one. */
+export const InvalidDomainError = createError<[string]>('SW_INVALID_DOMAIN', '%s', 400)
+export const DomainExistsError = createError<[string]>('SW_DOMAIN_EXISTS', 'The domain "%s" is registered already', 409)
+/** The default domain is configuration (PUBLIC_BASE_URL), not a registry row: it cannot be deleted or registered. */
+export const DefaultDomainError = createError<[string]>('SW_DEFAULT_DOMAIN', '%s', 409)
 export const UnauthorizedError = createError<[string]>('SW_UNAUTHORIZED', '%s', 401)
 export const ForbiddenError = createError<[string]>('SW_FORBIDDEN', '%s', 403)
 /** An If-Match that names none of the link's current ETag: it changed since the client read it. */
@@ -31,6 +36,13 @@ export const InvalidIdempotencyKeyError = createError<[string]>('SW_INVALID_IDEM
 /** A request with this Idempotency-Key is still being answered; the retry should come a moment later. */
 export const IdempotencyInProgressError = createError<[string]>('SW_IDEMPOTENCY_IN_PROGRESS', '%s', 409)
 export const IdempotencyKeyReusedError = createError<[string]>('SW_IDEMPOTENCY_KEY_REUSED', '%s', 422)
+/** An import body that cannot be read as a whole (not CSV, no rows, a layout that cannot be told). */
+export const InvalidImportError = createError<[string]>('SW_INVALID_IMPORT', '%s', 400)
+/** An import body over the size or row limit (IMPORT_MAX_BYTES, IMPORT_MAX_ROWS). */
+export const ImportTooLargeError = createError<[string]>('SW_IMPORT_TOO_LARGE', '%s', 413)
+export const ImportNotFoundError = createError<[string]>('SW_IMPORT_NOT_FOUND', 'No import with the id "%s"', 404)
+/** Another import of the same API key is still running; its rows would race this one's. */
+export const ImportRunningError = createError<[string]>('SW_IMPORT_RUNNING', '%s', 409)
 /** The argument says when to retry, in words ("1 minute"); the Retry-After header says it in seconds. */
 export const RateLimitedError = createError<[string]>('SW_RATE_LIMITED', 'Too many requests; retry in %s', 429)
 

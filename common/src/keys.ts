@@ -29,7 +29,7 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set([
   'logout', 'metrics', 'null', 'readyz', 'robots', 'signin', 'signup', 'static', 'status', 'undefined',
   'www', 'shortwave', 'about', 'settings', 'dashboard', 'public', 'qr', 'new',
   // Path segments of the links API: /api/v1/links/batch would read as the link "batch".
-  'batch', 'stats'
+  'batch', 'stats', 'export', 'import'
 ])
 
 /** True when the path segment could be a generated key or an alias; decided without any I/O. */

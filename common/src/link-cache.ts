@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Link } from './link-repository.ts'
+import { scopedKeyOf, type Link } from './link-repository.ts'
 import { hasRules, packRules, rulesOf, unpackRules, type LinkRules, type PackedRules, type RuleFields } from './link-rules.ts'
 import { NEGATIVE, type RedisKeys } from './redis-keys.ts'
 
@@ -23,7 +23,8 @@ export interface CachedLink {
 
 export type CacheLookup = { kind: 'hit', link: CachedLink } | { kind: 'negative' } | { kind: 'miss' }
 
-type CacheableLink = Pick<Link, 'key' | 'url' | 'expiresAt' | 'version'> & RuleFields
+// Entries are named by the link's scoped key (domains.ts): a default-domain link's name is its key.
+type CacheableLink = Pick<Link, 'key' | 'domain' | 'url' | 'expiresAt' | 'version'> & RuleFields
 
 // An edit's entry replaces what is cached unless that is newer: an entry of a later version (two
 // edits whose writes reach Redis out of order), or a delete's tombstone. Entries without v are
@@ -63,7 +64,7 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
     /** Write-through by the creator of the link: replaces whatever is cached, a stale negative entry included. */
     async set (link: CacheableLink, now = Date.now()): Promise<void> {
       const entry = positive(link, now)
-      await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs)
+      await redis.set(keys.link(scopedKeyOf(link)), entry.value, 'PX', entry.ttlMs)
     },
 
     /**
@@ -73,7 +74,7 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
      */
     async fill (link: CacheableLink, now = Date.now()): Promise<void> {
       const entry = positive(link, now)
-      await redis.set(keys.link(link.key), entry.value, 'PX', entry.ttlMs, 'NX')
+      await redis.set(keys.link(scopedKeyOf(link)), entry.value, 'PX', entry.ttlMs, 'NX')
     },
 
     /**
@@ -86,7 +87,7 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
     async replace (link: CacheableLink & { version: number }): Promise<boolean> {
       const value = JSON.stringify(entryOf(link))
       const ttlMs = opts.ttlSeconds * 1000
-      const key = keys.link(link.key)
+      const key = keys.link(scopedKeyOf(link))
       const written = await redis.eval(REPLACE_UNLESS_NEWER, 1, key, value, link.version, ttlMs, NEGATIVE)
       return written === 1
     },
@@ -110,14 +111,14 @@ export function createLinkCache (redis: Redis, keys: RedisKeys, opts: LinkCacheO
     }
   }
 
-  function positive (link: Omit<CacheableLink, 'key'>, now: number): { value: string, ttlMs: number } {
+  function positive (link: Omit<CacheableLink, 'key' | 'domain'>, now: number): { value: string, ttlMs: number } {
     const entry = entryOf(link)
     const ttlMs = Math.min(opts.ttlSeconds * 1000, entry.e === null ? Infinity : entry.e - now)
     // Expired: kept as briefly as a negative entry, so its redirects say 410 without Cassandra.
     return { value: JSON.stringify(entry), ttlMs: ttlMs > 0 ? Math.ceil(ttlMs) : opts.negativeTtlSeconds * 1000 }
   }
 
-  function entryOf (link: Omit<CacheableLink, 'key'>): Entry {
+  function entryOf (link: Omit<CacheableLink, 'key' | 'domain'>): Entry {
     const e = link.expiresAt ? link.expiresAt.getTime() : null
     const entry: Entry = link.version ? { u: link.url, e, v: link.version } : { u: link.url, e }
     const rules = rulesOf(link)

@@ -1,6 +1,6 @@
 import cassandra from 'cassandra-driver'
 import { DEFAULT_DOMAIN, scopedKey } from './domains.ts'
-import { IDEMPOTENT, type Link } from './link-repository.ts'
+import { domainOf, IDEMPOTENT, type Link } from './link-repository.ts'
 import { searchTokens } from './link-search.ts'
 
 // The list's index tables (schema-link-list.ts): the entries a link has, their writes, and the
@@ -8,7 +8,7 @@ import { searchTokens } from './link-search.ts'
 // statement; the table and column names below are constants, never request input.
 
 /** What the index needs of a link: its identity, owner and the fields it is listed by. */
-export type IndexedLink = Pick<Link, 'key' | 'url' | 'createdAt' | 'owner'> & Partial<Pick<Link, 'title' | 'tags'>>
+export type IndexedLink = Pick<Link, 'key' | 'url' | 'createdAt' | 'owner'> & Partial<Pick<Link, 'title' | 'tags' | 'domain'>>
 
 /** The partition a listing reads: every one is an owner's links on one domain, maybe narrowed. */
 export type ListSource =
@@ -77,7 +77,7 @@ function narrowedWrites (link: IndexedLink, domain: string, kind: 'insert' | 'de
 }
 
 /** Every entry a new link gets: by creation time, per tag, per search token, and by clicks (none yet). */
-export function listWrites (link: IndexedLink, domain = DEFAULT_DOMAIN, clicks = 0): IndexWrite[] {
+export function listWrites (link: IndexedLink, domain = domainOf(link), clicks = 0): IndexWrite[] {
   if (link.owner === null) return []
   const owner = link.owner
   return [
@@ -109,24 +109,24 @@ export function createLinkIndex (client: cassandra.Client) {
 
   return {
     /** Lists a new link under its owner. Called before the link is stored (see schema-link-list.ts). */
-    async list (link: IndexedLink, domain = DEFAULT_DOMAIN): Promise<void> {
+    async list (link: IndexedLink, domain = domainOf(link)): Promise<void> {
       await run(listWrites(link, domain))
     },
 
     /** Before an edit: the entries the edited link has and the link had not (new tags, new words). */
-    async listChanges (before: IndexedLink, after: IndexedLink, domain = DEFAULT_DOMAIN): Promise<void> {
+    async listChanges (before: IndexedLink, after: IndexedLink, domain = domainOf(before)): Promise<void> {
       if (before.owner === null) return
       await run(without(narrowedWrites(after, domain, 'insert'), narrowedWrites(before, domain, 'insert')))
     },
 
     /** After an applied edit: drops the entries the link no longer has. */
-    async unlistChanges (before: IndexedLink, after: IndexedLink, domain = DEFAULT_DOMAIN): Promise<void> {
+    async unlistChanges (before: IndexedLink, after: IndexedLink, domain = domainOf(before)): Promise<void> {
       if (before.owner === null) return
       await run(without(narrowedWrites(before, domain, 'delete'), narrowedWrites(after, domain, 'delete')))
     },
 
     /** After a delete: drops every entry of the link (listings skip them anyway; this keeps them small). */
-    async unlist (link: IndexedLink, domain = DEFAULT_DOMAIN): Promise<void> {
+    async unlist (link: IndexedLink, domain = domainOf(link)): Promise<void> {
       if (link.owner === null) return
       const owner = link.owner
       const ranked = await rank(link.key, domain)

@@ -1,4 +1,5 @@
 import cassandra from 'cassandra-driver'
+import { DEFAULT_DOMAIN, linkBucket, parseScopedKey, scopedKey } from './domains.ts'
 import { bucketOf } from './keys.ts'
 import type { RedirectStatus, RuleFields } from './link-rules.ts'
 
@@ -8,6 +9,8 @@ import type { RedirectStatus, RuleFields } from './link-rules.ts'
 /** A link; its rules (link-rules.ts) are absent or default when it sets none. */
 export interface Link extends RuleFields {
   key: string
+  /** The host the link is served on (domains.ts); absent or '' for the default domain. */
+  domain?: string
   url: string
   createdAt: Date
   expiresAt: Date | null
@@ -70,6 +73,9 @@ const Q = {
   activate: 'UPDATE links SET url = ?, created_at = ?, expires_at = ?, owner = ?, title = ?, tags = ?, ' +
     'valid_from = ?, disabled = ?, max_clicks = ?, fallback_url = ?, forward_query = ?, redirect_status = ? WHERE bucket = ? AND key = ?',
   claim: 'INSERT INTO links (bucket, key, state, claimed_at, claimed_by) VALUES (?, ?, \'pooled\', ?, ?) IF NOT EXISTS',
+  // A generated key made by create-service for a link of another domain: its default-domain row is
+  // taken too (state 'reserved', never leased nor activated), so the key is handed out once, ever.
+  reserve: 'INSERT INTO links (bucket, key, state, claimed_at, claimed_by) VALUES (?, ?, \'reserved\', ?, ?) IF NOT EXISTS',
   lease: 'UPDATE links SET state = \'leased\', leased_by = ?, leased_at = ? WHERE bucket = ? AND key = ? IF state = \'pooled\'',
   // Read at the serial consistency after a conditional write whose answer was lost: it finishes
   // any Paxos round still in flight, so what it sees is final.
@@ -124,7 +130,11 @@ export interface OwnedPosition {
   key: string
 }
 
-/** An entry of links_by_owner: the link the owner created at createdAt under key, if it was ever stored. */
+/**
+ * An entry of links_by_owner: the link the owner created at createdAt under key, if it was ever
+ * stored. The key column holds the scoped key (domains.ts), so a default-domain entry is as it was
+ * and the same key on two domains is two entries; parseScopedKey splits it.
+ */
 export interface OwnerIndexEntry extends OwnedPosition {
   owner: string
 }
@@ -143,10 +153,22 @@ export function isIndexedAs (link: Pick<Link, 'owner' | 'createdAt'>, owner: str
   return link.owner === owner && link.createdAt.getTime() === entry.createdAt.getTime()
 }
 
-function toLink (key: string, row: cassandra.types.Row): StoredLink | null {
+/** The domain of a link, '' for the default one. */
+export function domainOf (link: Pick<Link, 'domain'>): string {
+  return link.domain ?? DEFAULT_DOMAIN
+}
+
+/** The link's name outside its links row (domains.ts, scopedKey). */
+export function scopedKeyOf (link: Pick<Link, 'key' | 'domain'>): string {
+  return scopedKey(domainOf(link), link.key)
+}
+
+function toLink (key: string, domain: string, row: cassandra.types.Row): StoredLink | null {
   if (row['url'] == null || row['deleted_at'] != null) return null
   return {
     key,
+    // Only set off the default domain: a default link reads back exactly as before domains existed.
+    ...(domain === DEFAULT_DOMAIN ? {} : { domain }),
     url: row['url'] as string,
     createdAt: row['created_at'] as Date,
     expiresAt: (row['expires_at'] as Date | null) ?? null,
@@ -222,9 +244,10 @@ export function createLinkRepository (client: cassandra.Client) {
   const { options } = client as unknown as { options?: cassandra.ClientOptions }
   const serial = options?.queryOptions?.serialConsistency ?? cassandra.types.consistencies.localSerial
 
-  /** The rows of keys of one bucket, read at the serial consistency (see Q.settled). */
-  async function settledRows (keys: readonly string[]): Promise<cassandra.types.Row[]> {
-    const result = await client.execute(Q.settled, [bucketOf(keys[0]!), keys], { prepare: true, consistency: serial })
+  /** The rows of keys of one bucket of a domain, read at the serial consistency (see Q.settled). */
+  async function settledRows (keys: readonly string[], domain = DEFAULT_DOMAIN): Promise<cassandra.types.Row[]> {
+    const params = [linkBucket(domain, keys[0]!), keys]
+    const result = await client.execute(Q.settled, params, { prepare: true, consistency: serial })
     return result.rows
   }
 
@@ -233,10 +256,16 @@ export function createLinkRepository (client: cassandra.Client) {
      * The active link stored under the key, or null (unknown, still pooled, or deleted). Expiry is
      * the caller's call.
      */
-    async find (key: string): Promise<StoredLink | null> {
-      const result = await client.execute(Q.find, [bucketOf(key), key], IDEMPOTENT)
+    async find (key: string, domain = DEFAULT_DOMAIN): Promise<StoredLink | null> {
+      const result = await client.execute(Q.find, [linkBucket(domain, key), key], IDEMPOTENT)
       const row = result.first()
-      return row ? toLink(key, row) : null
+      return row ? toLink(key, domain, row) : null
+    },
+
+    /** find() by the scoped key (domains.ts): what the redirect and the sweep hold. */
+    async findScoped (scoped: string): Promise<StoredLink | null> {
+      const { domain, key } = parseScopedKey(scoped)
+      return await this.find(key, domain)
     },
 
     /**
@@ -248,14 +277,15 @@ export function createLinkRepository (client: cassandra.Client) {
      */
     async insertIfAbsent (link: Link, claimedBy: string): Promise<boolean> {
       const params = [
-        bucketOf(link.key), link.key, link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner),
+        linkBucket(domainOf(link), link.key), link.key, link.url, link.createdAt, unlessNull(link.expiresAt),
+        unlessNull(link.owner),
         unlessNull(link.title ?? null), unlessEmpty(link.tags), link.createdAt, claimedBy, ...newRuleParams(link)
       ]
       try {
         return (await client.execute(Q.insertIfAbsent, params, { prepare: true })).wasApplied()
       } catch (error) {
         if (!mayHaveApplied(error)) throw error
-        const [row] = await settledRows([link.key])
+        const [row] = await settledRows([link.key], domainOf(link))
         if (row === undefined) throw error
         return row['url'] === link.url && (row['owner'] ?? null) === link.owner &&
           (row['created_at'] as Date | null)?.getTime() === link.createdAt.getTime()
@@ -293,13 +323,29 @@ export function createLinkRepository (client: cassandra.Client) {
       return []
     },
 
-    /** Stores a link under a key leased to this caller (leaseChunk), or claimed by it alone. */
+    /**
+     * Stores a link under a key leased to this caller (leaseChunk), or claimed by it alone. Pooled keys
+     * live in the default domain's rows: a link of another domain is stored with insertIfAbsent instead.
+     */
     async activateLeased (link: Link): Promise<void> {
+      if (domainOf(link) !== DEFAULT_DOMAIN) throw new RangeError('activateLeased stores default-domain links only')
       const params = [
         link.url, link.createdAt, unlessNull(link.expiresAt), unlessNull(link.owner), unlessNull(link.title ?? null),
         unlessEmpty(link.tags), ...newRuleParams(link), bucketOf(link.key), link.key
       ]
       await client.execute(Q.activate, params, IDEMPOTENT)
+    },
+
+    /** Takes a generated key's default-domain row for a link of another domain (Q.reserve); false when taken. */
+    async reserve (key: string, claimedBy: string): Promise<boolean> {
+      const params = [bucketOf(key), key, new Date(), claimedBy]
+      try {
+        return (await client.execute(Q.reserve, params, { prepare: true })).wasApplied()
+      } catch (error) {
+        // A lost answer: the key may be ours or not; it is not used either way (a key costs nothing).
+        if (mayHaveApplied(error)) return false
+        throw error
+      }
     },
 
     /**
@@ -335,26 +381,26 @@ export function createLinkRepository (client: cassandra.Client) {
      * creating replica's clock. An edit within a clock skew of the creation could lose url by
      * timestamp; edits come seconds after a create in practice, far beyond an NTP-kept skew.
      */
-    async applyEdit (link: Pick<StoredLink, 'key' | 'version'>, changes: LinkChanges, at: Date): Promise<boolean> {
+    async applyEdit (link: Pick<StoredLink, 'key' | 'domain' | 'version'>, changes: LinkChanges, at: Date): Promise<boolean> {
       const tags = changes.tags === undefined ? undefined : changes.tags.length > 0 ? changes.tags : null
       const expected = link.version === 0 ? null : link.version
       const params = [
         changes.url, changes.expiresAt, changes.title, tags, changes.validFrom, changes.disabled, changes.maxClicks,
         changes.fallbackUrl, changes.forwardQuery, changes.redirectStatus, link.version + 1, at,
-        bucketOf(link.key), link.key, expected
+        linkBucket(domainOf(link), link.key), link.key, expected
       ]
       try {
         return (await client.execute(Q.edit, params, { prepare: true })).wasApplied()
       } catch (error) {
         if (!mayHaveApplied(error)) throw error
-        const [row] = await settledRows([link.key])
+        const [row] = await settledRows([link.key], domainOf(link))
         const version = (row?.['version'] as number | null | undefined) ?? 0
         if (version === link.version) throw error
         return version === link.version + 1 && (row?.['updated_at'] as Date | null)?.getTime() === at.getTime()
       }
     },
 
-    /** Records an applied edit in the link's history; the same edit may be recorded again. */
+    /** Records an applied edit in the link's history (by its scoped key); the same edit may be recorded again. */
     async recordEdit (key: string, edit: LinkEdit): Promise<void> {
       const { version, editedAt, editor, before, after } = edit
       const params = [key, version, editedAt, editor, JSON.stringify(before), JSON.stringify(after)]
@@ -405,20 +451,20 @@ export function createLinkRepository (client: cassandra.Client) {
     },
 
     /** Lists the link under its owner. Written before the link itself, so every stored link is listed. */
-    async indexOwned (link: Pick<Link, 'key' | 'createdAt' | 'owner'>): Promise<void> {
+    async indexOwned (link: Pick<Link, 'key' | 'domain' | 'createdAt' | 'owner'>): Promise<void> {
       if (link.owner === null) return
-      await client.execute(Q.indexOwned, [link.owner, link.createdAt, link.key], IDEMPOTENT)
+      await client.execute(Q.indexOwned, [link.owner, link.createdAt, scopedKeyOf(link)], IDEMPOTENT)
     },
 
     /** Marks the link deleted and drops it from its owner's list, both or neither (a logged batch). */
-    async markDeleted (link: Pick<Link, 'key' | 'createdAt' | 'owner'>, at = new Date()): Promise<void> {
-      const mark = { query: Q.markDeleted, params: [at, bucketOf(link.key), link.key] }
+    async markDeleted (link: Pick<Link, 'key' | 'domain' | 'createdAt' | 'owner'>, at = new Date()): Promise<void> {
+      const mark = { query: Q.markDeleted, params: [at, linkBucket(domainOf(link), link.key), link.key] }
       if (link.owner === null) {
         await client.execute(mark.query, mark.params, IDEMPOTENT)
         return
       }
       // Idempotent too: the same values, and a retry carries the first attempt's write timestamp.
-      const unindex = { query: Q.unindexOwned, params: [link.owner, link.createdAt, link.key] }
+      const unindex = { query: Q.unindexOwned, params: [link.owner, link.createdAt, scopedKeyOf(link)] }
       await client.batch([mark, unindex], { ...IDEMPOTENT, logged: true })
     },
 
@@ -427,13 +473,13 @@ export function createLinkRepository (client: cassandra.Client) {
      * first): true when it was; markDeleted then finishes the delete. A lost answer is settled
      * like an edit's: deleted_at is this delete's own instant.
      */
-    async markDeletedIf (link: Pick<StoredLink, 'key' | 'version'>, at: Date): Promise<boolean> {
-      const params = [at, bucketOf(link.key), link.key, link.version === 0 ? null : link.version]
+    async markDeletedIf (link: Pick<StoredLink, 'key' | 'domain' | 'version'>, at: Date): Promise<boolean> {
+      const params = [at, linkBucket(domainOf(link), link.key), link.key, link.version === 0 ? null : link.version]
       try {
         return (await client.execute(Q.deleteIf, params, { prepare: true })).wasApplied()
       } catch (error) {
         if (!mayHaveApplied(error)) throw error
-        const [row] = await settledRows([link.key])
+        const [row] = await settledRows([link.key], domainOf(link))
         const deletedAt = row?.['deleted_at'] as Date | null | undefined
         if (deletedAt == null) throw error
         return deletedAt.getTime() === at.getTime()

@@ -29,7 +29,9 @@ export function redisKeys (prefix: string) {
     clickCap: (key: string) => `${prefix}cap:${key}`,
     rateLimit: `${prefix}rl:`,
     /** Pub/sub channel: create-service publishes a key it deleted; every redirect replica drops it from its memory. */
-    linkInvalidations: `${prefix}links:invalidated`
+    linkInvalidations: `${prefix}links:invalidated`,
+    /** Pub/sub channel: create-service publishes a host it registered or removed; every replica reloads. */
+    domainChanges: `${prefix}domains:changed`
   }
 }
 export type RedisKeys = ReturnType<typeof redisKeys>

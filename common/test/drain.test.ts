@@ -1,7 +1,7 @@
 // The drain a SIGTERM starts (plugins/health.ts, run-service.ts): out of rotation, still answering,
 // and every answer closes its connection, so the proxy, not the server, ends each keep-alive one.
 import { Agent, request } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Type } from 'typebox'
@@ -60,9 +60,35 @@ describe('drain', () => {
     expect(ready.reusedSocket).toBe(false)
   })
 
-  it('resolves after the time it is given', async () => {
+  it('then stops accepting connections, and answers a request already on its way before it resolves', async () => {
+    const port = await listening()
+    // A proxy's connection accepted just before the end of the drain, its request not yet sent.
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1', () => { resolve(s) }).on('error', reject)
+    })
+    let resolved = false
+    const drained = app!.drain(20, 5_000).then(() => { resolved = true })
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(resolved).toBe(false)
+    await expect(get(port, '/work', new Agent())).rejects.toMatchObject({ code: 'ECONNREFUSED' })
+
+    const answer = new Promise<string>((resolve) => {
+      let text = ''
+      socket.on('data', (chunk: Buffer) => { text += chunk.toString() }).on('close', () => { resolve(text) })
+    })
+    socket.write('GET /work HTTP/1.1\r\nHost: x\r\n\r\n')
+    const text = await answer
+    expect(text).toMatch(/^HTTP\/1\.1 200 /)
+    expect(text.toLowerCase()).toContain('connection: close')
+    expect(text).toContain('{"done":true}')
+    await drained
+    expect(resolved).toBe(true)
+  })
+
+  it('resolves when it is given no time and no connection is open', async () => {
     await listening()
     await expect(app!.drain(0)).resolves.toBeUndefined()
+    expect(app!.server.listening).toBe(false)
   })
 })
 

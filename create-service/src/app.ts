@@ -1,10 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { UnsupportedMediaTypeError } from '@shortwave/common/errors'
+import { createDomainDirectory } from '@shortwave/common/domain-directory'
+import { createDomainRepository } from '@shortwave/common/domain-registry'
 import { createKeyPool } from '@shortwave/common/key-pool'
 import { createLinkCache } from '@shortwave/common/link-cache'
 import { createLinkIndex } from '@shortwave/common/link-index'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
+import domainChanges from '@shortwave/common/plugins/domain-changes'
 import errorHandler from '@shortwave/common/plugins/error-handler'
 import health, { storeChecks } from '@shortwave/common/plugins/health'
 import metricsPlugin from '@shortwave/common/plugins/metrics'
@@ -12,10 +15,12 @@ import methodNotAllowed from '@shortwave/common/plugins/method-not-allowed'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchemaCompiler } from 'fastify'
 import type { Redis } from 'ioredis'
 import { checkConfig, listSetting, quotaRates, type Config } from './config.ts'
+import { createDomainService } from './domain-service.ts'
 import { createIdempotencyStore } from './idempotency.ts'
+import { createImports } from './import/wiring.ts'
 import { createKeySource } from './key-source.ts'
 import { createLinkInvalidator } from './link-invalidation.ts'
 import { createLinkService } from './link-service.ts'
@@ -23,7 +28,9 @@ import { createMetrics } from './metrics.ts'
 import authPlugin from './plugins/auth.ts'
 import openApiPlugin from './plugins/openapi.ts'
 import { createQuotas } from './quota.ts'
+import domainRoutes from './routes/domains.ts'
 import linkViewRoutes from './routes/link-views.ts'
+import importRoutes from './routes/imports.ts'
 import linkRoutes from './routes/links.ts'
 import { createDnsResolver, type ResolveHost } from './target-resolver.ts'
 import { URL_MAX_LENGTH, createUrlPolicy } from './url-policy.ts'
@@ -99,22 +106,46 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     keyLength: config.KEY_LENGTH,
     leaseAhead: config.KEY_LEASE_AHEAD
   })
+  const domainRepo = createDomainRepository(app.cassandra)
+  const directory = createDomainDirectory({
+    repo: domainRepo,
+    reloadMs: config.DOMAIN_RELOAD_MS,
+    onError: (err) => app.log.warn({ err: err.message }, 'could not reload the domains')
+  })
+  const checkUrl = createUrlPolicy({
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    ownHosts: listSetting(config.OWN_HOSTS),
+    // A custom domain's own links would loop as well; the registry in memory, no read per create.
+    isServedDomain: (host) => directory.get(host) !== undefined,
+    blockedDomains: listSetting(config.BLOCKED_DOMAINS),
+    allowedNetworks: listSetting(config.ALLOWED_TARGET_NETWORKS),
+    allowedHosts: listSetting(config.ALLOWED_TARGET_HOSTS),
+    ...(config.RESOLVE_TARGETS
+      ? { resolveHost: deps.resolveHost ?? createDnsResolver({ timeoutMs: config.RESOLVE_TIMEOUT_MS }) }
+      : {})
+  })
+  await app.register(domainChanges, { directory })
+  const domains = createDomainService({
+    repo: domainRepo,
+    directory,
+    publicBaseUrl,
+    ownHosts: listSetting(config.OWN_HOSTS),
+    checkUrl,
+    announce: async (host) => {
+      // The registry is in Cassandra already; a replica that misses this reloads within DOMAIN_RELOAD_MS.
+      await app.redis.publish(app.redisKeys.domainChanges, host).catch((err: Error) => {
+        app.log.warn({ err: err.message, host }, 'could not announce a domain change; replicas catch up on their reload')
+      })
+    }
+  })
   const links = createLinkService({
     repo,
     index: createLinkIndex(app.cassandra),
     cache,
     keySource,
     invalidator,
-    checkUrl: createUrlPolicy({
-      publicBaseUrl: config.PUBLIC_BASE_URL,
-      ownHosts: listSetting(config.OWN_HOSTS),
-      blockedDomains: listSetting(config.BLOCKED_DOMAINS),
-      allowedNetworks: listSetting(config.ALLOWED_TARGET_NETWORKS),
-      allowedHosts: listSetting(config.ALLOWED_TARGET_HOSTS),
-      ...(config.RESOLVE_TARGETS
-        ? { resolveHost: deps.resolveHost ?? createDnsResolver({ timeoutMs: config.RESOLVE_TIMEOUT_MS }) }
-        : {})
-    }),
+    checkUrl,
+    domainOf: domains.domainOf,
     maxTtlSeconds: config.MAX_TTL_SECONDS,
     metrics,
     log: app.log
@@ -133,8 +164,16 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     publicBaseUrl,
     allowAnonymous: config.ALLOW_ANONYMOUS,
     quotas,
-    idempotency: createIdempotencyStore(app.cassandra)
+    idempotency: createIdempotencyStore(app.cassandra),
+    domains
   })
-  await app.register(linkViewRoutes, { links, publicBaseUrl, quotas })
+  await app.register(linkViewRoutes, { links, quotas, domains })
+  await app.register(domainRoutes, { domains, quotas })
+  const compiler = { compile: (() => { throw new Error('the import routes are not registered') }) as FastifySchemaCompiler<unknown> }
+  const imports = createImports(app, config, { links, repo, domains, compiler })
+  app.addHook('preClose', () => imports.close())
+  await app.register(importRoutes, {
+    jobs: imports, compiler, repo, publicBaseUrl, urls: domains, maxBytes: config.IMPORT_MAX_BYTES, quotas
+  })
   return app
 }

@@ -1,4 +1,4 @@
-import { CassandraEnv, ConfigError, HttpEnv, KeyEnv, RedisEnv, envSchema } from '@shortwave/common/config'
+import { CassandraEnv, ConfigError, DomainEnv, HttpEnv, KeyEnv, RedisEnv, envSchema } from '@shortwave/common/config'
 import { Type, type Static } from 'typebox'
 import { networkList } from './special-addresses.ts'
 import { RATE_EXAMPLE, RATE_PATTERN, parseRate, rateOf, type Rate } from './rate.ts'
@@ -14,6 +14,7 @@ export const configSchema = envSchema({
   ...CassandraEnv,
   ...RedisEnv,
   ...KeyEnv,
+  ...DomainEnv,
   // What users see: short URLs and Location headers are built from it, and links to it are refused (loops).
   PUBLIC_BASE_URL: Type.String({
     default: 'http://localhost:8080',
@@ -49,6 +50,12 @@ export const configSchema = envSchema({
   KEY_LEASE_AHEAD: Type.Integer({ minimum: 0, maximum: 1000, default: 50 }),
   REDIS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 2_592_000, default: 86_400 }),
   REDIS_NEGATIVE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
+  // Imports (POST /api/v1/links/import): the largest upload, read as a stream and refused with 413
+  // past these; rows created at once per job; failed rows listed per job.
+  IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 1_073_741_824, default: 33_554_432 }),
+  IMPORT_MAX_ROWS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 200_000 }),
+  IMPORT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 512, default: 64 }),
+  IMPORT_ERRORS_MAX: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000 }),
   RETRY_AFTER_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 2 })
 })
 

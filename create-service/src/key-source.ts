@@ -1,5 +1,6 @@
 import { NoFreeKeyError } from '@shortwave/common/errors'
 import type { KeyPool } from '@shortwave/common/key-pool'
+import { DEFAULT_DOMAIN } from '@shortwave/common/domains'
 import { createKeyGenerator } from '@shortwave/common/keys'
 import type { Link, LinkRepository } from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
@@ -14,6 +15,12 @@ import type { Metrics } from './metrics.ts'
 // skipped without the client noticing. The next chunk is leased while a few keys are left, so
 // most creates wait for no Paxos round. When the pool cannot serve (empty, or Redis down) the
 // service claims a key itself with a lightweight transaction: slower, still unique.
+//
+// A link of another domain (domains.ts) gets a generated key the same way, so a generated key is
+// handed out once across every domain; but its link is stored in that domain's own rows, never in
+// the default row, which stays leased (or 'reserved', on the bypass) and so never becomes a
+// default-domain link. There an alias may hold the key already: the link is written with a
+// lightweight transaction (IF NOT EXISTS), and a key that lost to an alias is dropped for another.
 
 export const CLAIMED_BY = 'create-service'
 const BYPASS_ATTEMPTS = 5
@@ -22,7 +29,7 @@ const CHUNKS_PER_REFILL = 4
 
 export interface KeySourceOptions {
   pool: Pick<KeyPool, 'take' | 'offer' | 'available'>
-  repo: Pick<LinkRepository, 'leaseChunk' | 'insertIfAbsent'>
+  repo: Pick<LinkRepository, 'leaseChunk' | 'insertIfAbsent' | 'reserve'>
   metrics: Pick<Metrics, 'keysTaken' | 'keyBypasses' | 'keyLeases' | 'keysSkipped'>
   log: FastifyBaseLogger
   keyLength: number
@@ -34,11 +41,11 @@ export interface KeySourceOptions {
 
 /**
  * A link under its new key. From the pool it still has to be written (activateLeased); from the
- * bypass it is already stored.
+ * bypass, and on a domain other than the default one ('domain'), it is already stored.
  */
 export interface TakenKey {
   link: Link
-  source: 'pool' | 'bypass'
+  source: 'pool' | 'bypass' | 'domain'
 }
 
 export type LinkDraft = Omit<Link, 'key'>
@@ -126,12 +133,36 @@ export function createKeySource (opts: KeySourceOptions) {
     throw new NoFreeKeyError(BYPASS_ATTEMPTS)
   }
 
+  /** A key for a link of another domain, stored there (see the top of this file). */
+  async function takeForDomain (draft: LinkDraft, beforeStore: BeforeStore): Promise<TakenKey> {
+    for (let attempt = 0; attempt < BYPASS_ATTEMPTS; attempt++) {
+      const pooled = await fromPool()
+      let key: string
+      if ('key' in pooled) {
+        leaseAhead()
+        metrics.keysTaken.inc({ source: 'pool' })
+        key = pooled.key
+      } else {
+        metrics.keyBypasses.inc({ reason: pooled.bypass })
+        key = generator.one()
+        if (!await repo.reserve(key, CLAIMED_BY)) continue
+        metrics.keysTaken.inc({ source: 'bypass' })
+      }
+      const link = { ...draft, key }
+      await beforeStore(link)
+      if (await repo.insertIfAbsent(link, CLAIMED_BY)) return { link, source: 'domain' }
+      log.info({ key, domain: draft.domain }, 'an alias on the domain holds the generated key; trying another')
+    }
+    throw new NoFreeKeyError(BYPASS_ATTEMPTS)
+  }
+
   return {
     /**
      * Hands out a key nobody else will ever get. `beforeStore` runs with the link before it is
      * written under its key (see TakenKey). Cassandra failures propagate.
      */
     async take (draft: LinkDraft, beforeStore: BeforeStore = async () => {}): Promise<TakenKey> {
+      if ((draft.domain ?? DEFAULT_DOMAIN) !== DEFAULT_DOMAIN) return await takeForDomain(draft, beforeStore)
       const pooled = await fromPool()
       if ('key' in pooled) {
         leaseAhead()

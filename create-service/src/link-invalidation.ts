@@ -1,5 +1,5 @@
 import type { LinkCache } from '@shortwave/common/link-cache'
-import type { Link } from '@shortwave/common/link-repository'
+import { scopedKeyOf, type Link } from '@shortwave/common/link-repository'
 import type { RuleFields } from '@shortwave/common/link-rules'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
@@ -78,11 +78,11 @@ export function createLinkInvalidator (opts: LinkInvalidatorOptions) {
   }
 
   return {
-    /** Tombstones the cached entry of a deleted link and tells every redirect replica; never throws. */
+    /** Tombstones a deleted link's cached entry (by scoped key) and tells every redirect replica; never throws. */
     invalidate: (key: string): Promise<void> => settle(key, null),
 
     /** Caches the edited link at its new version and tells every redirect replica; never throws. */
-    replace: (link: EditedLink): Promise<void> => settle(link.key, link),
+    replace: (link: EditedLink): Promise<void> => settle(scopedKeyOf(link), link),
 
     /** Keys still waiting for Redis (for tests and diagnostics). */
     get pending (): number {
@@ -97,4 +97,4 @@ export function createLinkInvalidator (opts: LinkInvalidatorOptions) {
   }
 }
 export type LinkInvalidator = ReturnType<typeof createLinkInvalidator>
-export type EditedLink = Pick<Link, 'key' | 'url' | 'expiresAt'> & RuleFields & { version: number }
+export type EditedLink = Pick<Link, 'key' | 'domain' | 'url' | 'expiresAt'> & RuleFields & { version: number }

@@ -81,7 +81,7 @@ export function createLinkLister (opts: LinkListerOptions) {
   /** The link an entry names, if the listing shows it. */
   async function listed (request: ListRequest, plan: Plan, entry: ListPosition, now: number):
   Promise<ListedLink | null> {
-    const link = await repo.find(entry.key)
+    const link = await repo.find(entry.key, request.domain)
     if (link === null || link.owner !== request.owner) return null
     // A created-time entry names one link: a lost alias race leaves one naming another (older) link.
     if (plan.source.by !== 'clicks' && link.createdAt.getTime() !== entry.value) return null

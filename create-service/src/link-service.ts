@@ -1,13 +1,16 @@
 import {
-  AliasTakenError, EditConflictError, ForbiddenError, InvalidAliasError, InvalidExpiryError, InvalidValidFromError,
+  AliasTakenError, EditConflictError, ForbiddenError, InvalidAliasError, InvalidDomainError, InvalidExpiryError,
+  InvalidValidFromError,
   LinkNotFoundError, PreconditionFailedError
 } from '@shortwave/common/errors'
+import { DEFAULT_DOMAIN } from '@shortwave/common/domains'
 import { ALIAS_MAX, ALIAS_MIN, ALIAS_PATTERN, canBeKey, isReserved } from '@shortwave/common/keys'
 import type { LinkCache } from '@shortwave/common/link-cache'
 import type { LinkIndex } from '@shortwave/common/link-index'
 import type { RedirectStatus, RuleFields } from '@shortwave/common/link-rules'
 import {
-  isLive, type DailyClicks, type Link, type LinkChanges, type LinkEdit, type LinkRepository, type StoredLink
+  isLive, scopedKeyOf, type DailyClicks, type Link, type LinkChanges, type LinkEdit, type LinkRepository,
+  type StoredLink
 } from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
 import { mayManage, type Caller } from './caller.ts'
@@ -32,6 +35,8 @@ export interface CreateLinkInput {
   disabled?: boolean
   forwardQuery?: boolean
   redirectStatus?: RedirectStatus
+  /** The host the client named; the default domain when absent (DomainService.domainOf). */
+  domain?: string
   owner: string | null
 }
 
@@ -83,6 +88,8 @@ export interface LinkServiceOptions {
   maxTtlSeconds: number
   metrics: Pick<Metrics, 'linksCreated' | 'linksDeleted' | 'linksEdited'>
   log: FastifyBaseLogger
+  /** Turns a create's `domain` into the stored domain; without it only the default domain is accepted. */
+  domainOf?: (host: string | undefined, where: 'body') => Promise<string>
 }
 
 const aliasShape = new RegExp(ALIAS_PATTERN)
@@ -137,7 +144,10 @@ export function createLinkService (opts: LinkServiceOptions) {
       const expiresAt = resolveExpiry(input, opts.maxTtlSeconds, now.getTime())
       const rules = await checkRules(input)
       checkWindow(rules.validFrom ?? null, expiresAt)
+      const domain = await storedDomain(input.domain)
       const draft: LinkDraft = {
+        // Only off the default domain: a default link is the very object it was before domains.
+        ...(domain === DEFAULT_DOMAIN ? {} : { domain }),
         url,
         createdAt: now,
         expiresAt,
@@ -151,7 +161,7 @@ export function createLinkService (opts: LinkServiceOptions) {
       metrics.linksCreated.inc({ kind: alias === undefined ? 'generated' : 'alias' })
       await cache.set(link).catch((err: Error) => {
         // Readers fall back to Cassandra (and replace a stale negative entry once it expires).
-        log.warn({ err: err.message, key: link.key }, 'could not write the new link to the cache')
+        log.warn({ err: err.message, key: scopedKeyOf(link) }, 'could not write the new link to the cache')
       })
       return link
     },
@@ -163,16 +173,16 @@ export function createLinkService (opts: LinkServiceOptions) {
      * The live link under the key with its click count; LinkNotFoundError when unknown, deleted, or
      * expired and the caller is not its owner or an admin (an expired link keeps its row and clicks).
      */
-    async getLink (key: string, caller: Caller | null = null): Promise<LinkWithClicks> {
-      const link = await readableLink(key, caller)
-      const clicks = await repo.totalClicks(key)
+    async getLink (key: string, caller: Caller | null = null, domain = DEFAULT_DOMAIN): Promise<LinkWithClicks> {
+      const link = await readableLink(key, caller, domain)
+      const clicks = await repo.totalClicks(scopedKeyOf(link))
       return { ...link, clicks }
     },
 
     /** Total and daily (UTC) clicks of a live link (or an expired one, for its owner), people and bots apart. */
-    async getStats (key: string, caller: Caller | null = null): Promise<LinkStats> {
-      await readableLink(key, caller)
-      const daily = (await repo.dailyClicks(key)).sort((a, b) => a.day.localeCompare(b.day))
+    async getStats (key: string, caller: Caller | null = null, domain = DEFAULT_DOMAIN): Promise<LinkStats> {
+      const link = await readableLink(key, caller, domain)
+      const daily = (await repo.dailyClicks(scopedKeyOf(link))).sort((a, b) => a.day.localeCompare(b.day))
       return {
         key,
         clicks: daily.reduce((sum, d) => sum + d.clicks, 0),
@@ -185,8 +195,10 @@ export function createLinkService (opts: LinkServiceOptions) {
      * Deletes the link for its owner or an admin. The row stays, marked deleted, so the key is
      * never handed out again; then every cache is told (see link-invalidation.ts).
      */
-    async deleteLink (key: string, caller: Caller, ifMatch?: string, now = new Date()): Promise<void> {
-      const link = await managedLink(key, caller, 'delete it')
+    async deleteLink (
+      key: string, caller: Caller, ifMatch?: string, domain = DEFAULT_DOMAIN, now = new Date()
+    ): Promise<void> {
+      const link = await managedLink(key, caller, 'delete it', domain)
       precondition(ifMatch, link)
       // Named a version: deleted only if no edit came in between (a conditional write, as an edit's).
       if (ifMatch !== undefined && ifMatch.trim() !== '*' && !await repo.markDeletedIf(link, now)) throw stale(key)
@@ -196,7 +208,7 @@ export function createLinkService (opts: LinkServiceOptions) {
         log.warn({ err: err.message, key }, 'a deleted link keeps index entries; listings skip them')
       })
       metrics.linksDeleted.inc()
-      await opts.invalidator.invalidate(key)
+      await opts.invalidator.invalidate(scopedKeyOf(link))
     },
 
     /**
@@ -205,10 +217,12 @@ export function createLinkService (opts: LinkServiceOptions) {
      * sent, must name it), so concurrent edits never undo each other unseen. Then the edit is put in
      * the link's history and every cache is given the new state (see link-invalidation.ts).
      */
-    async editLink (key: string, input: EditLinkInput, caller: Caller, ifMatch?: string): Promise<LinkWithClicks> {
+    async editLink (
+      key: string, input: EditLinkInput, caller: Caller, ifMatch?: string, domain = DEFAULT_DOMAIN
+    ): Promise<LinkWithClicks> {
       const changes = await checkChanges(input)
       for (let round = 0; round < EDIT_ROUNDS; round++) {
-        const link = await managedLink(key, caller, 'edit it')
+        const link = await managedLink(key, caller, 'edit it', domain)
         precondition(ifMatch, link)
         checkWindow(changes.validFrom === undefined ? link.validFrom : changes.validFrom,
           changes.expiresAt === undefined ? link.expiresAt : changes.expiresAt)
@@ -224,7 +238,7 @@ export function createLinkService (opts: LinkServiceOptions) {
           await index.unlistChanges(link, edited).catch((err: Error) => {
             log.warn({ err: err.message, key }, 'an edited link keeps index entries of its old state; listings skip them')
           })
-          return { ...edited, clicks: await repo.totalClicks(key) }
+          return { ...edited, clicks: await repo.totalClicks(scopedKeyOf(link)) }
         }
         // The version the client named is gone: another edit (or a delete) came first.
         if (ifMatch !== undefined && ifMatch.trim() !== '*') throw stale(key)
@@ -233,9 +247,11 @@ export function createLinkService (opts: LinkServiceOptions) {
     },
 
     /** The link's edits, newest first, `limit` at most, from the cursor on; for its owner or an admin. */
-    async listEdits (key: string, caller: Caller, cursor: string | undefined, limit: number): Promise<EditPage> {
-      await managedLink(key, caller, 'read its history')
-      const edits = await repo.edits(key, cursor === undefined ? null : Number(cursor), limit + 1)
+    async listEdits (
+      key: string, caller: Caller, cursor: string | undefined, limit: number, domain = DEFAULT_DOMAIN
+    ): Promise<EditPage> {
+      const link = await managedLink(key, caller, 'read its history', domain)
+      const edits = await repo.edits(scopedKeyOf(link), cursor === undefined ? null : Number(cursor), limit + 1)
       const page = edits.slice(0, limit)
       return { edits: page, nextCursor: edits.length > limit ? String(page.at(-1)!.version) : null }
     },
@@ -247,8 +263,8 @@ export function createLinkService (opts: LinkServiceOptions) {
   }
 
   /** The live link, if the caller may change it; `action` completes "only its owner or an admin key may …". */
-  async function managedLink (key: string, caller: Caller, action: string): Promise<StoredLink> {
-    const link = await liveLink(key)
+  async function managedLink (key: string, caller: Caller, action: string, domain: string): Promise<StoredLink> {
+    const link = await liveLink(key, domain)
     if (!mayManage(caller, link.owner)) {
       throw new ForbiddenError(`the link "${key}" belongs to another API key; only its owner or an admin key may ${action}`)
     }
@@ -261,6 +277,13 @@ export function createLinkService (opts: LinkServiceOptions) {
 
   function precondition (ifMatch: string | undefined, link: StoredLink): void {
     if (!ifMatchAllows(ifMatch, etagOf(link))) throw stale(link.key)
+  }
+
+  /** The domain a create names, as stored; the default one when absent. */
+  async function storedDomain (host: string | undefined): Promise<string> {
+    if (opts.domainOf !== undefined) return await opts.domainOf(host, 'body')
+    if (host === undefined) return DEFAULT_DOMAIN
+    throw new InvalidDomainError(`domain "${host.slice(0, 300)}" is not a registered domain`)
   }
 
   /** The edit as it will be stored, or the error that names what is wrong with it. */
@@ -314,23 +337,23 @@ export function createLinkService (opts: LinkServiceOptions) {
     const edit: LinkEdit = {
       version: after.version, editedAt: after.updatedAt!, editor: by.id, before: view(before), after: view(after)
     }
-    await repo.recordEdit(before.key, edit).catch((err: Error) => {
+    await repo.recordEdit(scopedKeyOf(before), edit).catch((err: Error) => {
       log.error({ err: err.message, key: before.key, version: after.version }, 'an applied edit could not be written to the history')
     })
   }
 
   /** Like liveLink, but an expired link is found too when the caller may manage it. */
-  async function readableLink (key: string, caller: Caller | null): Promise<StoredLink> {
+  async function readableLink (key: string, caller: Caller | null, domain: string): Promise<StoredLink> {
     if (!canBeKey(key)) throw new LinkNotFoundError(key.slice(0, ALIAS_MAX))
-    const link = await repo.find(key)
+    const link = await repo.find(key, domain)
     const mayRead = link !== null && (isLive(link) || (caller !== null && mayManage(caller, link.owner)))
     if (!mayRead) throw new LinkNotFoundError(key)
     return link
   }
 
-  async function liveLink (key: string): Promise<StoredLink> {
+  async function liveLink (key: string, domain = DEFAULT_DOMAIN): Promise<StoredLink> {
     if (!canBeKey(key)) throw new LinkNotFoundError(key.slice(0, ALIAS_MAX))
-    const link = await repo.find(key)
+    const link = await repo.find(key, domain)
     if (!link || !isLive(link)) throw new LinkNotFoundError(key)
     return link
   }

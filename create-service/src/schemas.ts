@@ -67,6 +67,14 @@ const CreateLifecycle = {
   redirectStatus: Type.Optional(Lifecycle.redirectStatus)
 }
 
+/** The host of a registered domain, or of the default one (the default when absent): domain-schemas.ts. */
+const DomainField = Type.String({ minLength: 1, maxLength: 300, description: 'a host of GET /api/v1/domains; the default domain when absent' })
+
+/** `?domain=` of every path that names a link. */
+export const DomainQueryField = { domain: Type.Optional(DomainField) }
+// Other parameters stay ignored on these paths, as they were before ?domain= existed.
+export const DomainQuery = Type.Object(DomainQueryField)
+
 export const CreateLinkBody = Type.Object({
   url: TargetUrl,
   alias: Type.Optional(Type.String({
@@ -77,7 +85,8 @@ export const CreateLinkBody = Type.Object({
   ttlSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'seconds until the link expires' })),
   title: Type.Optional(Title),
   tags: Type.Optional(Tags),
-  ...CreateLifecycle
+  ...CreateLifecycle,
+  domain: Type.Optional(DomainField)
 }, {
   additionalProperties: false,
   examples: [
@@ -122,7 +131,8 @@ export const IfMatchHeaders = Type.Object({
 export const HistoryQuery = Type.Object({
   // A version, which Cassandra keeps as a 32-bit int: nine digits at most never overflow it.
   cursor: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'the nextCursor of the previous page' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT, description: `edits per page, 1 to ${PAGE_MAX}` }))
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PAGE_MAX, default: PAGE_DEFAULT, description: `edits per page, 1 to ${PAGE_MAX}` })),
+  ...DomainQueryField
 }, { additionalProperties: false })
 
 export const BatchBody = Type.Object({
@@ -157,22 +167,20 @@ export const ListQuery = Type.Object({
   })),
   sort: Type.Optional(Type.Enum(['created', 'clicks'], { default: 'created', description: 'created (the default) or clicks' })),
   order: Type.Optional(Type.Enum(['asc', 'desc'], { default: 'desc', description: 'desc (the default: newest or most clicked first) or asc' })),
-  domain: Type.Optional(Type.String({
-    maxLength: 253,
-    pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$',
-    description: 'a host name (the default domain when absent)'
-  })),
+  ...DomainQueryField,
   expired: Type.Optional(Type.Enum(['exclude', 'include'], {
     default: 'exclude', description: 'exclude (the default) or include: whether expired links are listed (each says so in expired)'
   }))
 }, { additionalProperties: false })
 
 export const QrQuery = Type.Object({
-  format: Type.Optional(Type.Enum(['svg', 'png'], { default: 'svg', description: 'svg (the default) or png' }))
+  format: Type.Optional(Type.Enum(['svg', 'png'], { default: 'svg', description: 'svg (the default) or png' })),
+  ...DomainQueryField
 }, { additionalProperties: false })
 
 const exampleLink = {
   key: 'Xk3p9Qa',
+  domain: 'localhost',
   shortUrl: 'http://localhost:8080/Xk3p9Qa',
   url: 'https://example.com/some/long/path?x=1',
   createdAt: '2026-11-22T10:00:00.000Z',
@@ -190,6 +198,7 @@ const exampleLink = {
 
 const LinkFields = {
   key: Type.String(),
+  domain: Type.String({ description: 'the host the link is served on (see GET /api/v1/domains)' }),
   shortUrl: Type.String(),
   url: Type.String(),
   createdAt: Type.String({ description: 'ISO-8601, UTC' }),
@@ -244,7 +253,6 @@ export const HistoryBody = Type.Object({
 
 const ListedLinkBody = Type.Object({
   ...LinkFields,
-  domain: Type.String({ description: 'the host the link is served on' }),
   expired: Type.Boolean({ description: 'true when the link has expired (listed only with expired=include)' }),
   clicks: Type.Optional(Type.Integer({ description: 'sort=clicks only: clicks by people as of the key-worker\'s last fold of the link (every few seconds)' }))
 })
@@ -338,10 +346,17 @@ export const QrImage = {
 
 export type LinkBodyT = Static<typeof LinkBody>
 
-export function toLinkBody (link: Link | StoredLink, publicBaseUrl: string): LinkBodyT {
+/** How a link's domain is shown: its host, and where its short URLs start (DomainService). */
+export interface ShortUrls {
+  hostOf: (domain: string | undefined) => string
+  baseUrlOf: (domain: string | undefined) => string
+}
+
+export function toLinkBody (link: Link | StoredLink, urls: ShortUrls): LinkBodyT {
   return {
     key: link.key,
-    shortUrl: `${publicBaseUrl}/${link.key}`,
+    domain: urls.hostOf(link.domain),
+    shortUrl: `${urls.baseUrlOf(link.domain)}/${link.key}`,
     url: link.url,
     createdAt: link.createdAt.toISOString(),
     expiresAt: link.expiresAt?.toISOString() ?? null,
@@ -357,14 +372,14 @@ export function toLinkBody (link: Link | StoredLink, publicBaseUrl: string): Lin
   }
 }
 
-/** A link of a listing: its host (the default one's until domains merge), whether it expired, maybe its clicks. */
-export function toListedBody (link: ListedLink, publicBaseUrl: string): Static<typeof ListedLinkBody> {
-  const body = { ...toLinkBody(link, publicBaseUrl), domain: new URL(publicBaseUrl).hostname, expired: link.expired }
+/** A link of a listing: whether it expired, and the clicks it is sorted by when sorted by clicks. */
+export function toListedBody (link: ListedLink, urls: ShortUrls): Static<typeof ListedLinkBody> {
+  const body = { ...toLinkBody(link, urls), expired: link.expired }
   return link.foldedClicks === undefined ? body : { ...body, clicks: link.foldedClicks }
 }
 
-export function toLinkWithClicksBody (link: LinkWithClicks, publicBaseUrl: string): Static<typeof LinkWithClicksBody> {
-  return { ...toLinkBody(link, publicBaseUrl), clicks: link.clicks }
+export function toLinkWithClicksBody (link: LinkWithClicks, urls: ShortUrls): Static<typeof LinkWithClicksBody> {
+  return { ...toLinkBody(link, urls), clicks: link.clicks }
 }
 
 export function toHistoryBody (key: string, page: EditPage): Static<typeof HistoryBody> {

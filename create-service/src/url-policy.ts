@@ -33,6 +33,8 @@ export interface UrlPolicyOptions {
   publicBaseUrl: string
   /** Further host names that reach the shortener. */
   ownHosts?: readonly string[]
+  /** Whether a (lower-case, punycode) host is a registered custom domain's: it reaches the shortener too. */
+  isServedDomain?: (host: string) => boolean
   /** A host equal to one of these, or under it, is refused. */
   blockedDomains?: readonly string[]
   /** Networks (CIDRs or addresses) that may be targets although they are not public: ALLOWED_TARGET_NETWORKS. */
@@ -202,7 +204,9 @@ export function createUrlPolicy (opts: UrlPolicyOptions): UrlPolicy {
 
     const host = url.hostname.replace(/\.+$/, '')
     if (!host) refuse('url must name a host')
-    if (ownHosts.has(host)) refuse(`url points at this link shortener (${host}); a short link to it would loop`)
+    if (ownHosts.has(host) || opts.isServedDomain?.(host) === true) {
+      refuse(`url points at this link shortener (${host}); a short link to it would loop`)
+    }
     const reached = unmapIPv4(host)
     if (ownHosts.has(reached)) refuse(`url points at this link shortener (${host} is ${reached}); a short link to it would loop`)
     const internal = allowedHosts.some((domain) => host === domain || host.endsWith(`.${domain}`))

@@ -38,7 +38,7 @@ describe('POST /api/v1/links/batch', () => {
     expect(response.statusCode).toBe(200)
     const { results } = response.json()
     expect(results.map((r: { status: number }) => r.status)).toEqual([201, 400, 409, 400, 400, 201, 400])
-    expect(results[0].link).toEqual({ key: expect.any(String), shortUrl: `http://localhost:8080/${results[0].link.key}`, url: 'https://example.com/one', createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: results[0].link.createdAt, ...NO_LIFECYCLE })
+    expect(results[0].link).toEqual({ key: expect.any(String), domain: 'localhost', shortUrl: `http://localhost:8080/${results[0].link.key}`, url: 'https://example.com/one', createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: results[0].link.createdAt, ...NO_LIFECYCLE })
     expect(results[5].link).toMatchObject({ key: 'batch-alias', expiresAt: expect.any(String) })
 
     // Each error is exactly the single create's answer for that body.

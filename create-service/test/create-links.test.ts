@@ -126,6 +126,7 @@ describe('POST /api/v1/links creates links', () => {
     expect(pooled.has(body.key)).toBe(true)
     expect(body).toEqual({
       key: body.key,
+      domain: 'localhost',
       shortUrl: `http://localhost:8080/${body.key}`,
       url: 'https://example.com/generated',
       createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),

@@ -1,4 +1,4 @@
-import { canBeKey } from '@shortwave/common/keys'
+import { isScopedKey } from '@shortwave/common/domains'
 import { CLICK_BATCH_MAX, type LinkRepository } from '@shortwave/common/link-repository'
 import { parseClickField, type RedisKeys } from '@shortwave/common/redis-keys'
 import type { Redis } from 'ioredis'
@@ -30,7 +30,7 @@ export function groupClicks (
   for (const [field, value] of entries) {
     const parsed = parseClickField(field)
     const count = Number(value)
-    if (!parsed || !isDay(parsed.day) || !canBeKey(parsed.key) || !Number.isSafeInteger(count) || count <= 0) {
+    if (!parsed || !isDay(parsed.day) || !isScopedKey(parsed.key) || !Number.isSafeInteger(count) || count <= 0) {
       rejected.push(field)
       continue
     }

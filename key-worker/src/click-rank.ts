@@ -1,4 +1,4 @@
-import { DEFAULT_DOMAIN, parseScopedKey } from '@shortwave/common/domains'
+import { parseScopedKey } from '@shortwave/common/domains'
 import type { LinkIndex } from '@shortwave/common/link-index'
 import type { LinkRepository } from '@shortwave/common/link-repository'
 import { eachLimited } from './each-limited.ts'
@@ -22,9 +22,7 @@ export async function rankFolded (deps: ClickRankDeps, scopedKeys: Iterable<stri
   let moved = 0
   await eachLimited([...scopedKeys], RANK_CONCURRENCY, async (scoped) => {
     const { domain, key } = parseScopedKey(scoped)
-    // Until domains are merged in, only the default domain's links can be read (the fold's keys are all its own).
-    if (domain !== DEFAULT_DOMAIN) return
-    const link = await deps.repo.find(key)
+    const link = await deps.repo.find(key, domain)
     if (link === null || link.owner === null) return
     const [total, previous] = await Promise.all([deps.repo.totalClicks(scoped), deps.index.rank(key, domain)])
     if (previous !== null && previous.clicks === total) return

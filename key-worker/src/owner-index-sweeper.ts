@@ -32,7 +32,7 @@ export function staleReason (entry: OwnerIndexEntry, link: Link | null, now: num
 }
 
 export interface SweepDeps {
-  repo: Pick<LinkRepository, 'ownerIndexPage' | 'find' | 'unindexOwned'>
+  repo: Pick<LinkRepository, 'ownerIndexPage' | 'findScoped' | 'unindexOwned'>
   onScanned?: (entries: number) => void
   onRemoved?: (reason: StaleReason) => void
   /** Monotonic milliseconds and a pause that ends early on abort: the pacing. Tests pass fakes. */
@@ -89,7 +89,7 @@ export async function sweepOwnerIndex (
     outcome.young += page.entries.length - old.length
     deps.onScanned?.(page.entries.length)
     await eachLimited(old, LOOKUP_CONCURRENCY, async (entry) => {
-      const reason = staleReason(entry, await repo.find(entry.key), now)
+      const reason = staleReason(entry, await repo.findScoped(entry.key), now)
       if (reason === null) return
       await repo.unindexOwned(entry)
       outcome.removed[reason]++

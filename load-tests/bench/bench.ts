@@ -5,6 +5,8 @@
 //   node load-tests/bench/bench.ts [--rounds 3] [--seconds 8] [--quick]
 //     --quick: one round of 4 s, no million-link dataset, docs/benchmarks.md left alone
 //              (checks the script, not the machine)
+//     --only import: just the import row (100,000 CSV rows through nginx), printed and saved
+//              in reports/, docs/benchmarks.md left alone
 //
 // It drives the local stack: restarts the services with the settings each measurement needs
 // (scripts/start.sh with SW_SERVICE_ENV), runs its own nginx for the `return 302` ceiling and a
@@ -20,6 +22,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import cassandra from 'cassandra-driver'
+import { benchImport, type ImportFigures } from './import-rate.ts'
 import { median, runWrk, type Figures } from './wrk.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -34,7 +37,8 @@ const { values: args } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '8' },
-    quick: { type: 'boolean', default: false }
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' }
   }
 })
 const ROUNDS = args.quick ? 1 : Number(args.rounds)
@@ -62,6 +66,7 @@ const REPLICAS = ['redirect-service-1', 'redirect-service-2']
 const CACHE_OFF = 'LOCAL_CACHE_TTL_MS=0 LOCAL_NEGATIVE_TTL_MS=0'
 // The key-worker's (default) CLAIM_BATCH_SIZE: each pool chunk holds that many keys.
 const CLAIM_BATCH_SIZE = 100
+const IMPORT_ROWS = args.quick ? 10_000 : 100_000
 
 const log = (message: string): void => { process.stderr.write(`[shortwave bench] ${message}\n`) }
 
@@ -298,7 +303,32 @@ async function metric (url: string, name: string): Promise<number> {
 
 // ------------------------------------------------------------------ the run
 
+/** The import row: 100,000 CSV rows through nginx with the import CLI (load-tests/bench/import-rate.ts). */
+async function measureImport (): Promise<ImportFigures> {
+  log(`import: ${IMPORT_ROWS.toLocaleString('en-US')} CSV rows through nginx (npm run import)`)
+  const figures = await benchImport({ root: ROOT, runDir: RUN, apiUrl: NGINX_URL, rows: IMPORT_ROWS })
+  log(`import: ${Math.round(figures.rowsPerSecond).toLocaleString('en-US')} rows/s (${figures.rows} rows in ${figures.seconds.toFixed(1)} s, ` +
+    `${figures.created} created, ${figures.failed} failed, ${figures.status})`)
+  return figures
+}
+
+async function onlyImport (): Promise<void> {
+  mkdirSync(REPORTS, { recursive: true })
+  log('bringing the stack up for load (nginx limits in dry run, create rate limit raised), services with default settings')
+  sh('bash scripts/infra.sh up >/dev/null', LOAD_ENV)
+  restart(SERVICES, '')
+  const startedAt = new Date()
+  const importRun = await measureImport()
+  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
+  writeFileSync(join(REPORTS, `bench-import-${stamp}.json`), JSON.stringify({ startedAt, finishedAt: new Date(), importRun }, null, 2))
+  process.stdout.write(`import: ${Math.round(importRun.rowsPerSecond)} rows/s\n`)
+}
+
 async function main (): Promise<void> {
+  if (args.only !== undefined) {
+    if (args.only !== 'import') throw new Error(`--only ${args.only}: only "import" can run alone`)
+    return await onlyImport()
+  }
   mkdirSync(RUN, { recursive: true })
   mkdirSync(REPORTS, { recursive: true })
   const redis = new Redis('redis://127.0.0.1:16379')
@@ -422,6 +452,7 @@ async function main (): Promise<void> {
   sampling.on = false
   await poll
   const bypassed = await metric('http://127.0.0.1:3001', 'shortwave_key_bypass_total') - bypassBefore
+  const importRun = await measureImport()
 
   // Click counting under the redirect load (k6: exact request counts). The links are in Redis,
   // as create-service's write-through leaves them (the Cassandra phase above removed them).
@@ -450,7 +481,7 @@ async function main (): Promise<void> {
   }
   const machine = { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release() }
   const summary = Object.fromEntries(Object.entries(results).map(([name, runs]) => [name, summarise(runs)]))
-  const raw = { startedAt, finishedAt: new Date(), busyBefore: idleBusy, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, machine, versions, summary, create: { poolMin, bypassed }, clicks, redirectRun }
+  const raw = { startedAt, finishedAt: new Date(), busyBefore: idleBusy, rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, threads: THREADS, machine, versions, summary, create: { poolMin, bypassed }, importRun, clicks, redirectRun }
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
   writeFileSync(join(REPORTS, `bench-${stamp}.json`), JSON.stringify(raw, null, 2))
   // A quick run checks the script, not the machine: it never replaces the published figures.
@@ -481,6 +512,7 @@ interface Raw {
   versions: Record<string, unknown>
   summary: Record<string, Figures>
   create: { poolMin: number, bypassed: number }
+  importRun: ImportFigures
   clicks: ClickReport | null
   redirectRun: Record<string, Record<string, number>> | null
 }
@@ -519,6 +551,8 @@ function writeReport (raw: Raw): void {
     row('3. full path, only Cassandra has the link', 'full-cassandra', 'cache off, Redis entries deleted, every request a new key'),
     row('4. creation through nginx', 'create', 'POST /api/v1/links, generated keys'),
     row(`4. creation sustained ${CREATE_SUSTAINED_S} s`, 'create-sustained', `pool minimum ${raw.create.poolMin}, bypasses ${raw.create.bypassed}`),
+    `| 5. import of ${raw.importRun.rows.toLocaleString('en-US')} CSV rows through nginx | ${Math.round(raw.importRun.rowsPerSecond).toLocaleString('en-US')} rows/s | | | | | ${raw.importRun.failed} | ` +
+      `\`npm run import\`: ${(raw.importRun.bytes / 2 ** 20).toFixed(1)} MiB uploaded, job ${raw.importRun.status} after ${raw.importRun.seconds.toFixed(1)} s, generated keys |`,
     '',
     `**Ratios:** 2/1 (redirect-service / bare nginx) = ${ratio('redirect-service', 'nginx-302')}; 3/1 (full path hot / bare nginx) = ${ratio('full-hot', 'nginx-302')}; ` +
       `3/1 against the stack's own config answering itself = ${ratio('full-hot', 'nginx-302-edge')}; ` +

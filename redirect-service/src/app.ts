@@ -1,7 +1,10 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { createLinkCache } from '@shortwave/common/link-cache'
 import { createLinkRepository } from '@shortwave/common/link-repository'
+import { createDomainDirectory } from '@shortwave/common/domain-directory'
+import { createDomainRepository } from '@shortwave/common/domain-registry'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
+import domainChanges from '@shortwave/common/plugins/domain-changes'
 import errorHandler from '@shortwave/common/plugins/error-handler'
 import health, { storeChecks } from '@shortwave/common/plugins/health'
 import metricsPlugin from '@shortwave/common/plugins/metrics'
@@ -11,7 +14,8 @@ import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { Config } from './config.ts'
+import { defaultDomainHosts, type Config } from './config.ts'
+import { createHostTable } from './hosts.ts'
 import { createClickCap } from './click-cap.ts'
 import { createLinkResolver } from './link-resolver.ts'
 import { createMetrics, type RedirectOutcomes } from './metrics.ts'
@@ -28,6 +32,7 @@ export interface AppDeps {
 }
 
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const hosts = createHostTable(defaultDomainHosts(config))
   const app = Fastify(serverOptions(config, {
     ...(deps.logger === false ? { logger: false } : {})
   })).withTypeProvider<TypeBoxTypeProvider>()
@@ -76,6 +81,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     redis: app.redis, counterKey: app.redisKeys.clickCap, storedClicks: (key) => repository.totalClicks(key)
   })
 
+  await app.register(domainChanges, {
+    directory: createDomainDirectory({
+      repo: createDomainRepository(app.cassandra),
+      reloadMs: config.DOMAIN_RELOAD_MS,
+      onError: (err) => app.log.warn({ err: err.message }, 'could not reload the domains; serving the ones known'),
+      onLoad: (domains) => hosts.update(domains)
+    })
+  })
   await app.register(invalidationsPlugin, {
     evict: (key) => {
       invalidations++
@@ -88,6 +101,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     permanentMaxAgeSeconds: config.PERMANENT_MAX_AGE_SECONDS,
     outcomes,
     clickCap,
+    hosts,
     ...(deps.now ? { now: deps.now } : {})
   })
   return app

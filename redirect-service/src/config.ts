@@ -1,4 +1,5 @@
-import { CassandraEnv, HttpEnv, RedisEnv, envSchema } from '@shortwave/common/config'
+import { CassandraEnv, ConfigError, DomainEnv, HttpEnv, RedisEnv, envSchema } from '@shortwave/common/config'
+import { normalizeHost } from '@shortwave/common/domains'
 import { Type, type Static } from 'typebox'
 
 export const configSchema = envSchema({
@@ -16,7 +17,34 @@ export const configSchema = envSchema({
   REDIS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 2_592_000, default: 86_400 }),
   REDIS_NEGATIVE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
   CLICK_FLUSH_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
-  CLICK_BUFFER_MAX_KEYS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 })
+  CLICK_BUFFER_MAX_KEYS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 }),
+  ...DomainEnv,
+  // The names the default domain answers on (the host of create-service's PUBLIC_BASE_URL and any
+  // local name): any other Host is a registered domain's, or unknown (404). checkConfig parses it.
+  DEFAULT_DOMAIN_HOSTS: Type.String({
+    default: 'localhost,127.0.0.1,[::1]',
+    minLength: 1,
+    description: 'comma-separated host names or IP addresses, without ports, e.g. sw.example,localhost,127.0.0.1'
+  })
 })
 
 export type Config = Static<typeof configSchema>
+
+/** DEFAULT_DOMAIN_HOSTS as normalised hosts; a ConfigError naming the variable when one is not a host. */
+export function defaultDomainHosts (config: Pick<Config, 'DEFAULT_DOMAIN_HOSTS'>): string[] {
+  const entries = config.DEFAULT_DOMAIN_HOSTS.split(',').map((h) => h.trim()).filter(Boolean)
+  const hosts = entries.map((h) => normalizeHost(h, { allowIp: true }))
+  const bad = entries.filter((_, i) => hosts[i] === null)
+  if (entries.length === 0 || bad.length > 0) {
+    throw new ConfigError(`Invalid configuration: DEFAULT_DOMAIN_HOSTS=${JSON.stringify(config.DEFAULT_DOMAIN_HOSTS)} is invalid: ` +
+      `${bad.length > 0 ? `${bad.map((h) => JSON.stringify(h)).join(', ')} is not a host name` : 'it names no host'} ` +
+      '(expected comma-separated host names or IP addresses, without ports, e.g. sw.example,localhost,127.0.0.1)')
+  }
+  return hosts as string[]
+}
+
+/** The rules a schema cannot express (tests/deploy checks deployed settings with it too). */
+export function checkConfig<C extends Config> (config: C): C {
+  defaultDomainHosts(config)
+  return config
+}

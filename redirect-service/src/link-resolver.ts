@@ -8,6 +8,9 @@ import { toLocationHeader } from './location.ts'
 // Where a redirect finds its link: this process's LRU, then Redis, then Cassandra. Every layer
 // caches misses briefly too, and no cached entry ever outlives the link it holds; an expired link
 // is kept as briefly as a miss, so that its redirects can say it is gone (410).
+//
+// Links are named by their scoped key (domains.ts): the key itself on the default domain, host/key
+// on another, in every layer and in the invalidation messages alike.
 
 export interface ResolvedLink {
   url: string
@@ -26,7 +29,7 @@ export interface ResolvedLink {
 
 export interface LinkResolverOptions {
   cache: Pick<LinkCache, 'get' | 'fill' | 'setNegative'>
-  repository: Pick<LinkRepository, 'find'>
+  repository: Pick<LinkRepository, 'findScoped'>
   localMax: number
   localTtlMs: number
   localNegativeTtlMs: number
@@ -110,17 +113,29 @@ export function createLinkResolver (opts: LinkResolverOptions) {
     }
   }
 
+  function fromCache (key: string, cached: Exclude<CacheLookup, { kind: 'miss' }>, self: Pick<Lookup, 'superseded'>): ResolvedLink | null {
+    stats.redis++
+    const at = now()
+    const link = cached.kind === 'hit' ? prepare(cached.link.url, cached.link.expiresAt, cached.link.rules, at) : null
+    if (!self.superseded) remember(key, link, at)
+    return link
+  }
+
   async function lookup (key: string, self: Pick<Lookup, 'superseded'>): Promise<ResolvedLink | null> {
     const cached = await fromRedis(key)
-    if (cached !== null && cached.kind !== 'miss') {
-      stats.redis++
-      const at = now()
-      const link = cached.kind === 'hit' ? prepare(cached.link.url, cached.link.expiresAt, cached.link.rules, at) : null
-      if (!self.superseded) remember(key, link, at)
-      return link
-    }
+    if (cached !== null && cached.kind !== 'miss') return fromCache(key, cached, self)
 
-    const stored = await timed('cassandra', () => opts.repository.find(key))
+    let stored: Awaited<ReturnType<typeof opts.repository.findScoped>>
+    try {
+      stored = await timed('cassandra', () => opts.repository.findScoped(key))
+    } catch (error) {
+      // Both stores failed. Redis' failure may have been a moment's slowness (its command timeout
+      // on a loaded host) rather than an outage, and a cached link is the one thing that can still
+      // be served: ask it once more before answering 503.
+      const again = cached === null ? await fromRedis(key) : null
+      if (again === null || again.kind === 'miss') throw error
+      return fromCache(key, again, self)
+    }
     stats.cassandra++
     const at = now()
     let link: ResolvedLink | null = null

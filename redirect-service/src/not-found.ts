@@ -28,16 +28,19 @@ const GONE_PAGE = PAGE.replace('<title>Link not found', '<title>Link gone')
 
 export const GONE = 'This link has expired or reached its click limit'
 
+/** A Host that is neither the default domain's nor a registered domain's. */
+export const UNKNOWN_HOST = 'No short links are served on this host'
+
 export const NOT_A_KEY = 'This is not a short link: keys are 3 to 64 letters, digits, "-" or "_"'
 
 /** 404 for a browser (HTML page) or an API client (JSON error); never cached, the key may appear later. */
-export function sendNotFound (reply: FastifyReply, accept: string | undefined, message: string): void {
+export function sendNotFound (reply: FastifyReply, accept: string | undefined, message: string, code = 'SW_LINK_NOT_FOUND'): void {
   reply.code(404).header('cache-control', 'no-store')
   if (accept !== undefined && accept.includes('text/html')) {
     reply.type('text/html; charset=utf-8').send(PAGE)
     return
   }
-  reply.send({ statusCode: 404, error: 'Not Found', message, code: 'SW_LINK_NOT_FOUND' })
+  reply.send({ statusCode: 404, error: 'Not Found', message, code })
 }
 
 /**

@@ -41,10 +41,10 @@ function resolver (overrides: Partial<LinkResolverOptions> = {}) {
 }
 
 /** The real repository, counting its reads. */
-function countingRepository (): { repository: Pick<LinkRepository, 'find'>, reads: () => number } {
+function countingRepository (): { repository: Pick<LinkRepository, 'findScoped'>, reads: () => number } {
   const real = createLinkRepository(infra.cassandra)
   let reads = 0
-  return { repository: { find: (key) => { reads++; return real.find(key) } }, reads: () => reads }
+  return { repository: { findScoped: (key) => { reads++; return real.findScoped(key) } }, reads: () => reads }
 }
 
 describe('link resolver', () => {
@@ -117,8 +117,8 @@ describe('link resolver', () => {
     let reads = 0
     const links = resolver({
       repository: {
-        async find (k) {
-          const link = await real.find(k)
+        async findScoped (k) {
+          const link = await real.findScoped(k)
           if (++reads === 1) {
             readDone()
             await gate
@@ -180,10 +180,29 @@ describe('link resolver', () => {
     expect(reads.map(([store]) => store)).toEqual(['redis', 'cassandra'])
   })
 
+  it('asks Redis once more when it failed and Cassandra cannot answer, and serves the link it holds', async () => {
+    const key = uniqueKey()
+    await storeLink(infra.cassandra, key, 'https://example.com/slow-redis')
+    await resolver().resolve(key) // fills Redis
+    const cache = cacheOn(infra.redis)
+    let gets = 0
+    const slowOnce: typeof cache = {
+      ...cache,
+      get: async (k) => { if (++gets === 1) throw new Error('Command timed out'); return cache.get(k) }
+    }
+    const links = resolver({
+      cache: slowOnce,
+      repository: { findScoped: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
+    })
+    expect((await links.resolve(key))?.url).toBe('https://example.com/slow-redis')
+    expect(gets).toBe(2)
+    expect(links.stats).toMatchObject({ redis: 1, cacheErrors: 1 })
+  })
+
   it('answers 503 when Redis fails and Cassandra cannot answer', async () => {
     const links = resolver({
       cache: cacheOn(unreachable),
-      repository: { find: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
+      repository: { findScoped: async () => { throw new cassandra.errors.NoHostAvailableError({}) } }
     })
     // The driver's error goes through as is; the error handler is what answers it.
     const failure = await links.resolve(uniqueKey()).then(() => null, (error: unknown) => error)

@@ -24,7 +24,7 @@ describe('a short link to an IDN URL, in chromium', () => {
 
   beforeAll(async () => {
     infra = await createTestInfra('br_idn')
-    ;[stack, target] = await Promise.all([startStack(infra, { env: { PUBLIC_BASE_URL: SITE } }), startTarget()])
+    ;[stack, target] = await Promise.all([startStack(infra, { env: { PUBLIC_BASE_URL: SITE, DEFAULT_DOMAIN_HOSTS: 'sw.test,localhost,127.0.0.1' } }), startTarget()])
     edge = await edgeInFront(stack)
     // Chromium matches the rules against the host it resolves, which is the punycode form; a rule
     // spelled in Unicode makes it drop every rule (even sw.test then fails to resolve).

@@ -52,10 +52,10 @@ describe('the web page, in chromium', () => {
 
   beforeAll(async () => {
     infra = await createTestInfra('br_web')
-    ;[stack, target] = await Promise.all([startStack(infra, { env: { PUBLIC_BASE_URL: SITE } }), startTarget()])
+    ;[stack, target] = await Promise.all([startStack(infra, { env: { PUBLIC_BASE_URL: SITE, DEFAULT_DOMAIN_HOSTS: 'sw.test,localhost,127.0.0.1' } }), startTarget()])
     const host = (url: string) => new URL(url).host
     edge = await startEdge((port) => testEnv({
-      port, create: [host(stack.createUrl)], redirect: [host(stack.redirectUrl)]
+      port, create: [host(stack.createUrl)], redirect: [host(stack.redirectUrl)], pageHosts: ['sw.test', 'localhost', '127.0.0.1']
     }))
     browser = await launchChromium({ 'sw.test': `127.0.0.1:${edge.port}`, 'target.test': '127.0.0.1' })
     context = await browser.newContext({ viewport: { width: 900, height: 800 } })

@@ -29,8 +29,8 @@ export function gatedReader (infra: Pick<TestInfra, 'cassandra' | 'redis' | 'pre
   const resolver = createLinkResolver({
     cache: { ...cache, fill: (link: Pick<Link, 'key' | 'url' | 'expiresAt'>, now?: number) => cache.fill(link, now).finally(filled) },
     repository: {
-      async find (k) {
-        const link = await real.find(k)
+      async findScoped (k) {
+        const link = await real.findScoped(k)
         readDone()
         await gate
         return link

@@ -65,6 +65,8 @@ export async function nginxTest (envFiles: Record<string, string>): Promise<{ ok
 }
 
 export interface EnvOptions {
+  /** The default domain's names, where `/` is the web page (nginx/env/local.conf's map); elsewhere `/` is proxied. */
+  pageHosts?: string[]
   port: number
   create: string[]
   redirect: string[]
@@ -105,6 +107,11 @@ upstream redirect_service {
 ${servers(opts.redirect)}
     keepalive 8;
     keepalive_timeout 4s;
+}
+map $host $sw_page_host {
+    hostnames;
+    default   0;
+${(opts.pageHosts ?? ['localhost', '127.0.0.1']).map((h) => `    ${h} 1;`).join('\n')}
 }
 access_log logs/access.log json;
 server {

@@ -47,6 +47,21 @@ describe('nginx edge: routing, headers, errors', () => {
       expect(create.received.length + redirect.received.length).toBe(before)
     })
 
+    it('sends / of any other host (a custom domain, or one served by no domain) to redirect-service, Host intact', async () => {
+      for (const host of ['go.example', 'unknown.example:8080']) {
+        const response = await send(`${edge.url}/`, { headers: { host } })
+        expect(echoed(response)).toMatchObject({ name: 'redirect', url: '/', headers: { host: host.replace(/:\d+$/, '') } })
+      }
+      // The default domain's names still get the page, whatever the port or case.
+      const page = await send(`${edge.url}/`, { headers: { host: 'LOCALHOST:8080' } })
+      expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
+    })
+
+    it('passes the Host of a key\'s request through, for redirect-service to pick the domain', async () => {
+      const response = await send(`${edge.url}/Xk3p9Qa`, { headers: { host: 'Go.Example' } })
+      expect(echoed(response)).toMatchObject({ name: 'redirect', url: '/Xk3p9Qa', headers: { host: 'go.example' } })
+    })
+
     it('serves the page script from /static/ as JavaScript', async () => {
       const response = await send(`${edge.url}/static/app.js`)
       expect(response.status).toBe(200)

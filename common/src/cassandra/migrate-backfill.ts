@@ -172,9 +172,8 @@ async function clicksPass (client: cassandra.Client, range: unknown[]): Promise<
       const scoped = keys[next++]!
       const total = totals.get(scoped)!
       const { domain, key } = parseScopedKey(scoped)
-      // Links of other domains are ranked by their first fold after the domains merge reads them.
-      if (total === 0 || domain !== DEFAULT_DOMAIN) continue
-      const [link, rank] = await retried(() => Promise.all([repo.find(key), index.rank(key, domain)]))
+      if (total === 0) continue
+      const [link, rank] = await retried(() => Promise.all([repo.find(key, domain), index.rank(key, domain)]))
       if (link === null || link.owner === null || rank !== null) continue
       await retried(() => index.moveRank(link, domain, total, null))
       ranked++

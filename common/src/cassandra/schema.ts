@@ -150,8 +150,83 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE links ADD IF NOT EXISTS redirect_status int'
     ]
   },
+  {
+    id: '008-domains',
+    statements: [
+      // The registered custom domains (POST/GET/DELETE /api/v1/domains; the default domain is
+      // configuration, not a row). One partition, scope = 'all', so the whole registry is one
+      // partition read: every redirect replica loads it into memory at start-up, again on each
+      // change (pub/sub) and every DOMAIN_RELOAD_MS, and create-service reads one row by host.
+      // A registry holds hundreds of hosts, not millions. Every write is a lightweight transaction
+      // (IF NOT EXISTS / IF EXISTS), so two admins registering one host get one 201 and one 409.
+      // Links of a domain live in links partitions of their own (domains.ts, linkBucket): the
+      // existing rows are the default domain's as they are, nothing is rewritten.
+      `CREATE TABLE IF NOT EXISTS domains (
+        scope text,
+        host text,
+        root_redirect text,
+        not_found_redirect text,
+        created_at timestamp,
+        PRIMARY KEY ((scope), host)
+      )`
+    ]
+  },
   // The list's indexes (GET /api/v1/links; common/src/link-index.ts, README "How each list query is served").
-  { id: '009-link-list', statements: LINK_LIST_TABLES }
+  { id: '009-link-list', statements: LINK_LIST_TABLES },
+  {
+    id: '010-imports',
+    statements: [
+      // An import job (POST /api/v1/links/import), read by its id (GET /api/v1/imports/{id}). The
+      // replica running it rewrites the counters and updated_at about once a second: a job still
+      // "running" whose updated_at is older than a minute lost its replica and reads as
+      // "interrupted" (create-service/src/import/import-jobs.ts). Kept 30 days.
+      `CREATE TABLE IF NOT EXISTS import_jobs (
+        id text PRIMARY KEY,
+        owner text,
+        layout text,
+        status text,
+        total int,
+        done int,
+        created int,
+        skipped int,
+        failed int,
+        created_at timestamp,
+        updated_at timestamp,
+        finished_at timestamp
+      ) WITH default_time_to_live = 2592000`,
+      // The rows of a job that failed, by line (GET /api/v1/imports/{id}/errors pages through one
+      // partition in line order). At most IMPORT_ERRORS_MAX rows a job are kept; failed counts all.
+      `CREATE TABLE IF NOT EXISTS import_errors (
+        job_id text,
+        line int,
+        field text,
+        message text,
+        code text,
+        PRIMARY KEY ((job_id), line)
+      ) WITH default_time_to_live = 2592000`,
+      // What makes a re-run create nothing new: one row per (owner, row identity) an import created
+      // or found. The identity is the key for a row naming one ("k:<domain>/<key>"), else a hash of
+      // the row's fields ("h:<sha-256>"). An owner's identities are spread over 16 partitions by a
+      // hash of the identity (bucket), so a job reads the identities of a chunk of rows with one
+      // query per bucket (row_id IN …) and records them with one single-partition batch per bucket.
+      `CREATE TABLE IF NOT EXISTS import_rows (
+        owner text,
+        bucket int,
+        row_id text,
+        domain text,
+        key text,
+        job_id text,
+        PRIMARY KEY ((owner, bucket), row_id)
+      )`,
+      // One running import per API key, whichever replica runs it: claimed with a lightweight
+      // transaction, kept alive by the runner (TTL 60 s), released at the end. Two runs of one
+      // file at once would otherwise both find a row new and both create it.
+      `CREATE TABLE IF NOT EXISTS import_locks (
+        owner text PRIMARY KEY,
+        job_id text
+      )`
+    ]
+  }
 ]
 
 export type Replication =

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { Server as NetServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
@@ -37,10 +38,11 @@ declare module 'fastify' {
     /**
      * Takes the instance out of rotation before it closes: /readyz answers 503, and every answer
      * closes its connection, so a proxy holding idle keep-alive connections to it stops reusing
-     * them. Resolves after `ms`, when the instance can close: connections the proxy still keeps
-     * idle by then are the ones it closes itself (its keep-alive timeout is shorter, nginx/).
+     * them. After `ms` it stops accepting connections and resolves once the open ones have ended
+     * (at most `settleMs` later), when the instance can close: connections the proxy still kept
+     * idle by then are the ones it closed itself (its keep-alive timeout is shorter, nginx/).
      */
-    drain: (ms: number) => Promise<void>
+    drain: (ms: number, settleMs?: number) => Promise<void>
   }
 }
 
@@ -51,6 +53,24 @@ function closeAfterAnswer (_request: IncomingMessage, response: ServerResponse):
   response.setHeader('connection', 'close')
 }
 
+// How long the last connections get to finish once no new one is accepted.
+const SETTLE_MS = 1000
+
+/**
+ * Stops accepting connections and waits for the open ones to end. Fastify's close() answers 503 to
+ * a request it parses after closing began, and http.Server#close() drops every connection with no
+ * request parsed yet, a proxy's request possibly in flight on it: both lose a POST the proxy will
+ * not send again. Closing only the listening socket makes the proxy's next connect fail instead,
+ * which it retries on another server whatever the method, while the requests already on their way
+ * are answered normally (each answer closing its connection, see closeAfterAnswer).
+ */
+async function stopAccepting (server: Server, settleMs: number): Promise<void> {
+  if (!server.listening) return
+  // net.Server#close calls back once the last open connection has ended.
+  const ended = new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => { resolve() }) })
+  await Promise.race([ended, sleep(settleMs, undefined, { ref: false })])
+}
+
 /** /healthz says the process is alive; /readyz says whether it can do its job right now. */
 async function healthPlugin (app: FastifyInstance, opts: HealthOptions): Promise<void> {
   const isReady = opts.isReady ?? ((results) => Object.values(results).every(Boolean))
@@ -58,10 +78,11 @@ async function healthPlugin (app: FastifyInstance, opts: HealthOptions): Promise
   let draining = false
 
   // The hot path pays nothing for this until the drain: the listener is added only then.
-  app.decorate('drain', async (ms: number) => {
+  app.decorate('drain', async (ms: number, settleMs = SETTLE_MS) => {
     if (!draining) app.server.prependListener('request', closeAfterAnswer)
     draining = true
     await sleep(ms, undefined, { ref: false })
+    await stopAccepting(app.server, settleMs)
   })
 
   app.get('/healthz', { logLevel: 'warn', schema: { hide: true, response: { 200: HealthBody } } }, async () => ({ status: 'ok' }))

@@ -23,7 +23,11 @@ async function openApiPlugin (app: FastifyInstance, opts: OpenApiOptions): Promi
           'Errors are JSON with a message a person can act on and a stable code.'
       },
       servers: [{ url: opts.publicBaseUrl }],
-      tags: [{ name: 'links', description: 'Short links' }],
+      tags: [
+        { name: 'links', description: 'Short links' },
+        { name: 'domains', description: 'Custom domains links are served on' },
+        { name: 'import/export', description: 'Links to and from files, Shortwave\'s or other shorteners\'' }
+      ],
       components: {
         securitySchemes: {
           apiKey: { type: 'http', scheme: 'bearer', description: 'An API key (sw_…), created with `npm run apikey -- create`' }

@@ -1,21 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { DomainService } from '../domain-service.ts'
 import type { LinkService } from '../link-service.ts'
 import type { QuotaPolicy } from '../quota.ts'
 import { QR_CONTENT_TYPE, renderQr } from '../qr.ts'
-import { ErrorResponses, KeyParams, QrImage, QrQuery, StatsBody, toStatsBody } from '../schemas.ts'
+import { DomainQuery, ErrorResponses, KeyParams, QrImage, QrQuery, StatsBody, toStatsBody } from '../schemas.ts'
 
 // Read-only views of a link: its click statistics and a QR code of its short URL. Like the
 // link's metadata, they are public to anyone who knows the key.
 
 export interface LinkViewRoutesOptions {
   links: LinkService
-  /** Without a trailing slash. */
-  publicBaseUrl: string
   quotas: Record<'read' | 'qr', QuotaPolicy>
+  domains: Pick<DomainService, 'domainOf' | 'baseUrlOf'>
 }
 
 const linkViewRoutes: FastifyPluginAsyncTypebox<LinkViewRoutesOptions> = async (app, opts) => {
-  const { links, publicBaseUrl, quotas } = opts
+  const { links, quotas, domains } = opts
 
   // No key is needed here, but a bad one is refused like everywhere else in the API.
   app.addHook('onRequest', app.identifyCaller)
@@ -27,9 +27,13 @@ const linkViewRoutes: FastifyPluginAsyncTypebox<LinkViewRoutesOptions> = async (
       description: 'HEAD requests are not clicks; known bots and link unfurlers are counted apart. Clicks appear within about 10 seconds.',
       tags: ['links'],
       params: KeyParams,
+      querystring: DomainQuery,
       response: { 200: StatsBody, ...ErrorResponses }
     }
-  }, async (request) => toStatsBody(await links.getStats(request.params.key, request.caller ?? null)))
+  }, async (request) => {
+    const domain = await domains.domainOf(request.query.domain, 'query')
+    return toStatsBody(await links.getStats(request.params.key, request.caller ?? null, domain))
+  })
 
   app.get('/api/v1/links/:key/qr', {
     // Rendering costs more than a read: the rate of the writes, counted apart.
@@ -42,9 +46,9 @@ const linkViewRoutes: FastifyPluginAsyncTypebox<LinkViewRoutesOptions> = async (
       response: { 200: QrImage, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const { key } = await links.findLink(request.params.key)
+    const { key, domain } = await links.findLink(request.params.key, await domains.domainOf(request.query.domain, 'query'))
     const format = request.query.format ?? 'svg'
-    const image = await renderQr(`${publicBaseUrl}/${key}`, format)
+    const image = await renderQr(`${domains.baseUrlOf(domain)}/${key}`, format)
     // A key's short URL never changes, but the link may be deleted: cached briefly, not forever.
     return reply.type(QR_CONTENT_TYPE[format]).header('cache-control', 'public, max-age=300').send(image)
   })

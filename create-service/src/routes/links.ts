@@ -4,13 +4,14 @@ import type { FastifyError, FastifyRequest, FastifySchemaValidationError } from 
 import type { Static } from 'typebox'
 import { createBatch } from '../batch.ts'
 import { requireCaller } from '../caller.ts'
+import type { DomainService } from '../domain-service.ts'
 import { etagOf } from '../etag.ts'
 import { idempotencyHooks, type IdempotencyStore } from '../idempotency.ts'
-import { listDomainOf } from '../list-domain.ts'
 import type { LinkService } from '../link-service.ts'
 import { describeWait, type QuotaPolicy } from '../quota.ts'
 import {
-  BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, EditLinkBody, ErrorResponses,
+  BATCH_MAX, BatchBody, BatchResultBody, CreateHeaders, CreateLinkBody, Deleted, DomainQuery, EditLinkBody,
+  ErrorResponses,
   HistoryBody, HistoryQuery, IfMatchHeaders, KeyParams, LinkBody, LinkPageBody, LinkWithClicksBody, ListQuery,
   PAGE_DEFAULT, toHistoryBody, toLinkBody, toLinkWithClicksBody, toListedBody
 } from '../schemas.ts'
@@ -23,6 +24,8 @@ export interface LinkRoutesOptions {
   /** `create` is shared by single and batch creates (one unit per link). */
   quotas: Record<'create' | 'read' | 'edit' | 'delete', QuotaPolicy>
   idempotency: IdempotencyStore
+  /** `?domain=` → the stored domain, and the host and short URL base of a link's domain. */
+  domains: Pick<DomainService, 'domainOf' | 'hostOf' | 'baseUrlOf'>
 }
 
 // Links of a batch created at once: enough to hide Cassandra's latency, few enough to leave
@@ -35,7 +38,7 @@ const withKey: Array<Record<string, string[]>> = [{ apiKey: [] }]
 const withOrWithoutKey: Array<Record<string, string[]>> = [{}, { apiKey: [] }]
 
 // Nothing else in this API coerces types, but a query string is text: limit=10 means 10.
-async function limitAsNumber (request: FastifyRequest): Promise<void> {
+export async function limitAsNumber (request: FastifyRequest): Promise<void> {
   const query = request.query as Record<string, unknown>
   if (typeof query['limit'] === 'string' && /^[0-9]{1,9}$/.test(query['limit'])) query['limit'] = Number(query['limit'])
 }
@@ -43,13 +46,17 @@ async function limitAsNumber (request: FastifyRequest): Promise<void> {
 type ItemValidator = ((item: unknown) => boolean) & { errors?: FastifySchemaValidationError[] | null }
 
 const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opts) => {
-  const { links, publicBaseUrl, quotas } = opts
+  const { links, publicBaseUrl, quotas, domains } = opts
   const mayCreate = opts.allowAnonymous ? [] : [requireCaller('create links')]
   const single = idempotencyHooks({ store: opts.idempotency, operation: 'POST /api/v1/links', waitMs: IDEMPOTENCY_WAIT_MS })
   const batch = idempotencyHooks({ store: opts.idempotency, operation: 'POST /api/v1/links/batch', waitMs: IDEMPOTENCY_WAIT_MS })
   const ownerOf = (request: FastifyRequest): string | null => request.caller?.id ?? null
-  const present = (link: Parameters<typeof toLinkBody>[0]) => toLinkBody(link, publicBaseUrl)
-  const domainOf = listDomainOf(publicBaseUrl)
+  const present = (link: Parameters<typeof toLinkBody>[0]) => toLinkBody(link, domains)
+  const domainOf = (request: FastifyRequest): Promise<string> =>
+    domains.domainOf((request.query as { domain?: string } | undefined)?.domain, 'query')
+  // The API's own address of a link: ?domain= names a domain other than the default one.
+  const apiPathOf = (link: { key: string, domain?: string }): string =>
+    `${publicBaseUrl}/api/v1/links/${link.key}${link.domain ? `?domain=${encodeURIComponent(link.domain)}` : ''}`
 
   // Batch items are checked by the very validator (and messages) of a single create.
   let validateItem: ItemValidator | undefined
@@ -77,7 +84,7 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     }
   }, async (request, reply) => {
     const link = await links.createLink({ ...request.body, owner: ownerOf(request) })
-    reply.header('location', `${publicBaseUrl}/api/v1/links/${link.key}`).header('etag', etagOf({ version: 0 }))
+    reply.header('location', apiPathOf(link)).header('etag', etagOf({ version: 0 }))
     return reply.code(201).send(present(link))
   })
 
@@ -128,9 +135,9 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     }
   }, async (request) => {
     const { domain: host, limit, ...query } = request.query
-    const domain = await domainOf(host)
+    const domain = await domains.domainOf(host, 'query')
     const page = await links.listLinks({ ...query, owner: request.caller!.id, domain, limit: limit ?? PAGE_DEFAULT })
-    return { links: page.links.map((link) => toListedBody(link, publicBaseUrl)), nextCursor: page.nextCursor }
+    return { links: page.links.map((link) => toListedBody(link, domains)), nextCursor: page.nextCursor }
   })
 
   app.get('/api/v1/links/:key', {
@@ -139,12 +146,13 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
       summary: 'Read a link',
       tags: ['links'],
       params: KeyParams,
+      querystring: DomainQuery,
       response: { 200: LinkWithClicksBody, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const link = await links.getLink(request.params.key, request.caller ?? null)
+    const link = await links.getLink(request.params.key, request.caller ?? null, await domainOf(request))
     reply.header('etag', etagOf(link))
-    return toLinkWithClicksBody(link, publicBaseUrl)
+    return toLinkWithClicksBody(link, domains)
   })
 
   app.patch('/api/v1/links/:key', {
@@ -157,14 +165,16 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
       tags: ['links'],
       security: withKey,
       params: KeyParams,
+      querystring: DomainQuery,
       headers: IfMatchHeaders,
       body: EditLinkBody,
       response: { 200: LinkWithClicksBody, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    const link = await links.editLink(request.params.key, request.body, request.caller!, request.headers['if-match'])
+    const domain = await domainOf(request)
+    const link = await links.editLink(request.params.key, request.body, request.caller!, request.headers['if-match'], domain)
     reply.header('etag', etagOf(link))
-    return toLinkWithClicksBody(link, publicBaseUrl)
+    return toLinkWithClicksBody(link, domains)
   })
 
   app.get('/api/v1/links/:key/history', {
@@ -181,7 +191,8 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     }
   }, async (request) => {
     const { key } = request.params
-    const page = await links.listEdits(key, request.caller!, request.query.cursor, request.query.limit ?? PAGE_DEFAULT)
+    const { cursor, limit } = request.query
+    const page = await links.listEdits(key, request.caller!, cursor, limit ?? PAGE_DEFAULT, await domainOf(request))
     return toHistoryBody(key, page)
   })
 
@@ -193,11 +204,12 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
       tags: ['links'],
       security: withKey,
       params: KeyParams,
+      querystring: DomainQuery,
       headers: IfMatchHeaders,
       response: { 204: Deleted, ...ErrorResponses }
     }
   }, async (request, reply) => {
-    await links.deleteLink(request.params.key, request.caller!, request.headers['if-match'])
+    await links.deleteLink(request.params.key, request.caller!, request.headers['if-match'], await domainOf(request))
     return reply.code(204).send(null)
   })
 }

@@ -136,6 +136,12 @@ const current = (): Server => profileServer ?? (fileServer ??= ownServer())
 
 /** Declared process -> the pid process-compose reported when it started it, while it runs. */
 const running = new Map<string, number>()
+/**
+ * How many stop() or crash() calls are still waiting for their process to end. The file's own
+ * server is ended only when none is: two services stopped at once both end, and the first to see
+ * its process gone must not stop the server while the other still waits for its answer.
+ */
+let waiting = 0
 
 interface ManagedOptions {
   name: string
@@ -164,18 +170,26 @@ function managed (opts: ManagedOptions): Managed {
   let lastExit: Exit = { code: null, signal: null }
   mkdirSync(dirname(opts.logFile), { recursive: true })
 
-  /** Waits until process-compose reports the process gone; `signal` is what ended it if it did not exit. */
-  async function gone (signal: NodeJS.Signals): Promise<Exit> {
-    for (;;) {
-      const s = await current().state(opts.process)
-      if (!ALIVE.includes(s.status)) {
-        running.delete(opts.process)
-        lastExit = s.exit_code >= 0 ? { code: s.exit_code, signal: null } : { code: null, signal }
-        await current().release()
-        return lastExit
+  /**
+   * Waits until process-compose reports the process gone; `signal` is what ended it if it did not
+   * exit. Called once for each `waiting++` of the caller.
+   */
+  async function gone (signal: () => NodeJS.Signals): Promise<Exit> {
+    try {
+      for (;;) {
+        const s = await current().state(opts.process)
+        if (!ALIVE.includes(s.status)) {
+          running.delete(opts.process)
+          lastExit = s.exit_code >= 0 ? { code: s.exit_code, signal: null } : { code: null, signal: signal() }
+          break
+        }
+        await sleep(20)
       }
-      await sleep(20)
+    } finally {
+      waiting--
     }
+    if (waiting === 0) await current().release()
+    return lastExit
   }
 
   return {
@@ -207,16 +221,23 @@ function managed (opts: ManagedOptions): Managed {
     async crash () {
       const pid = running.get(opts.process)
       if (pid === undefined) return lastExit
-      kill(pid, 'SIGKILL')
-      return gone('SIGKILL')
+      waiting++
+      try {
+        kill(pid, 'SIGKILL')
+      } catch (error) {
+        waiting--
+        throw error
+      }
+      return await gone(() => 'SIGKILL')
     },
     async stop () {
       if (!running.has(opts.process)) return lastExit
       const began = Date.now()
+      waiting++
       // Answers once the process is gone: SIGTERM, SIGKILL after the declared 15 s. Refused if
       // it has ended by itself; gone() then reports how.
       await current().api('PATCH', `/process/stop/${opts.process}`).catch(() => {})
-      return gone(Date.now() - began < 15_000 ? 'SIGTERM' : 'SIGKILL')
+      return await gone(() => Date.now() - began < 15_000 ? 'SIGTERM' : 'SIGKILL')
     }
   }
 }
