@@ -1,6 +1,7 @@
 // The creation or redirect path of two commits side by side, interleaved in one run on this machine:
 //
 //   npm run bench:ab -- --path create|redirect --base <git ref> [--head <git ref>] [--rounds 6] [--seconds 10]
+//                       [--owned]
 //
 // --head defaults to HEAD. Both sides run from checkouts of their own, made alike: a side run
 // from this working tree instead measured up to a fifth slower than a checkout of the very same
@@ -11,7 +12,9 @@
 // all running the whole time; the rounds alternate which one wrk drives, first one then the
 // other, so drift of the machine falls on both alike: `create` POSTs /api/v1/links (generated
 // keys), `redirect` GETs one link's /{key} from the redirect-service (cache hot), 50 connections
-// each. It prints each round and the medians, and writes reports/ab-<path>-<time>.json. Run it on
+// each. With --owned the creates carry an API key (one per side, made here), so each link has an
+// owner and is listed: the path API callers take, with the owner's list entries written. It prints
+// each round and the medians, and writes reports/ab-<path>-<time>.json. Run it on
 // the local Cassandra and Redis (`npm run infra -- up cassandra redis`); nothing else should load
 // the machine meanwhile.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
@@ -20,6 +23,7 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
+import { runApiKeyCommand } from '../../create-service/src/cli/apikey.ts'
 import { median, runWrk, type Figures } from './wrk.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -31,12 +35,13 @@ const { values: args } = parseArgs({
     base: { type: 'string' },
     head: { type: 'string' },
     rounds: { type: 'string', default: '6' },
-    seconds: { type: 'string', default: '10' }
+    seconds: { type: 'string', default: '10' },
+    owned: { type: 'boolean', default: false }
   }
 })
 const PATH = args.path
 if (!args.base || (PATH !== 'create' && PATH !== 'redirect')) {
-  throw new Error('usage: npm run bench:ab -- --path create|redirect --base <git ref> [--head <git ref>] [--rounds N] [--seconds N]')
+  throw new Error('usage: npm run bench:ab -- --path create|redirect --base <git ref> [--head <git ref>] [--rounds N] [--seconds N] [--owned]')
 }
 const ROUNDS = Number(args.rounds)
 const SECONDS = Number(args.seconds)
@@ -94,6 +99,15 @@ function start (side: Side, service: Service): ChildProcess {
   return spawn(NODE, [SCRIPTS[service]], { cwd: side.tree, env: envOf(side, service), stdio: ['ignore', out, out] })
 }
 
+/** The Authorization header of a new API key in the A/B's keyspace (--owned). */
+async function apiKeyHeader (name: string): Promise<string> {
+  let out = ''
+  const env = { ...process.env, CASSANDRA_KEYSPACE: KEYSPACE }
+  const code = await runApiKeyCommand(['create', '--name', name, '--json'], env, { out: (text) => { out += text }, err: (text) => { process.stderr.write(text) } })
+  if (code !== 0) throw new Error(`npm run apikey -- create failed (exit ${code})`)
+  return `Bearer ${(JSON.parse(out) as { secret: string }).secret}`
+}
+
 /** What wrk drives on a side: the create endpoint, or the redirect of one link created there. */
 async function targetOf (side: Side): Promise<{ url: string, script?: string }> {
   const create = `http://127.0.0.1:${side.createPort}/api/v1/links`
@@ -149,11 +163,16 @@ async function main (): Promise<void> {
     for (const side of sides) {
       await Promise.all([ready(side.workerPort), ready(side.createPort), ready(side.redirectPort)])
     }
-    const targets = new Map<string, { url: string, script?: string }>()
-    for (const side of sides) targets.set(side.name, await targetOf(side))
+    const targets = new Map<string, { url: string, script?: string, env: Record<string, string> }>()
+    for (const side of sides) {
+      const env: Record<string, string> = args.owned
+        ? { SW_BENCH_AUTHORIZATION: await apiKeyHeader(`ab-${side.name}-${side.commit}`) }
+        : {}
+      targets.set(side.name, { ...await targetOf(side), env })
+    }
     const wrk = (side: Side, seconds: number): Figures => {
-      const { url, script } = targets.get(side.name)!
-      return runWrk(url, { ...(script ? { script } : {}), seconds, connections: 50, threads: 2, workDir: RUN })
+      const { url, script, env } = targets.get(side.name)!
+      return runWrk(url, { ...(script ? { script } : {}), seconds, connections: 50, threads: 2, workDir: RUN, env })
     }
     for (const side of sides) wrk(side, 3)
     for (let round = 0; round < ROUNDS; round++) {
@@ -180,8 +199,9 @@ async function main (): Promise<void> {
   }))
   const file = join(ROOT, 'reports', `ab-${PATH}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
   mkdirSync(join(ROOT, 'reports'), { recursive: true })
-  writeFileSync(file, JSON.stringify({ path: PATH, rounds: ROUNDS, seconds: SECONDS, summary, results }, null, 2))
-  console.log(`\n| commit | ${PATH}s/s (median of ${ROUNDS}) | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- |`)
+  const raw = { path: PATH, owned: args.owned, rounds: ROUNDS, seconds: SECONDS, summary, results }
+  writeFileSync(file, JSON.stringify(raw, null, 2))
+  console.log(`\n| commit | ${PATH}s/s${args.owned ? ' (with an API key)' : ''} (median of ${ROUNDS}) | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- |`)
   for (const s of Object.values(summary)) console.log(`| ${s.commit} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.errors} |`)
   console.log(`\nhead / base = ${(summary['head']!.rps / summary['base']!.rps).toFixed(2)}; raw figures in ${file}`)
 }

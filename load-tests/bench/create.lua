@@ -3,4 +3,7 @@
 -- (capped at the link's expiry) must not fill the local Redis (maxmemory: it would evict cached links).
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+-- An API key when the run sets one (npm run bench:ab -- --owned): the link then has an owner.
+local authorization = os.getenv("SW_BENCH_AUTHORIZATION")
+if authorization then wrk.headers["Authorization"] = authorization end
 wrk.body = '{"url":"https://example.com/bench/a-typical-long-path?utm_source=bench&utm_medium=wrk","ttlSeconds":3600}'
