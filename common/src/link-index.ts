@@ -19,10 +19,15 @@ export type ListSource =
 
 export type ListOrder = 'asc' | 'desc'
 
-/** A place in a partition: the clustering value (ms since the epoch, or clicks) and the key. */
+/**
+ * A place in a listing: the clustering value (ms since the epoch, or clicks) and the key, and in a
+ * listing of every domain the entry's domain ('' for the default one), which orders entries of
+ * equal value and key across partitions.
+ */
 export interface ListPosition {
   value: number
   key: string
+  domain?: string
 }
 
 /** One row of an index: a statement and the partition it writes (backfill batches by partition). */
@@ -48,8 +53,10 @@ function statements (by: ListSource['by']) {
     delete: `DELETE FROM ${table} WHERE ${pk} AND ${column} = ? AND key = ?`,
     desc: `SELECT ${column}, key FROM ${table} WHERE ${pk} LIMIT ?`,
     descAfter: `SELECT ${column}, key FROM ${table} WHERE ${pk} AND (${column}, key) < (?, ?) LIMIT ?`,
+    descFrom: `SELECT ${column}, key FROM ${table} WHERE ${pk} AND (${column}, key) <= (?, ?) LIMIT ?`,
     asc: `SELECT ${column}, key FROM ${table} WHERE ${pk} ORDER BY ${column} ASC, key ASC LIMIT ?`,
-    ascAfter: `SELECT ${column}, key FROM ${table} WHERE ${pk} AND (${column}, key) > (?, ?) ORDER BY ${column} ASC, key ASC LIMIT ?`
+    ascAfter: `SELECT ${column}, key FROM ${table} WHERE ${pk} AND (${column}, key) > (?, ?) ORDER BY ${column} ASC, key ASC LIMIT ?`,
+    ascFrom: `SELECT ${column}, key FROM ${table} WHERE ${pk} AND (${column}, key) >= (?, ?) ORDER BY ${column} ASC, key ASC LIMIT ?`
   }
 }
 const Q = {
@@ -58,6 +65,8 @@ const Q = {
   token: statements('token'),
   clicks: statements('clicks'),
   rank: 'SELECT owner, domain, clicks FROM link_click_rank WHERE key = ?',
+  ownerDomain: 'INSERT INTO link_owner_domains (owner, domain) VALUES (?, ?)',
+  ownerDomains: 'SELECT domain FROM link_owner_domains WHERE owner = ?',
   setRank: 'UPDATE link_click_rank SET owner = ?, domain = ?, clicks = ?, ranked_at = ? WHERE key = ?'
 } as const
 
@@ -83,11 +92,15 @@ function narrowedWrites (link: IndexedLink, domain: string, kind: 'insert' | 'de
   return [...tags, ...tokens]
 }
 
-/** Every entry a new link gets: by creation time, per tag, per search token, and by clicks (none yet). */
+/**
+ * Every entry a new link gets: by creation time, per tag, per search token, and by clicks (none
+ * yet); on a domain other than the default one, that its owner has links there.
+ */
 export function listWrites (link: IndexedLink, domain = domainOf(link), clicks = 0): IndexWrite[] {
   if (link.owner === null) return []
   const owner = link.owner
   return [
+    ...(domain === DEFAULT_DOMAIN ? [] : [{ partition: partitionId('domains', owner), query: Q.ownerDomain, params: [owner, domain] }]),
     { partition: partitionId('created', owner, domain), query: Q.created.insert, params: [owner, domain, link.createdAt, link.key] },
     ...narrowedWrites(link, domain, 'insert'),
     { partition: partitionId('clicks', owner, domain), query: Q.clicks.insert, params: [owner, domain, long(clicks), link.key] }
@@ -111,8 +124,10 @@ export function createLinkIndex (client: cassandra.Client) {
   // fewer round trips (and fewer requests for the coordinator to parse); docs/benchmarks.md has the
   // create A/B of both.
   const run = async (writes: IndexWrite[]): Promise<void> => {
+    // As few batches as the limit allows, of even sizes (12 rows: two of 6, not 10 and 2).
+    const size = Math.ceil(writes.length / Math.ceil(writes.length / INDEX_BATCH_ROWS))
     const batches: IndexWrite[][] = []
-    for (let i = 0; i < writes.length; i += INDEX_BATCH_ROWS) batches.push(writes.slice(i, i + INDEX_BATCH_ROWS))
+    for (let i = 0; i < writes.length; i += size) batches.push(writes.slice(i, i + size))
     await Promise.all(batches.map((batch) => batch.length === 1
       ? client.execute(batch[0]!.query, batch[0]!.params, IDEMPOTENT)
       : client.batch(batch.map(({ query, params }) => ({ query, params })), { ...IDEMPOTENT, logged: false })))
@@ -158,16 +173,20 @@ export function createLinkIndex (client: cassandra.Client) {
     },
 
     /**
-     * Up to `limit` entries of one partition after `after` (from its start when null), in `order`:
-     * by creation time for created, tag and token, by clicks then key for clicks.
+     * Up to `limit` entries of one partition after `after` (from its start when null; from `after`
+     * itself on when `inclusive`), in `order`: by creation time for created, tag and token, by
+     * clicks then key for clicks.
      */
     async page (
-      owner: string, domain: string, source: ListSource, order: ListOrder, after: ListPosition | null, limit: number
+      owner: string, domain: string, source: ListSource, order: ListOrder, after: ListPosition | null, limit: number,
+      inclusive = false
     ): Promise<ListPosition[]> {
       const q = Q[source.by]
       const pk = [owner, domain, ...(source.by === 'tag' ? [source.tag] : source.by === 'token' ? [source.token] : [])]
       const at = after === null ? [] : [source.by === 'clicks' ? long(after.value) : new Date(after.value), after.key]
-      const query = order === 'desc' ? (after === null ? q.desc : q.descAfter) : (after === null ? q.asc : q.ascAfter)
+      const query = after === null
+        ? q[order]
+        : order === 'desc' ? (inclusive ? q.descFrom : q.descAfter) : (inclusive ? q.ascFrom : q.ascAfter)
       const result = await client.execute(query, [...pk, ...at, limit], IDEMPOTENT)
       const column = TABLES[source.by].column
       return result.rows.map((r) => {
@@ -178,6 +197,12 @@ export function createLinkIndex (client: cassandra.Client) {
 
     /** Where the link stands in link_list_by_clicks; null: never folded (its entry has 0 clicks). */
     rank,
+
+    /** The domains other than the default one the owner has links on (link_owner_domains). */
+    async ownerDomains (owner: string): Promise<string[]> {
+      const result = await client.execute(Q.ownerDomains, [owner], IDEMPOTENT)
+      return result.rows.map((row) => row['domain'] as string)
+    },
 
     /**
      * Moves the link's clicks entry to `clicks` (the key-worker's fold): the new entry and the

@@ -5,19 +5,21 @@
 // A link's words are the words of its URL's host and path, of its title and of its key: lower
 // case, split on anything that is not a letter or a digit. `q` is split the same way; a link
 // matches when every word of q begins a word of the link ("exam sale" matches
-// https://example.com/spring-sale). A link is indexed under every prefix of each of its words
-// (2 to PREFIX_MAX characters), so any word of q names a partition holding every link it can
-// match; the listing reads the partition of q's longest word (the rarest, most likely) and checks
-// the other words against the links row.
+// https://example.com/spring-sale). A link is indexed under prefixes of each of its words, so
+// any word of q names a partition holding every link it can match; the listing reads the
+// partition of q's longest word (the rarest, most likely) and checks the other words against the
+// links row.
 //
 // Not every prefix is indexed: a link's rows cost its create (and the backfill) one write each.
 // A word is indexed under its prefixes of PREFIX_LENGTHS characters, so a word of q is looked up by
-// its longest prefix of one of those lengths (a 7-letter word by its first 6 letters) and checked
-// in full against the links row. Words of 2 characters are matched but never looked up (q needs a
-// word of 3 or more).
+// its longest prefix of one of those lengths (a 7-letter word by its first 6 letters, a 5-letter
+// one by its first 3) and checked in full against the links row. Two lengths, not every length up
+// to 16 (the first version): a typical link has about 10 token rows instead of 20, which each cost
+// an owned create a write (the create A/B in docs/benchmarks.md). Words of 2 characters are
+// matched but never looked up (q needs a word of 3 or more).
 
-/** The prefix lengths indexed: every length up to 6, then fewer (a long prefix is selective anyway). */
-export const PREFIX_LENGTHS: readonly number[] = [3, 4, 5, 6, 8, 10, 12, 16]
+/** The prefix lengths indexed: 3 (every word q can look up), and 6 (selective enough for a long word). */
+export const PREFIX_LENGTHS: readonly number[] = [3, 6]
 export const LOOKUP_MIN = PREFIX_LENGTHS[0]!
 /** Words of one link indexed at most (the first ones: host, path, title, key); later ones do not match. */
 export const WORDS_MAX = 24

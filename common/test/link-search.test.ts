@@ -11,11 +11,9 @@ describe('search words and tokens', () => {
     expect(linkWords(link)).toEqual(['shop', 'example', 'com', 'spring', 'sale', 'shoes', 'red', 'big', 'discounts', 'promo', '2027'])
   })
 
-  it('indexes prefixes of 3, 4, 5, 6, 8… characters only', () => {
+  it('indexes prefixes of 3 and 6 characters only', () => {
     const tokens = searchTokens({ key: 'k1', url: 'https://example.com/catalogue' })
-    expect(tokens).toEqual(expect.arrayContaining(['exa', 'exam', 'examp', 'exampl', 'com', 'cat', 'cata', 'catal', 'catalo', 'catalogu']))
-    expect(tokens).not.toContain('example')
-    expect(tokens).not.toContain('ex')
+    expect(tokens.sort()).toEqual(['cat', 'catalo', 'com', 'exa', 'exampl'])
   })
 
   it('puts every matching link in the partition the query reads', () => {
@@ -26,7 +24,7 @@ describe('search words and tokens', () => {
     }
     const long = { key: 'k2', url: 'https://example.com/internationalisation-guide' }
     const query = parseSearch('internationalis')!
-    expect(query.token).toBe('internationalis'.slice(0, 12))
+    expect(query.token).toBe('intern')
     expect(searchTokens(long)).toContain(query.token)
     expect(matchesSearch(long, query)).toBe(true)
   })

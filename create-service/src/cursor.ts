@@ -1,3 +1,4 @@
+import { DEFAULT_DOMAIN, normalizeHost } from '@shortwave/common/domains'
 import { InvalidCursorError } from '@shortwave/common/errors'
 import { canBeKey } from '@shortwave/common/keys'
 import type { ListOrder, ListPosition } from '@shortwave/common/link-index'
@@ -8,6 +9,7 @@ import type { OwnedPosition } from '@shortwave/common/link-repository'
 // opaque to clients: base64url of a small JSON object, checked field by field when it comes back.
 // It also names the sort and order it was made for: a position by clicks means nothing in a
 // listing by creation time. Cursors made before sorting existed ({t, k}) are newest-first ones.
+// In a listing of every domain it names the entry's domain too (d, left out for the default one).
 
 export type ListSort = 'created' | 'clicks'
 
@@ -24,7 +26,8 @@ export function encodeCursor (position: OwnedPosition): string {
 export function encodeListCursor (cursor: ListCursor): string {
   const { sort, order, position } = cursor
   const fields = sort === 'created' && order === 'desc' ? {} : { s: sort, o: order }
-  return Buffer.from(JSON.stringify({ t: position.value, k: position.key, ...fields })).toString('base64url')
+  const domain = position.domain === undefined || position.domain === DEFAULT_DOMAIN ? {} : { d: position.domain }
+  return Buffer.from(JSON.stringify({ t: position.value, k: position.key, ...fields, ...domain })).toString('base64url')
 }
 
 function invalid (detail = ''): never {
@@ -44,10 +47,11 @@ export function decodeListCursor (cursor: string, sort: ListSort, order: ListOrd
   } catch {
     parsed = null
   }
-  const { t, k, s = 'created', o = 'desc' } = (parsed ?? {}) as { t?: unknown, k?: unknown, s?: unknown, o?: unknown }
+  const { t, k, s = 'created', o = 'desc', d = DEFAULT_DOMAIN } = (parsed ?? {}) as { t?: unknown, k?: unknown, s?: unknown, o?: unknown, d?: unknown }
   if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0 || typeof k !== 'string' || !canBeKey(k)) invalid()
+  if (typeof d !== 'string' || (d !== DEFAULT_DOMAIN && normalizeHost(d) !== d)) invalid()
   if (s !== sort || o !== order) {
     invalid(` for sort=${sort}&order=${order}: it was made for sort=${String(s).slice(0, 10)}&order=${String(o).slice(0, 10)}`)
   }
-  return { sort, order, position: { value: t, key: k } }
+  return { sort, order, position: { value: t, key: k, ...(d === DEFAULT_DOMAIN ? {} : { domain: d }) } }
 }

@@ -70,13 +70,16 @@ export function createDomainService (opts: DomainServiceOptions) {
   /**
    * The stored domain of the host a client named: '' for none or the default host, else the
    * registered host. `where` says how the client named it, for the error: 'body' answers 400
-   * naming `domain`, 'query' 404 (the path names a link on a domain that does not exist).
+   * naming `domain`, 'query' 404 (the path names a link on a domain that does not exist) unless
+   * the text is no host name at all, which is a bad parameter (400) wherever it is.
    */
   async function domainOf (host: string | undefined, where: 'body' | 'query'): Promise<string> {
     if (host === undefined) return DEFAULT_DOMAIN
     const stored = storedDomainOf(host)
     if (stored === DEFAULT_DOMAIN || (stored !== null && await registered(stored) !== null)) return stored
-    const message = `domain "${host.slice(0, 300)}" is not a registered domain (GET /api/v1/domains lists them)`
+    const named = `domain "${host.slice(0, 300)}"`
+    if (stored === null) throw new InvalidDomainError(`${named} is not a host name`)
+    const message = `${named} is not a registered domain (GET /api/v1/domains lists them)`
     throw where === 'body' ? new InvalidDomainError(message) : new DomainNotFoundError(message)
   }
 

@@ -1,5 +1,6 @@
 // Migration 009: the tables behind GET /api/v1/links (tag, q, sort, order, domain). Each is read by
-// its partition key alone, one partition per listing: no ALLOW FILTERING, no scan. Every entry is
+// its partition key alone, one partition per listing and domain (a listing of every domain merges
+// the partitions of the owner's domains): no ALLOW FILTERING, no scan. Every entry is
 // written before the link row it names (create) or its new state (edit), so a stored link is
 // always listed; an entry whose link never got stored, or no longer has that tag, word or click
 // count, is skipped when read, because the links row stays the source of truth. `domain` is ''
@@ -22,7 +23,7 @@ export const LINK_LIST_TABLES: string[] = [
     'GET /api/v1/links [sort=created] [order=asc|desc] [domain=]: the links of one owner on one domain by creation time'),
   listEntry('link_list_by_tag', 'owner, domain, tag', '\n    tag text,',
     'GET /api/v1/links?tag=T [sort=created] [order=]: the links of one owner on one domain with tag T, by creation time'),
-  // A link has one row per prefix of 3, 4, 5, 6, 8, 10, 12 and 16 characters of each of its words
+  // A link has one row per prefix of 3 and of 6 characters of each of its words
   // (common/src/link-search.ts).
   listEntry('link_list_by_token', 'owner, domain, prefix', '\n    prefix text,',
     'GET /api/v1/links?q=Q [sort=created] [order=]: links with a word starting with the longest word of Q, by creation time'),
@@ -37,6 +38,14 @@ export const LINK_LIST_TABLES: string[] = [
     PRIMARY KEY ((owner, domain), clicks, key)
   ) WITH CLUSTERING ORDER BY (clicks DESC, key DESC)
     AND comment = 'GET /api/v1/links?sort=clicks [order=]: the links of one owner on one domain by clicks as of the last fold'`,
+  // The domains other than the default one an owner has links on: a listing without domain= reads
+  // each of their partitions (and the default domain's) and merges them. Written with each such
+  // link's entries; never removed (a domain left without links costs its listings one empty read).
+  `CREATE TABLE IF NOT EXISTS link_owner_domains (
+    owner text,
+    domain text,
+    PRIMARY KEY ((owner), domain)
+  ) WITH comment = 'GET /api/v1/links without domain=: the domains besides the default one whose partitions a listing merges'`,
   // key is the scoped key (domains.ts), as in link_clicks_daily, which is what the fold knows.
   `CREATE TABLE IF NOT EXISTS link_click_rank (
     key text PRIMARY KEY,

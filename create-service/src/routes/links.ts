@@ -135,8 +135,9 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     }
   }, async (request) => {
     const { domain: host, limit, ...query } = request.query
-    const domain = await domains.domainOf(host, 'query')
-    const page = await links.listLinks({ ...query, owner: request.caller!.id, domain, limit: limit ?? PAGE_DEFAULT })
+    // Without domain=, every domain's links (a filter left out filters nothing).
+    const domain = host === undefined ? {} : { domain: await domains.domainOf(host, 'query') }
+    const page = await links.listLinks({ ...query, owner: request.caller!.id, ...domain, limit: limit ?? PAGE_DEFAULT })
     return { links: page.links.map((link) => toListedBody(link, domains)), nextCursor: page.nextCursor }
   })
 
