@@ -1,4 +1,5 @@
 import cassandra from 'cassandra-driver'
+import { createCoalescedWrites, type PartitionWrite } from './coalesced-writes.ts'
 import { DEFAULT_DOMAIN, scopedKey } from './domains.ts'
 import { domainOf, IDEMPOTENT, type Link } from './link-repository.ts'
 import { searchTokens } from './link-search.ts'
@@ -30,12 +31,8 @@ export interface ListPosition {
   domain?: string
 }
 
-/** One row of an index: a statement and the partition it writes (backfill batches by partition). */
-export interface IndexWrite {
-  partition: string
-  query: string
-  params: unknown[]
-}
+/** One row of an index: a statement and the partition it writes (writes are batched by partition). */
+export type IndexWrite = PartitionWrite
 
 const TABLES = {
   created: { table: 'link_list_by_created', column: 'created_at', extra: [] },
@@ -69,13 +66,6 @@ const Q = {
   ownerDomains: 'SELECT domain FROM link_owner_domains WHERE owner = ?',
   setRank: 'UPDATE link_click_rank SET owner = ?, domain = ?, clicks = ?, ranked_at = ? WHERE key = ?'
 } as const
-
-/**
- * Index rows in one unlogged batch at most: Cassandra warns of an unlogged batch over more than 10
- * partitions (unlogged_batch_across_partitions_warn_threshold), and every row of a link is a
- * partition of its own.
- */
-const INDEX_BATCH_ROWS = 10
 
 const long = (n: number) => cassandra.types.Long.fromNumber(n)
 const partitionId = (...parts: string[]) => JSON.stringify(parts)
@@ -119,19 +109,10 @@ export interface ClickRank {
 }
 
 export function createLinkIndex (client: cassandra.Client) {
-  // A link's entries go in unlogged batches of INDEX_BATCH_ROWS: one request for a typical link
-  // instead of one per row. Each row is its own partition, so the batch buys no atomicity, only
-  // fewer round trips (and fewer requests for the coordinator to parse); docs/benchmarks.md has the
-  // create A/B of both.
-  const run = async (writes: IndexWrite[]): Promise<void> => {
-    // As few batches as the limit allows, of even sizes (12 rows: two of 6, not 10 and 2).
-    const size = Math.ceil(writes.length / Math.ceil(writes.length / INDEX_BATCH_ROWS))
-    const batches: IndexWrite[][] = []
-    for (let i = 0; i < writes.length; i += size) batches.push(writes.slice(i, i + size))
-    await Promise.all(batches.map((batch) => batch.length === 1
-      ? client.execute(batch[0]!.query, batch[0]!.params, IDEMPOTENT)
-      : client.batch(batch.map(({ query, params }) => ({ query, params })), { ...IDEMPOTENT, logged: false })))
-  }
+  // Writes of concurrent creates and edits share partitions (the owner's, common words): sent
+  // together, grouped by partition (coalesced-writes.ts).
+  const coalesced = createCoalescedWrites(client)
+  const run = (writes: IndexWrite[]): Promise<void> => coalesced.write(writes)
 
   async function rank (key: string, domain = DEFAULT_DOMAIN): Promise<ClickRank | null> {
     const row = (await client.execute(Q.rank, [scopedKey(domain, key)], IDEMPOTENT)).first()
@@ -163,10 +144,10 @@ export function createLinkIndex (client: cassandra.Client) {
       const owner = link.owner
       const ranked = await rank(link.key, domain)
       const clickRows = [...new Set([0, ranked?.clicks ?? 0])].map((clicks) => ({
-        partition: '', query: Q.clicks.delete, params: [owner, domain, long(clicks), link.key]
+        partition: partitionId('clicks', owner, domain), query: Q.clicks.delete, params: [owner, domain, long(clicks), link.key]
       }))
       await run([
-        { partition: '', query: Q.created.delete, params: [owner, domain, link.createdAt, link.key] },
+        { partition: partitionId('created', owner, domain), query: Q.created.delete, params: [owner, domain, link.createdAt, link.key] },
         ...narrowedWrites(link, domain, 'delete'),
         ...clickRows
       ])
