@@ -1,7 +1,7 @@
 import cassandra from 'cassandra-driver'
 import { createCoalescedWrites, type PartitionWrite } from './coalesced-writes.ts'
 import { DEFAULT_DOMAIN, scopedKey } from './domains.ts'
-import { domainOf, IDEMPOTENT, type Link } from './link-repository.ts'
+import { domainOf, IDEMPOTENT, ownedEntryWrite, type Link } from './link-repository.ts'
 import { searchTokens } from './link-search.ts'
 
 // The list's index tables (schema-link-list.ts): the entries a link has, their writes, and the
@@ -121,9 +121,13 @@ export function createLinkIndex (client: cassandra.Client) {
   }
 
   return {
-    /** Lists a new link under its owner. Called before the link is stored (see schema-link-list.ts). */
+    /**
+     * Lists a new link under its owner: the list's entries, and its links_by_owner row (export and
+     * the key-worker's sweep read that one). Called before the link is stored (see schema-link-list.ts).
+     */
     async list (link: IndexedLink, domain = domainOf(link)): Promise<void> {
-      await run(listWrites(link, domain))
+      const owned = ownedEntryWrite(link)
+      await run([...listWrites(link, domain), ...(owned === null ? [] : [owned])])
     },
 
     /** Before an edit: the entries the edited link has and the link had not (new tags, new words). */

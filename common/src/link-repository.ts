@@ -153,6 +153,20 @@ export function isIndexedAs (link: Pick<Link, 'owner' | 'createdAt'>, owner: str
   return link.owner === owner && link.createdAt.getTime() === entry.createdAt.getTime()
 }
 
+/**
+ * The links_by_owner row of a link, as a write to send (link-index.ts sends it with the list's
+ * entries, coalesced with those of concurrent creates); null for a link without owner.
+ */
+export function ownedEntryWrite (link: Pick<Link, 'key' | 'domain' | 'createdAt' | 'owner'>):
+{ partition: string, query: string, params: unknown[] } | null {
+  if (link.owner === null) return null
+  return {
+    partition: JSON.stringify(['links_by_owner', link.owner]),
+    query: Q.indexOwned,
+    params: [link.owner, link.createdAt, scopedKeyOf(link)]
+  }
+}
+
 /** The domain of a link, '' for the default one. */
 export function domainOf (link: Pick<Link, 'domain'>): string {
   return link.domain ?? DEFAULT_DOMAIN
@@ -452,8 +466,8 @@ export function createLinkRepository (client: cassandra.Client) {
 
     /** Lists the link under its owner. Written before the link itself, so every stored link is listed. */
     async indexOwned (link: Pick<Link, 'key' | 'domain' | 'createdAt' | 'owner'>): Promise<void> {
-      if (link.owner === null) return
-      await client.execute(Q.indexOwned, [link.owner, link.createdAt, scopedKeyOf(link)], IDEMPOTENT)
+      const write = ownedEntryWrite(link)
+      if (write !== null) await client.execute(write.query, write.params, IDEMPOTENT)
     },
 
     /** Marks the link deleted and drops it from its owner's list, both or neither (a logged batch). */

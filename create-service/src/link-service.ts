@@ -114,9 +114,7 @@ export function createLinkService (opts: LinkServiceOptions) {
 
   // Listed before stored: a link that exists is always in its owner's list (see links_by_owner
   // and schema-link-list.ts), whoever creates it (the API, a batch, an import).
-  const listUnderOwner = async (link: Link): Promise<void> => {
-    await Promise.all([repo.indexOwned(link), index.list(link)])
-  }
+  const listUnderOwner = (link: Link): Promise<void> => index.list(link)
 
   async function claimAlias (link: Link): Promise<Link> {
     await listUnderOwner(link)

@@ -316,7 +316,7 @@ async function onlyImport (): Promise<void> {
   mkdirSync(REPORTS, { recursive: true })
   log('bringing the stack up for load (nginx limits in dry run, create rate limit raised), services with default settings')
   sh('bash scripts/infra.sh up >/dev/null', LOAD_ENV)
-  restart(SERVICES, '')
+  restart(SERVICES, process.env['SW_IMPORT_SERVICE_ENV'] ?? '')
   const startedAt = new Date()
   const importRun = await measureImport()
   const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')
