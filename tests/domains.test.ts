@@ -165,6 +165,9 @@ describe('custom domains', () => {
       expect([missing.status, missing.body['code']], path).toEqual([404, 'SW_DOMAIN_NOT_FOUND'])
     }
     expect((await api('DELETE', `/api/v1/links/${alias}?domain=nope.domains.test`)).status).toBe(404)
+    // Not a host name at all: a bad parameter, named.
+    const malformed = await api('GET', `/api/v1/links/${alias}?domain=not_a_host`)
+    expect([malformed.status, malformed.body['code'], malformed.body['message']]).toEqual([400, 'SW_INVALID_DOMAIN', 'domain "not_a_host" is not a host name'])
     expect((await api('GET', `/api/v1/links/${alias}`)).status).toBe(200)
   })
 

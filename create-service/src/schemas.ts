@@ -167,7 +167,7 @@ export const ListQuery = Type.Object({
   })),
   sort: Type.Optional(Type.Enum(['created', 'clicks'], { default: 'created', description: 'created (the default) or clicks' })),
   order: Type.Optional(Type.Enum(['asc', 'desc'], { default: 'desc', description: 'desc (the default: newest or most clicked first) or asc' })),
-  ...DomainQueryField,
+  domain: Type.Optional(Type.String({ minLength: 1, maxLength: 300, description: 'a host of GET /api/v1/domains: only its links; every domain when absent' })),
   expired: Type.Optional(Type.Enum(['exclude', 'include'], {
     default: 'exclude', description: 'exclude (the default) or include: whether expired links are listed (each says so in expired)'
   }))

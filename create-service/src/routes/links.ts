@@ -125,8 +125,8 @@ const linkRoutes: FastifyPluginAsyncTypebox<LinkRoutesOptions> = async (app, opt
     preValidation: limitAsNumber,
     schema: {
       summary: 'List your links: by tag, by words, newest, oldest or most clicked first',
-      description: 'The links the API key created (an admin key too lists its own), on one domain (the default when domain ' +
-        'is absent). Without new parameters: newest first, expired links left out, as before. The cursor stays valid while ' +
+      description: 'The links the API key created (an admin key too lists its own), on every domain, or on the one domain ' +
+        'names. Without new parameters: newest first, expired links left out, as before. The cursor stays valid while ' +
         'links are created and deleted; with sort=clicks, a link whose clicks change between two pages may move past the cursor.',
       tags: ['links'],
       security: withKey,
