@@ -7,6 +7,8 @@
 //              (checks the script, not the machine)
 //     --only import: just the import row (100,000 CSV rows through nginx), printed and saved
 //              in reports/, docs/benchmarks.md left alone
+//              (SW_IMPORT_SERVICE_ENV="K=V ..." sets the services' environment for it, e.g.
+//              IMPORT_CONCURRENCY=128)
 //
 // It drives the local stack: restarts the services with the settings each measurement needs
 // (scripts/start.sh with SW_SERVICE_ENV), runs its own nginx for the `return 302` ceiling and a
