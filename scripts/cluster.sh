@@ -69,10 +69,10 @@ start_nodes() {
     sleep 1
   done
 }
-# True once node I's log (after byte OFFSET) says node J is up. grep reads it all: with grep -q,
-# tail could die of SIGPIPE and pipefail would call a found line missing.
+# True once node I's log (after byte OFFSET, or all of it if it rolled over since) says node J is
+# up. grep reads it all: with grep -q, tail could die of SIGPIPE and pipefail would call a found line missing.
 sees_up() {
-  tail -c "+$(($2 + 1))" "$NODE_BASE/node$1/logs/system.log" 2>/dev/null | grep -F "InetAddress /$NET$3:$CASSANDRA_STORAGE_PORT is now UP" >/dev/null
+  log_since "$NODE_BASE/node$1/logs/system.log" "$2" | grep -F "InetAddress /$NET$3:$CASSANDRA_STORAGE_PORT is now UP" >/dev/null
 }
 
 cmd_status() {

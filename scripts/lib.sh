@@ -71,6 +71,15 @@ rotate_log() {
   return 0
 }
 
+# log_since FILE OFFSET: what a process wrote to its log since OFFSET (the log's size when it was
+# started). A log shorter than OFFSET was rolled over since (Cassandra rolls system.log to
+# system.log.1 at start once it has grown past its rolling size): all of it is then new.
+log_since() {
+  local offset=$2
+  (($(stat -c %s "$1" 2>/dev/null || echo 0) >= offset)) || offset=0
+  tail -c "+$((offset + 1))" "$1" 2>/dev/null || true
+}
+
 # nginx_user_directive WEB_DIR -> "" or " user NAME;", for nginx -g. A root master drops its workers
 # to nobody, who must read the web root. A checkout under a directory only its owner may enter
 # (`mktemp -d` makes them 0700, and CI clones into one) is out of nobody's reach: the workers then
