@@ -25,14 +25,25 @@ export const PARTITIONS_MAX = 10
 /** Rows of one partition in one batch at most: index rows are under 100 bytes, so under 5 KiB. */
 export const PARTITION_ROWS_MAX = 50
 
-interface Pending {
-  write: PartitionWrite
+interface Pending extends PartitionWrite {
   resolve: () => void
   reject: (error: unknown) => void
 }
 
-/** The batches a set of writes goes out in, in the order asked for within each (exported for its unit test). */
-export function batchesOf<T extends { partition: string }> (writes: T[]): T[][] {
+/** How many rows a batch takes: of one partition, and of as many partitions, one row each. */
+export interface BatchLimits {
+  partitionRows: number
+  partitions: number
+}
+
+/**
+ * The batches a set of writes goes out in, in the order asked for within each: the rows of a
+ * partition together, and rows alone in their partition several partitions to a batch (also the
+ * backfill's, migrate-backfill.ts, with limits of its own).
+ */
+export function batchesOf<T extends { partition: string }> (
+  writes: T[], limits: BatchLimits = { partitionRows: PARTITION_ROWS_MAX, partitions: PARTITIONS_MAX }
+): T[][] {
   const byPartition = new Map<string, T[]>()
   for (const write of writes) {
     const rows = byPartition.get(write.partition)
@@ -43,11 +54,11 @@ export function batchesOf<T extends { partition: string }> (writes: T[]): T[][] 
   let singles: T[] = []
   for (const rows of byPartition.values()) {
     if (rows.length > 1) {
-      for (let i = 0; i < rows.length; i += PARTITION_ROWS_MAX) batches.push(rows.slice(i, i + PARTITION_ROWS_MAX))
+      for (let i = 0; i < rows.length; i += limits.partitionRows) batches.push(rows.slice(i, i + limits.partitionRows))
       continue
     }
     singles.push(rows[0]!)
-    if (singles.length === PARTITIONS_MAX) {
+    if (singles.length === limits.partitions) {
       batches.push(singles)
       singles = []
     }
@@ -57,12 +68,12 @@ export function batchesOf<T extends { partition: string }> (writes: T[]): T[][] 
 }
 
 export function createCoalescedWrites (client: cassandra.Client) {
-  let pending: Array<Pending & { partition: string }> = []
+  let pending: Pending[] = []
   let scheduled = false
 
   function send (batch: Pending[]): Promise<unknown> {
-    if (batch.length === 1) return client.execute(batch[0]!.write.query, batch[0]!.write.params, IDEMPOTENT)
-    const queries = batch.map(({ write }) => ({ query: write.query, params: write.params }))
+    if (batch.length === 1) return client.execute(batch[0]!.query, batch[0]!.params, IDEMPOTENT)
+    const queries = batch.map(({ query, params }) => ({ query, params }))
     return client.batch(queries, { ...IDEMPOTENT, logged: false })
   }
 
@@ -83,7 +94,7 @@ export function createCoalescedWrites (client: cassandra.Client) {
     async write (writes: PartitionWrite[]): Promise<void> {
       if (writes.length === 0) return
       await Promise.all(writes.map((write) => new Promise<void>((resolve, reject) => {
-        pending.push({ write, partition: write.partition, resolve, reject })
+        pending.push({ ...write, resolve, reject })
         if (!scheduled) {
           scheduled = true
           setImmediate(flush)

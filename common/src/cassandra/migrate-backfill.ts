@@ -1,4 +1,5 @@
 import cassandra from 'cassandra-driver'
+import { batchesOf } from '../coalesced-writes.ts'
 import { DEFAULT_DOMAIN, parseScopedKey } from '../domains.ts'
 import { isCassandraUnavailable } from '../errors.ts'
 import { createLinkIndex, listWrites, type IndexWrite } from '../link-index.ts'
@@ -89,26 +90,7 @@ const domainOfBucket = (bucket: string): string => bucket.includes('/') ? bucket
  * bound by requests, not rows (a few hundred links a second).
  */
 async function writeGrouped (client: cassandra.Client, writes: IndexWrite[]): Promise<void> {
-  const groups = new Map<string, IndexWrite[]>()
-  for (const w of writes) {
-    const group = groups.get(w.partition)
-    if (group) group.push(w)
-    else groups.set(w.partition, [w])
-  }
-  const batches: IndexWrite[][] = []
-  let singles: IndexWrite[] = []
-  for (const group of groups.values()) {
-    if (group.length === 1) {
-      singles.push(group[0]!)
-      if (singles.length === BATCH_ROWS) {
-        batches.push(singles)
-        singles = []
-      }
-      continue
-    }
-    for (let i = 0; i < group.length; i += BATCH_ROWS) batches.push(group.slice(i, i + BATCH_ROWS))
-  }
-  if (singles.length > 0) batches.push(singles)
+  const batches = batchesOf(writes, { partitionRows: BATCH_ROWS, partitions: BATCH_ROWS })
   let next = 0
   const lane = async (): Promise<void> => {
     while (next < batches.length) {
