@@ -1,6 +1,6 @@
 import { CassandraEnv, ConfigError, DomainEnv, HttpEnv, KeyEnv, RedisEnv, envSchema } from '@shortwave/common/config'
 import { Type, type Static } from 'typebox'
-import { networkList } from './special-addresses.ts'
+import { networkList } from '@shortwave/common/special-addresses'
 import { RATE_EXAMPLE, RATE_PATTERN, parseRate, rateOf, type Rate } from './rate.ts'
 
 // Host names as an operator writes them: names or IPv4 (optionally with a trailing dot) or a

@@ -1,7 +1,7 @@
 import { DependencyUnavailableError, InvalidUrlError, PrivateTargetError, UnresolvableTargetError } from '@shortwave/common/errors'
 import { lookalikeHostProblem } from './confusable-host.ts'
 import { addressesNamedBy, localNameKind } from './named-addresses.ts'
-import { networkList, specialAddressKind } from './special-addresses.ts'
+import { networkList, specialAddressKind } from '@shortwave/common/special-addresses'
 import type { ResolveHost } from './target-resolver.ts'
 
 // Which URLs may be shortened. Everything is decided on the WHATWG parse — the parser browsers

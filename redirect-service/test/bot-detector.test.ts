@@ -14,7 +14,14 @@ describe('isBot', () => {
     'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)',
     'Mozilla/5.0 (compatible; YandexSpider/3.0)',
     'Mozilla/5.0 (compatible; SemrushCrawler)',
-    'Google Web Preview'
+    'Google Web Preview',
+    // Known to isbot's list, not to the regular expression it replaced.
+    'Mastodon/4.2.0 (http.rb/5.1.1; +https://mastodon.social/) Bot',
+    'Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)',
+    'Iframely/1.3.1 (+https://iframely.com/docs/about)',
+    'Mozilla/5.0 (compatible; Embedly/0.2; +http://support.embed.ly/)',
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36',
+    'Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)'
   ])('counts %s as a bot', (ua) => {
     expect(isBot(ua)).toBe(true)
   })
@@ -26,6 +33,14 @@ describe('isBot', () => {
     'curl/8.5.0',
     'Wget/1.21.4',
     'python-requests/2.32.0',
+    // Tools people use, which isbot counts as bots: Node's fetch (the stack tests), k6 (the load tests).
+    'node',
+    'undici',
+    'k6/0.52.0 (https://k6.io/)',
+    'Go-http-client/1.1',
+    'HTTPie/3.2.2',
+    'axios/1.7.2',
+    'PostmanRuntime/7.39.0',
     ''
   ])('counts %s as a person', (ua) => {
     expect(isBot(ua)).toBe(false)

@@ -1,7 +1,8 @@
 import { BlockList, isIP, isIPv4 } from 'node:net'
 
-// Addresses a link must not lead to unless an operator allows them: the ranges the IANA
-// special-purpose registries mark as not globally reachable, and cloud metadata endpoints. A link
+// Addresses a link must not lead to unless an operator allows them (create-service), and that no
+// click has a country for (redirect-service's analytics): the ranges the IANA special-purpose
+// registries mark as not globally reachable, and cloud metadata endpoints. A link
 // there either leads nowhere for most people, or leads the person who clicks it (or a preview
 // bot, or a webhook sender) into a network the link's author should not reach.
 //
@@ -91,4 +92,11 @@ const kinds = KINDS.map(({ what, networks }) => ({ what, contains: networkList(n
  */
 export function specialAddressKind (address: string): string | null {
   return kinds.find(({ contains }) => contains(address))?.what ?? null
+}
+
+const special = networkList(KINDS.flatMap(({ networks }) => networks))
+
+/** Whether a bare address is of any of the kinds above: one check for callers that need no message. */
+export function isSpecialAddress (address: string): boolean {
+  return special(address)
 }
