@@ -4,8 +4,10 @@
 // addresses. Cold: every user agent parsed (no cache). Warm: a cache that already holds the mix's
 // common user agents, as a replica's does after its first minutes. And the bot check per click:
 // the regular expression bot-detector.ts had before isbot, isbot alone, and isBot (isbot and the
-// tools people use).
+// tools people use). And the visitor hash the plan proposes for unique visitors (HMAC-SHA256 of
+// address and user agent under the day's salt, 8 bytes kept).
 //   node load-tests/bench/click-dimensions.ts [clicks=200000]
+import { createHmac, createSecretKey, hash, randomBytes } from 'node:crypto'
 import { isbot } from 'isbot'
 import { isBot } from '../../redirect-service/src/bot-detector.ts'
 import { createClickDimensions, type SeenClick } from '../../redirect-service/src/analytics/click-dimensions.ts'
@@ -123,6 +125,15 @@ rows.push(['  user agent, from the warm cache', measure(userAgents, (ua) => warm
 rows.push(['  country (mmdb lookup)', measure(clicks, (c) => countries.country(c.address))])
 rows.push(['  referrer host', measure(clicks, (c) => referrerHost(c.referer))])
 rows.push(['  utm_* values', measure(clicks, (c) => utmValues(c.query))])
+const salt = randomBytes(32)
+const saltKey = createSecretKey(salt)
+const saltHex = salt.toString('hex')
+rows.push(['visitor hash, createHmac per click', measure(clicks, (c) =>
+  createHmac('sha256', saltKey).update(`${c.address ?? ''}\n${c.userAgent ?? ''}`).digest().toString('hex', 0, 8))])
+// One-shot crypto.hash of salt and click: no Hmac object per click. A keyed prefix hash is enough
+// here (nothing is authenticated; the salt only has to be unguessable and short-lived).
+rows.push(['visitor hash, crypto.hash(sha256) of salt+click', measure(clicks, (c) =>
+  hash('sha256', `${saltHex}\n${c.address ?? ''}\n${c.userAgent ?? ''}`, 'hex').slice(0, 16))])
 rows.push(['bot check, old regular expression', measure(userAgents, oldIsBot)])
 rows.push(['bot check, isbot alone', measure(userAgents, (ua) => isbot(ua))])
 rows.push(['bot check, isBot (isbot + tools people use)', measure(userAgents, isBot)])
