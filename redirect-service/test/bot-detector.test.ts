@@ -33,8 +33,10 @@ describe('isBot', () => {
     'curl/8.5.0',
     'Wget/1.21.4',
     'python-requests/2.32.0',
-    // Tools people use, which isbot counts as bots: Node's fetch (the stack tests), k6 (the load tests).
+    // Tools people use, which isbot counts as bots: Node's fetch (the stack tests), Fastify's
+    // inject (the services' tests), k6 (the load tests).
     'node',
+    'lightMyRequest',
     'undici',
     'k6/0.52.0 (https://k6.io/)',
     'Go-http-client/1.1',
