@@ -20,6 +20,20 @@ export function redisKeys (prefix: string) {
      * eviction can never make a re-sent chunk count twice; the process deletes it on a clean stop.
      */
     clicksFlushedSeq: (instance: string) => `${prefix}clicks:flushed:${instance}`,
+    /**
+     * HASH dimensionField(day, key, dimension, value) → clicks not yet folded (analytics). Apart from
+     * clicksPending so that a key-worker which predates it never sees (and drops) its fields.
+     */
+    dimensionsPending: `${prefix}clicks:dims:pending`,
+    dimensionsFolding: (worker: string) => `${prefix}clicks:dims:folding:${worker}`,
+    dimensionsFoldingPattern: `${prefix}clicks:dims:folding:*`,
+    dimensionsFoldingIndex: `${prefix}clicks:dims:folding-index`,
+    dimensionsFlushedSeq: (instance: string) => `${prefix}clicks:dims:flushed:${instance}`,
+    /**
+     * HyperLogLog of a scope's (link:<key> or owner:<id>) visitors on a UTC day: salted hashes only,
+     * which cannot be listed back. Expires a few days after its day.
+     */
+    visitors: (day: string, scope: string) => `${prefix}uv:${day}:${scope}`,
     /** Present (with a TTL) while a key-worker is alive; its folding hashes are adopted once it expires. */
     workerHeartbeat: (worker: string) => `${prefix}worker:${worker}:heartbeat`,
     /**
@@ -30,6 +44,11 @@ export function redisKeys (prefix: string) {
     rateLimit: `${prefix}rl:`,
     /** Pub/sub channel: create-service publishes a key it deleted; every redirect replica drops it from its memory. */
     linkInvalidations: `${prefix}links:invalidated`,
+    /**
+     * Pub/sub channel: redirect replicas agree on each day's visitor salt (daily-salt.ts). Only a
+     * channel, never a key: nothing sent on it is in Redis's snapshots or append-only file.
+     */
+    visitorSalt: `${prefix}analytics:salt`,
     /** Pub/sub channel: create-service publishes a host it registered or removed; every replica reloads. */
     domainChanges: `${prefix}domains:changed`
   }
@@ -41,6 +60,34 @@ export const NEGATIVE = '!'
 /** Field of the pending-clicks hash: one per key, UTC day and audience (bots are counted apart). */
 export function clickField (day: string, key: string, bot: boolean): string {
   return bot ? `${day}|${key}|bot` : `${day}|${key}`
+}
+
+/**
+ * Field of the pending-dimensions hash: one per UTC day, key, dimension and value. The value goes
+ * last, so it may hold "|" (a utm value can); a day and a scoped key never do.
+ */
+export function dimensionField (day: string, key: string, dimension: string, value: string): string {
+  return `${day}|${key}|${dimension}|${value}`
+}
+
+export interface DimensionFieldParts {
+  day: string
+  key: string
+  dimension: string
+  value: string
+}
+
+export function parseDimensionField (field: string): DimensionFieldParts | null {
+  const first = field.indexOf('|')
+  const second = field.indexOf('|', first + 1)
+  const third = field.indexOf('|', second + 1)
+  if (first <= 0 || second <= first + 1 || third <= second + 1) return null
+  return {
+    day: field.slice(0, first),
+    key: field.slice(first + 1, second),
+    dimension: field.slice(second + 1, third),
+    value: field.slice(third + 1)
+  }
 }
 
 export function parseClickField (field: string): { day: string, key: string, bot: boolean } | null {

@@ -53,7 +53,13 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     isReady: (results) => results['cassandra'] === true || results['redis'] === true
   })
   await app.register(clicksPlugin, {
-    flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS, maxFields: config.CLICK_BUFFER_MAX_KEYS
+    flushIntervalMs: config.CLICK_FLUSH_INTERVAL_MS,
+    maxFields: config.CLICK_BUFFER_MAX_KEYS,
+    dimensions: config.CLICK_DIMENSIONS && {
+      countryDatabase: config.COUNTRY_DB_PATH,
+      userAgentCacheSize: config.USER_AGENT_CACHE_SIZE,
+      maxPending: config.CLICK_DIMENSIONS_MAX_PENDING
+    }
   })
 
   const outcomes: RedirectOutcomes = { redirect: 0, not_found: 0, invalid: 0 }

@@ -122,6 +122,23 @@ export function createClickBuffer (opts: ClickBufferOptions) {
     return { flushed, failed: 0 }
   }
 
+  function add (field: string, count: number): void {
+    stats.recorded += count
+    const current = counts.get(field)
+    if (current !== undefined) {
+      counts.set(field, current + count)
+      return
+    }
+    if (counts.size >= opts.maxFields) {
+      if (inFlight !== null) {
+        stats.dropped += count
+        return
+      }
+      flush() // never rejects: failures are counted and the clicks kept
+    }
+    counts.set(field, count)
+  }
+
   function flush (): Promise<FlushResult> {
     if (inFlight !== null) return inFlight
     if (counts.size === 0 && unconfirmed === null) return Promise.resolve({ flushed: 0, failed: 0 })
@@ -136,24 +153,21 @@ export function createClickBuffer (opts: ClickBufferOptions) {
 
     /** Counts one click; synchronous and O(1), never touches Redis. */
     record (key: string, bot: boolean): void {
-      stats.recorded++
-      const field = clickField(today(), key, bot)
-      const current = counts.get(field)
-      if (current !== undefined) {
-        counts.set(field, current + 1)
-        return
-      }
-      if (counts.size >= opts.maxFields) {
-        if (inFlight !== null) {
-          stats.dropped++
-          return
-        }
-        flush() // never rejects: failures are counted and the clicks kept
-      }
-      counts.set(field, 1)
+      add(clickField(today(), key, bot), 1)
     },
 
+    /** Counts one click of a given day, under its field of the hash (the same bounds as record). */
+    recordOn (day: string, key: string, bot: boolean): void {
+      add(clickField(day, key, bot), 1)
+    },
+
+    /** Adds to any field of the hash (the analytics' dimension fields use a buffer of their own). */
+    add,
+
     flush,
+
+    /** The UTC day of now, as record() files a click under. */
+    today,
 
     /** Waits for a flush in flight, then flushes what is left once (for shutdown). */
     async drain (): Promise<FlushResult> {

@@ -18,6 +18,15 @@ export const configSchema = envSchema({
   REDIS_NEGATIVE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 10 }),
   CLICK_FLUSH_INTERVAL_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000 }),
   CLICK_BUFFER_MAX_KEYS: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 }),
+  // Where clicks come from (referrer, country, device, browser, OS, utm_*, unique visitors):
+  // derived in the flush, off the request's path. false counts clicks only, as before analytics.
+  CLICK_DIMENSIONS: Type.Boolean({ default: true }),
+  // An MMDB country database; empty means the one that comes with the service (CC0 code, data of the
+  // RIRs under CC BY 4.0). GeoLite2 Country or City, GeoIP2 and DB-IP Lite files work too.
+  COUNTRY_DB_PATH: Type.String({ default: '' }),
+  USER_AGENT_CACHE_SIZE: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5000 }),
+  // Clicks held between flushes for analytics; past it a click is still counted, its dimensions `unknown`.
+  CLICK_DIMENSIONS_MAX_PENDING: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000 }),
   ...DomainEnv,
   // The names the default domain answers on (the host of create-service's PUBLIC_BASE_URL and any
   // local name): any other Host is a registered domain's, or unknown (404). checkConfig parses it.

@@ -226,6 +226,43 @@ export const MIGRATIONS: readonly Migration[] = [
         job_id text
       )`
     ]
+  },
+  {
+    id: '011-analytics',
+    statements: [
+      // Where clicks came from (GET /api/v1/links/{key}/stats?by=…, GET /api/v1/stats), folded in by
+      // the key-worker from Redis (dimension-folder.ts). scope is 'link:<scoped key>' or
+      // 'owner:<owner>'; one partition per scope and month, so a range is one slice per month and a
+      // link's statistics are deleted partition by partition. dimension is a stats `by` value, or
+      // 'audience' (people/bot) or, for an owner, 'link'. Values of one scope-day-dimension are
+      // capped (the first N distinct, then 'other'), so a storm of referrers cannot grow a partition
+      // without bound; a month holds at most a few tens of thousands of rows.
+      `CREATE TABLE IF NOT EXISTS clicks_by_dimension (
+        scope text,
+        month text,
+        dimension text,
+        day date,
+        value text,
+        clicks counter,
+        PRIMARY KEY ((scope, month), dimension, day, value)
+      )`,
+      // A scope's unique visitors per UTC day: the count of its HyperLogLog of salted hashes in
+      // Redis, overwritten by each fold of the day (no hash is ever stored here).
+      `CREATE TABLE IF NOT EXISTS unique_visitors_daily (
+        scope text,
+        day date,
+        visitors int,
+        PRIMARY KEY ((scope), day)
+      ) WITH CLUSTERING ORDER BY (day DESC)`,
+      // The scopes with statistics in a month, in 16 buckets: what the retention sweep deletes
+      // once the month is past STATS_RETENTION_MONTHS, without scanning a table.
+      `CREATE TABLE IF NOT EXISTS stats_scopes_by_month (
+        month text,
+        bucket int,
+        scope text,
+        PRIMARY KEY ((month, bucket), scope)
+      )`
+    ]
   }
 ]
 

@@ -1,3 +1,4 @@
+import { createClickRollups } from '@shortwave/common/click-rollups'
 import { createKeyPool } from '@shortwave/common/key-pool'
 import { createLinkIndex } from '@shortwave/common/link-index'
 import type { KeyGenerator } from '@shortwave/common/keys'
@@ -6,6 +7,8 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { performance } from 'node:perf_hooks'
 import { createClickFolder } from '../click-folder.ts'
+import { createDimensionFolder } from '../dimension-folder.ts'
+import { createOwnerLookup } from '../owner-lookup.ts'
 import { rankFolded } from '../click-rank.ts'
 import type { Config } from '../config.ts'
 import { runLoop } from '../loop.ts'
@@ -78,6 +81,23 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     }
   })
 
+  const dimensionFolder = createDimensionFolder({
+    redis,
+    keys,
+    rollups: createClickRollups(app.cassandra),
+    ownerOf: createOwnerLookup(repo),
+    workerId: config.WORKER_ID,
+    heartbeatTtlMs,
+    visitorsTtlSeconds: 3 * 86_400,
+    onFolded: (group, people) => {
+      if (people > 0) metrics.dimensionsFolded.inc(people)
+    },
+    onRejected: (fields) => {
+      metrics.foldErrors.inc({ reason: 'malformed_dimension' }, fields.length)
+      app.log.warn({ fields: fields.slice(0, 10), count: fields.length }, 'dropped malformed click dimension fields')
+    }
+  })
+
   // The links folded since they were last ranked (the list's sort=clicks; click-rank.ts). Kept
   // across a failed ranking, so the next pass moves them.
   const toRank = new Set<string>()
@@ -93,9 +113,11 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
   async function foldPass (): Promise<void> {
     if (Date.now() >= nextLeftoverScan) {
       await folder.foldLeftovers()
+      await dimensionFolder.foldLeftovers()
       nextLeftoverScan = Date.now() + heartbeatTtlMs
     }
     await folder.foldPending()
+    await dimensionFolder.foldPending()
     await rankPass()
   }
 
@@ -144,6 +166,7 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     await loops
     try {
       await folder.foldPending()
+      await dimensionFolder.foldPending()
       await folder.stopHeartbeat()
       await rankPass()
     } catch (err) {

@@ -1,11 +1,12 @@
+import { CLICK_DIMENSIONS, type ClickDimension } from '@shortwave/common/stats-dimensions'
 import type { CountryLookup } from './country-lookup.ts'
 import { referrerHost } from './referrer-host.ts'
 import type { Device, UserAgentParser } from './user-agent-dimensions.ts'
 import { utmValues } from './utm.ts'
 
 /** The dimensions of a click, named as the stats API's `by` values. */
-export const DIMENSIONS = ['referrer', 'country', 'device', 'browser', 'os', 'utm_source', 'utm_medium', 'utm_campaign'] as const
-export type Dimension = typeof DIMENSIONS[number]
+export const DIMENSIONS = CLICK_DIMENSIONS
+export type Dimension = ClickDimension
 
 /** What a redirect saw of a click, as it saw it: nothing of it is stored. */
 export interface SeenClick {

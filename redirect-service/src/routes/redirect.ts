@@ -4,7 +4,6 @@ import { DependencyUnavailableError } from '@shortwave/common/errors'
 import { canBeKey } from '@shortwave/common/keys'
 import type { LinkRules } from '@shortwave/common/link-rules'
 import { Type } from 'typebox'
-import { isBot } from '../bot-detector.ts'
 import { cacheControlFor, type RedirectStatus } from '../cache-control.ts'
 import type { ClickCap } from '../click-cap.ts'
 import type { HostTable, ServedDomain } from '../hosts.ts'
@@ -67,7 +66,7 @@ export const redirectRoutes: FastifyPluginAsyncTypebox<RedirectRoutesOptions> = 
     // link rules, NO_RULES at least, so it never comes this way).
     if (link.rules !== null) return governed(request, reply, name, link as Governed)
     results.redirect++
-    if (request.method === 'GET') app.clicks.record(name, isBot(request.headers['user-agent']))
+    if (request.method === 'GET') app.clicks.record(name, request)
     reply.code(status).header('location', link.location).header('cache-control', cacheControl(link.expiresAt)).send()
   }
 
@@ -96,7 +95,7 @@ export const redirectRoutes: FastifyPluginAsyncTypebox<RedirectRoutesOptions> = 
       return
     }
     results.redirect++
-    if (request.method === 'GET') app.clicks.record(key, isBot(request.headers['user-agent']))
+    if (request.method === 'GET') app.clicks.record(key, request)
     if (verdict.kind === 'fallback') {
       reply.code(302).header('location', link.fallbackLocation).header('cache-control', 'no-store').send()
       return
