@@ -24,6 +24,10 @@ export const InvalidDomainError = createError<[string]>('SW_INVALID_DOMAIN', '%s
 export const DomainExistsError = createError<[string]>('SW_DOMAIN_EXISTS', 'The domain "%s" is registered already', 409)
 /** The default domain is configuration (PUBLIC_BASE_URL), not a registry row: it cannot be deleted or registered. */
 export const DefaultDomainError = createError<[string]>('SW_DEFAULT_DOMAIN', '%s', 409)
+/** A stats query whose from/to or by cannot be answered (from after to, a range too long, by=link on one link). */
+export const InvalidStatsQueryError = createError<[string]>('SW_INVALID_STATS_QUERY', '%s', 400)
+/** A purge of the link's statistics is already running (DELETE …/stats twice at once would subtract twice). */
+export const PurgeRunningError = createError<[string]>('SW_PURGE_RUNNING', '%s', 409)
 export const UnauthorizedError = createError<[string]>('SW_UNAUTHORIZED', '%s', 401)
 export const ForbiddenError = createError<[string]>('SW_FORBIDDEN', '%s', 403)
 /** An If-Match that names none of the link's current ETag: it changed since the client read it. */

@@ -1,3 +1,4 @@
+import { createClickRollups } from '@shortwave/common/click-rollups'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { UnsupportedMediaTypeError } from '@shortwave/common/errors'
 import { createDomainDirectory } from '@shortwave/common/domain-directory'
@@ -24,12 +25,14 @@ import { createImports } from './import/wiring.ts'
 import { createKeySource } from './key-source.ts'
 import { createLinkInvalidator } from './link-invalidation.ts'
 import { createLinkService } from './link-service.ts'
+import { createStatsService } from './link-stats.ts'
 import { createMetrics } from './metrics.ts'
 import authPlugin from './plugins/auth.ts'
 import openApiPlugin from './plugins/openapi.ts'
 import { createQuotas } from './quota.ts'
 import domainRoutes from './routes/domains.ts'
 import linkViewRoutes from './routes/link-views.ts'
+import statsRoutes from './routes/stats.ts'
 import importRoutes from './routes/imports.ts'
 import linkRoutes from './routes/links.ts'
 import { createDnsResolver, type ResolveHost } from './target-resolver.ts'
@@ -168,6 +171,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     domains
   })
   await app.register(linkViewRoutes, { links, quotas, domains })
+  await app.register(statsRoutes, {
+    links,
+    stats: createStatsService({
+      repo, rollups: createClickRollups(app.cassandra), redis: app.redis, keys: app.redisKeys
+    }),
+    quotas,
+    domains
+  })
   await app.register(domainRoutes, { domains, quotas })
   const compiler = { compile: (() => { throw new Error('the import routes are not registered') }) as FastifySchemaCompiler<unknown> }
   const imports = createImports(app, config, { links, repo, domains, compiler })

@@ -9,7 +9,7 @@ import type { LinkCache } from '@shortwave/common/link-cache'
 import type { LinkIndex } from '@shortwave/common/link-index'
 import type { RedirectStatus, RuleFields } from '@shortwave/common/link-rules'
 import {
-  isLive, scopedKeyOf, type DailyClicks, type Link, type LinkChanges, type LinkEdit, type LinkRepository,
+  isLive, scopedKeyOf, type Link, type LinkChanges, type LinkEdit, type LinkRepository,
   type StoredLink
 } from '@shortwave/common/link-repository'
 import type { FastifyBaseLogger } from 'fastify'
@@ -63,14 +63,6 @@ export interface EditPage {
   edits: LinkEdit[]
   /** Where the next page starts; null after the last page. */
   nextCursor: string | null
-}
-
-export interface LinkStats {
-  key: string
-  clicks: number
-  botClicks: number
-  /** Days with clicks, oldest first. */
-  daily: DailyClicks[]
 }
 
 // Edits sent without If-Match are applied to the state they find; one that loses the race to
@@ -167,6 +159,12 @@ export function createLinkService (opts: LinkServiceOptions) {
     /** The live link under the key; LinkNotFoundError when unknown, deleted or expired. */
     findLink: liveLink,
 
+    /** The link whose statistics the caller may read: as getStats decides. */
+    readableLink,
+
+    /** The link whose statistics the caller may purge: its owner or an admin, as for a delete. */
+    purgeableLink: (key: string, caller: Caller, domain = DEFAULT_DOMAIN) => managedLink(key, caller, 'purge its statistics', domain),
+
     /**
      * The live link under the key with its click count; LinkNotFoundError when unknown, deleted, or
      * expired and the caller is not its owner or an admin (an expired link keeps its row and clicks).
@@ -175,18 +173,6 @@ export function createLinkService (opts: LinkServiceOptions) {
       const link = await readableLink(key, caller, domain)
       const clicks = await repo.totalClicks(scopedKeyOf(link))
       return { ...link, clicks }
-    },
-
-    /** Total and daily (UTC) clicks of a live link (or an expired one, for its owner), people and bots apart. */
-    async getStats (key: string, caller: Caller | null = null, domain = DEFAULT_DOMAIN): Promise<LinkStats> {
-      const link = await readableLink(key, caller, domain)
-      const daily = (await repo.dailyClicks(scopedKeyOf(link))).sort((a, b) => a.day.localeCompare(b.day))
-      return {
-        key,
-        clicks: daily.reduce((sum, d) => sum + d.clicks, 0),
-        botClicks: daily.reduce((sum, d) => sum + d.botClicks, 0),
-        daily
-      }
     },
 
     /**

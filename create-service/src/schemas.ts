@@ -3,7 +3,7 @@ import type { Link, LinkEdit, StoredLink } from '@shortwave/common/link-reposito
 import { REDIRECT_STATUSES, type RedirectStatus } from '@shortwave/common/link-rules'
 import { Type, type Static, type TSchema, type TString } from 'typebox'
 import type { ListedLink } from './link-list.ts'
-import type { EditPage, LinkStats, LinkWithClicks } from './link-service.ts'
+import type { EditPage, LinkWithClicks } from './link-service.ts'
 import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from './url-policy.ts'
 
 // Request and response shapes of the links API: validation, serialisation and the OpenAPI
@@ -268,27 +268,6 @@ export const LinkPageBody = Type.Object({
   ]
 })
 
-const DailyClicksBody = Type.Object({
-  date: Type.String({ description: 'UTC day, YYYY-MM-DD' }),
-  clicks: Type.Integer(),
-  botClicks: Type.Integer()
-})
-
-export const StatsBody = Type.Object({
-  key: Type.String(),
-  clicks: Type.Integer({ description: 'clicks by people (GET requests from clients that are not known bots), all days' }),
-  botClicks: Type.Integer({ description: 'GET requests from known bots and link unfurlers' }),
-  daily: Type.Array(DailyClicksBody, { description: 'days with clicks, oldest first' })
-}, {
-  description: 'Clicks of the link',
-  examples: [{
-    key: 'Xk3p9Qa',
-    clicks: 12,
-    botClicks: 3,
-    daily: [{ date: '2026-11-21', clicks: 5, botClicks: 1 }, { date: '2026-11-22', clicks: 7, botClicks: 2 }]
-  }]
-})
-
 const ErrorFields = {
   statusCode: Type.Integer(),
   error: Type.String(),
@@ -391,13 +370,4 @@ export function toHistoryBody (key: string, page: EditPage): Static<typeof Histo
     after: edit.after
   }))
   return { key, edits, nextCursor: page.nextCursor }
-}
-
-export function toStatsBody (stats: LinkStats): Static<typeof StatsBody> {
-  return {
-    key: stats.key,
-    clicks: stats.clicks,
-    botClicks: stats.botClicks,
-    daily: stats.daily.map((d) => ({ date: d.day, clicks: d.clicks, botClicks: d.botClicks }))
-  }
 }

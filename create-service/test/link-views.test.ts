@@ -32,10 +32,20 @@ describe('GET /api/v1/links/{key}/stats', () => {
 
     const response = await get('/api/v1/links/counted/stats')
     expect(response.statusCode).toBe(200)
+    const today = new Date().toISOString().slice(0, 10)
     expect(response.json()).toEqual({
       key: 'counted',
+      // Every day counted by default, from before the link was created here too (an import's).
+      from: '2025-12-31',
+      to: today,
+      by: 'day',
       clicks: 8,
       botClicks: 5,
+      uniqueVisitors: 0,
+      rows: [
+        { value: '2025-12-31', clicks: 2, uniqueVisitors: 0 },
+        { value: '2026-01-02', clicks: 6, uniqueVisitors: 0 }
+      ],
       daily: [
         { date: '2025-12-31', clicks: 2, botClicks: 0 },
         { date: '2026-01-01', clicks: 0, botClicks: 4 },
@@ -47,7 +57,10 @@ describe('GET /api/v1/links/{key}/stats', () => {
 
   it('answers zeros and no days for a link nobody followed yet', async () => {
     const { key } = (await createLink(app, { url: 'https://example.com/quiet' })).json()
-    expect((await get(`/api/v1/links/${key}/stats`)).json()).toEqual({ key, clicks: 0, botClicks: 0, daily: [] })
+    const today = new Date().toISOString().slice(0, 10)
+    expect((await get(`/api/v1/links/${key}/stats`)).json()).toEqual({
+      key, from: today, to: today, by: 'day', clicks: 0, botClicks: 0, uniqueVisitors: 0, rows: [], daily: []
+    })
   })
 
   it('answers 404 for unknown and deleted links', async () => {

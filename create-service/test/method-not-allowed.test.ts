@@ -24,7 +24,8 @@ describe('a method a path does not answer', () => {
     ['PUT', '/api/v1/links/batch', 'POST'],
     ['PUT', '/api/v1/links/Xk3p9Qa', 'GET, HEAD, PATCH, DELETE'],
     ['POST', '/api/v1/links/Xk3p9Qa/history', 'GET, HEAD'],
-    ['POST', '/api/v1/links/Xk3p9Qa/stats', 'GET, HEAD'],
+    ['POST', '/api/v1/links/Xk3p9Qa/stats', 'GET, HEAD, DELETE'],
+    ['PUT', '/api/v1/stats', 'GET, HEAD'],
     ['DELETE', '/api/v1/links/Xk3p9Qa/qr?format=png', 'GET, HEAD'],
     ['POST', '/api/docs/json', 'GET, HEAD'],
     ['OPTIONS', '/healthz', 'GET, HEAD']

@@ -3,10 +3,10 @@ import type { DomainService } from '../domain-service.ts'
 import type { LinkService } from '../link-service.ts'
 import type { QuotaPolicy } from '../quota.ts'
 import { QR_CONTENT_TYPE, renderQr } from '../qr.ts'
-import { DomainQuery, ErrorResponses, KeyParams, QrImage, QrQuery, StatsBody, toStatsBody } from '../schemas.ts'
+import { ErrorResponses, KeyParams, QrImage, QrQuery } from '../schemas.ts'
 
-// Read-only views of a link: its click statistics and a QR code of its short URL. Like the
-// link's metadata, they are public to anyone who knows the key.
+// A read-only view of a link: a QR code of its short URL. Like the link's metadata, it is public
+// to anyone who knows the key (its statistics: routes/stats.ts).
 
 export interface LinkViewRoutesOptions {
   links: LinkService
@@ -19,21 +19,6 @@ const linkViewRoutes: FastifyPluginAsyncTypebox<LinkViewRoutesOptions> = async (
 
   // No key is needed here, but a bad one is refused like everywhere else in the API.
   app.addHook('onRequest', app.identifyCaller)
-
-  app.get('/api/v1/links/:key/stats', {
-    onRequest: quotas.read.chargeOne,
-    schema: {
-      summary: 'Clicks of a link, in total and per UTC day',
-      description: 'HEAD requests are not clicks; known bots and link unfurlers are counted apart. Clicks appear within about 10 seconds.',
-      tags: ['links'],
-      params: KeyParams,
-      querystring: DomainQuery,
-      response: { 200: StatsBody, ...ErrorResponses }
-    }
-  }, async (request) => {
-    const domain = await domains.domainOf(request.query.domain, 'query')
-    return toStatsBody(await links.getStats(request.params.key, request.caller ?? null, domain))
-  })
 
   app.get('/api/v1/links/:key/qr', {
     // Rendering costs more than a read: the rate of the writes, counted apart.
