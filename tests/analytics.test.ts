@@ -160,6 +160,46 @@ describe('analytics through the whole stack', () => {
     expect((await get('/api/v1/stats?by=link', otherAuth)).body).toMatchObject({ clicks: 0, rows: [] })
   })
 
+  it('stores no address and no user agent it saw, in Redis or Cassandra', async () => {
+    const secrets = [...new Set([...VISITS.map((v) => v.address), '8.8.4.4', CHROME_WINDOWS, SAFARI_IPHONE, FIREFOX_LINUX, SLACKBOT])]
+    // Every key of this test's prefix, with its value whatever its type.
+    const redisText: string[] = []
+    let cursor = '0'
+    do {
+      const [next, found] = await infra.redis.scan(cursor, 'MATCH', `${infra.prefix}*`, 'COUNT', 1000)
+      cursor = next
+      for (const k of found) {
+        const type = await infra.redis.type(k)
+        const value = type === 'hash'
+          ? await infra.redis.hgetall(k)
+          : type === 'set'
+            ? await infra.redis.smembers(k)
+            : type === 'zset'
+              ? await infra.redis.zrange(k, 0, -1)
+              : type === 'list'
+                ? await infra.redis.lrange(k, 0, -1)
+                : (await infra.redis.getBuffer(k))?.toString('latin1')
+        redisText.push(k, JSON.stringify(value))
+      }
+    } while (cursor !== '0')
+    // The HyperLogLogs are there (and hold only salted hashes, which cannot be listed back).
+    expect(redisText.some((text) => text.includes(':uv:'))).toBe(true)
+    // Every row of every table of this test's keyspace.
+    const tables = await infra.cassandra.execute('SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?', [infra.keyspace])
+    const cassandraText: string[] = []
+    for (const { table_name: table } of tables.rows) {
+      const rows = await infra.cassandra.execute(`SELECT * FROM ${infra.keyspace}.${table as string}`, [], { fetchSize: 1000 })
+      for await (const row of rows) {
+        cassandraText.push(JSON.stringify(Object.values(row).map(String)))
+      }
+    }
+    expect(cassandraText.join('\n')).toContain('google.com')
+    for (const secret of secrets) {
+      expect({ secret, inRedis: redisText.some((t) => t.includes(secret)) }).toEqual({ secret, inRedis: false })
+      expect({ secret, inCassandra: cassandraText.some((t) => t.includes(secret)) }).toEqual({ secret, inCassandra: false })
+    }
+  })
+
   it('answers bad queries with a clear 400 or 401, and changes nothing', async () => {
     const cases: Array<[string, Record<string, string>, number, string]> = [
       [`/api/v1/links/${key}/stats?by=planet`, {}, 400, 'by'],

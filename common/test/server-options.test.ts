@@ -45,6 +45,12 @@ describe('the shared server options', () => {
     ])
   })
 
+  it('never log the client\'s address, even when requests are logged', async () => {
+    const lines = await logsOf({ LOG_REQUESTS: 'true', TRUST_PROXY: '127.0.0.1' }, { 'x-forwarded-for': '203.0.113.77' })
+    expect(lines.find((line) => line['msg'] === 'incoming request')).toMatchObject({ req: { method: 'GET', url: '/work' } })
+    expect(JSON.stringify(lines)).not.toMatch(/203\.0\.113\.77|remoteAddress|remotePort/)
+  })
+
   it('never log the Authorization header or cookies, even when requests are logged', async () => {
     const lines = await logsOf({ LOG_REQUESTS: 'true' }, { authorization: 'Bearer sw_secret', cookie: 'session=secret' })
     expect(JSON.stringify(lines)).not.toContain('secret')
