@@ -14,7 +14,9 @@ export function serverOptions (config: HttpConfig, extra: FastifyServerOptions =
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
       // Fastify's own request line carries the client's address and port: no personal data at rest.
       serializers: {
-        req: (req: { method: string, url: string, host?: string }) => ({ method: req.method, url: req.url, host: req.host })
+        req: (req: { method: string, url: string, host?: string }) => ({
+          method: req.method, url: req.url, host: req.host
+        })
       }
     },
     logController: new LogController({ disableRequestLogging: !config.LOG_REQUESTS }),
