@@ -68,7 +68,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     lookups: () => resolver.stats,
     clicks: () => app.clicks,
     redirects: () => outcomes,
-    invalidations: () => invalidations
+    invalidations: () => invalidations,
+    analytics: () => app.analytics && {
+      derived: app.analytics.recorder.stats.derived,
+      overflow: app.analytics.recorder.stats.overflow,
+      userAgentsParsed: app.analytics.userAgents.misses,
+      dimensionsDropped: app.analytics.dimensions.stats.dropped,
+      visitorsDropped: app.analytics.visitors.stats.dropped
+    }
   })
   const repository = createLinkRepository(app.cassandra)
   const resolver = createLinkResolver({

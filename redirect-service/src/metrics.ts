@@ -19,6 +19,21 @@ export interface MetricSources {
   redirects: () => RedirectOutcomes
   /** Deleted keys dropped from the local cache on create-service's message. */
   invalidations: () => number
+  /** Where clicks come from (null with CLICK_DIMENSIONS=false). */
+  analytics: () => AnalyticsStats | null
+}
+
+export interface AnalyticsStats {
+  /** Clicks whose dimensions were derived in a flush. */
+  derived: number
+  /** Clicks counted past CLICK_DIMENSIONS_MAX_PENDING, their dimensions `unknown`. */
+  overflow: number
+  /** User agents parsed (not found in the cache). */
+  userAgentsParsed: number
+  /** Dimension counts lost because their buffer was full while Redis was failing. */
+  dimensionsDropped: number
+  /** Visitor hashes lost because their buffer was full while Redis was failing. */
+  visitorsDropped: number
 }
 
 type Read<T> = () => T
@@ -84,6 +99,19 @@ export function createMetrics (registry: Registry, read: MetricSources) {
         this.set(read.clicks().bufferedFields)
       }
     }),
+    clickDimensions: labelledCounterOf(registers, 'shortwave_click_analytics_total',
+      'Analytics work of the flush: clicks derived, clicks past the bound (dimensions unknown), user agents parsed, ' +
+      'dimension counts and visitor hashes dropped while Redis was failing', 'event', () => {
+        const stats = read.analytics()
+        if (stats === null) return {}
+        return {
+          derived: stats.derived,
+          overflow: stats.overflow,
+          user_agent_parsed: stats.userAgentsParsed,
+          dimension_dropped: stats.dimensionsDropped,
+          visitor_dropped: stats.visitorsDropped
+        }
+      }),
     invalidations: counterOf(registers, 'shortwave_link_invalidations_total',
       'Deleted keys dropped from the local cache on create-service\'s message', read.invalidations),
     redirects: labelledCounterOf(registers, 'shortwave_redirects_total', 'Redirect requests by outcome', 'result', read.redirects)

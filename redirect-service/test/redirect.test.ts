@@ -246,6 +246,9 @@ describe('service endpoints', () => {
     expect(metricValue(text, 'shortwave_clicks_flushed_total')).toBeGreaterThanOrEqual(2)
     expect(text).toContain('shortwave_click_flush_errors_total')
     expect(text).toContain('shortwave_click_buffer_fields')
+    // The flush derived the clicks' dimensions, parsing the user agent once.
+    expect(metricValue(text, 'shortwave_click_analytics_total', { event: 'derived' })).toBeGreaterThanOrEqual(2)
+    expect(text).toContain('shortwave_click_analytics_total{event="overflow"} 0')
   })
 })
 

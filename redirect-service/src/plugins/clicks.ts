@@ -7,7 +7,7 @@ import { createClickDimensions } from '../analytics/click-dimensions.ts'
 import { createClickRecorder, type ClickRecorder, type RecorderFlush } from '../analytics/click-recorder.ts'
 import { bundledCountryDatabase, openCountryLookup } from '../analytics/country-lookup.ts'
 import { createDailySalt } from '../analytics/daily-salt.ts'
-import { createUserAgentParser } from '../analytics/user-agent-dimensions.ts'
+import { createUserAgentParser, type UserAgentParser } from '../analytics/user-agent-dimensions.ts'
 import { createVisitorBuffer, type VisitorBuffer } from '../analytics/visitor-buffer.ts'
 import saltAgreement from './salt-agreement.ts'
 
@@ -23,10 +23,18 @@ export interface Clicks {
   readonly bufferedFields: number
 }
 
+/** The analytics' parts, for the metrics. */
+export interface Analytics {
+  recorder: ClickRecorder
+  dimensions: ClickBuffer
+  visitors: VisitorBuffer
+  userAgents: UserAgentParser
+}
+
 declare module 'fastify' {
   interface FastifyInstance {
     clicks: Clicks
-    analytics: { recorder: ClickRecorder, dimensions: ClickBuffer, visitors: VisitorBuffer } | null
+    analytics: Analytics | null
   }
 }
 
@@ -100,17 +108,16 @@ async function clicksPlugin (app: FastifyInstance, opts: ClicksPluginOptions): P
     })
     const salt = createDailySalt()
     await app.register(saltAgreement, { salt })
+    const userAgents = createUserAgentParser({ cacheSize: opts.dimensions.userAgentCacheSize })
     const recorder = createClickRecorder({
       clicks: buffer,
       dimensions,
       visitors,
-      derive: createClickDimensions({
-        countries, userAgents: createUserAgentParser({ cacheSize: opts.dimensions.userAgentCacheSize })
-      }),
+      derive: createClickDimensions({ countries, userAgents }),
       salt,
       maxPending: opts.dimensions.maxPending
     })
-    app.decorate('analytics', { recorder, dimensions, visitors })
+    app.decorate('analytics', { recorder, dimensions, visitors, userAgents })
     const combined = (result: RecorderFlush): FlushResult => {
       if (result.visitorsError) app.log.warn({ err: result.visitorsError }, 'could not add unique visitors; retrying with the next flush')
       const error = result.clicks.error ?? result.dimensions.error
