@@ -46,6 +46,7 @@ const Q = {
   values: 'SELECT value FROM clicks_by_dimension WHERE scope = ? AND month = ? AND dimension = ? AND day = ? LIMIT ?',
   range: 'SELECT day, value, clicks FROM clicks_by_dimension WHERE scope = ? AND month = ? AND dimension = ? AND day >= ? AND day <= ?',
   partition: 'SELECT dimension, day, value, clicks FROM clicks_by_dimension WHERE scope = ? AND month = ?',
+  dropMonth: 'DELETE FROM clicks_by_dimension WHERE scope = ? AND month = ?',
   setVisitors: 'INSERT INTO unique_visitors_daily (scope, day, visitors) VALUES (?, ?, ?)',
   visitors: 'SELECT day, visitors FROM unique_visitors_daily WHERE scope = ? AND day >= ? AND day <= ?',
   dropVisitors: 'DELETE FROM unique_visitors_daily WHERE scope = ?',
@@ -103,6 +104,11 @@ export function createClickRollups (client: cassandra.Client) {
         })
       }
       return rows
+    },
+
+    /** Deletes a scope's month (the retention sweep: past months get no more clicks to count). */
+    async dropMonth (scope: string, month: string): Promise<void> {
+      await client.execute(Q.dropMonth, [scope, month], IDEMPOTENT)
     },
 
     async setVisitors (scope: string, day: string, visitors: number): Promise<void> {

@@ -34,6 +34,8 @@ export function redisKeys (prefix: string) {
      * which cannot be listed back. Expires a few days after its day.
      */
     visitors: (day: string, scope: string) => `${prefix}uv:${day}:${scope}`,
+    /** Present for STATS_RETENTION_SWEEP_SECONDS after a key-worker started the analytics retention sweep. */
+    statsRetentionSwept: `${prefix}stats:retention-swept`,
     /** Held (with a TTL) while a purge of a link's statistics runs: one at a time. */
     statsPurge: (key: string) => `${prefix}purge:${key}`,
     /** Present (with a TTL) while a key-worker is alive; its folding hashes are adopted once it expires. */

@@ -27,7 +27,11 @@ export const configSchema = envSchema({
   OWNER_SWEEP_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 604_800, default: 3600 }),
   // How old an entry must be before the sweep looks at it: longer than any create takes.
   OWNER_SWEEP_GRACE_SECONDS: Type.Integer({ minimum: 60, maximum: 604_800, default: 3600 }),
-  OWNER_SWEEP_ROWS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 })
+  OWNER_SWEEP_ROWS_PER_SECOND: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+  // Analytics (clicks by referrer, country… and unique visitors) kept, in months, the current one
+  // included; 0 keeps them for good. Clicks per day (and so a link's total) are never expired.
+  STATS_RETENTION_MONTHS: Type.Integer({ minimum: 0, maximum: 1200, default: 25 }),
+  STATS_RETENTION_SWEEP_SECONDS: Type.Integer({ minimum: 60, maximum: 604_800, default: 21_600 })
 })
 export type Config = Static<typeof configSchema>
 

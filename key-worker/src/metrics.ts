@@ -44,6 +44,11 @@ export function createMetrics (registry: Registry, read: MetricSources) {
       help: 'Clicks by people whose dimensions (referrer, country, device…) were moved into the analytics rollups',
       registers
     }),
+    statsExpired: new Counter({
+      name: 'shortwave_stats_expired_total',
+      help: 'Months of a link\'s or an owner\'s analytics deleted past STATS_RETENTION_MONTHS',
+      registers
+    }),
     foldErrors: new Counter({ name: 'shortwave_click_fold_errors_total', help: 'Fold passes that failed (retried next tick); malformed fields dropped', labelNames: ['reason'] as const, registers }),
     ownerIndexScanned: new Counter({ name: 'shortwave_owner_index_scanned_total', help: 'Owner index entries the sweep read', registers }),
     ownerIndexRemoved: new Counter({
@@ -62,7 +67,7 @@ export function createMetrics (registry: Registry, read: MetricSources) {
   }
   // Every series exists from the start at 0, so rate() and alerts see the first increment.
   for (const audience of ['people', 'bot']) metrics.clicksFolded.inc({ audience }, 0)
-  for (const reason of ['pass', 'malformed_field', 'malformed_dimension']) metrics.foldErrors.inc({ reason }, 0)
+  for (const reason of ['pass', 'malformed_field', 'malformed_dimension', 'retention']) metrics.foldErrors.inc({ reason }, 0)
   for (const reason of STALE_REASONS) metrics.ownerIndexRemoved.inc({ reason }, 0)
   return metrics
 }

@@ -15,6 +15,7 @@ import { runLoop } from '../loop.ts'
 import { createMetrics } from '../metrics.ts'
 import { sweepOwnerIndex, type SweepDeps } from '../owner-index-sweeper.ts'
 import { refillPool } from '../pool-refiller.ts'
+import { sweepRetention } from '../stats-retention.ts'
 
 export interface WorkerPluginOptions {
   config: Config
@@ -81,10 +82,11 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     }
   })
 
+  const rollups = createClickRollups(app.cassandra)
   const dimensionFolder = createDimensionFolder({
     redis,
     keys,
-    rollups: createClickRollups(app.cassandra),
+    rollups,
     ownerOf: createOwnerLookup(repo),
     workerId: config.WORKER_ID,
     heartbeatTtlMs,
@@ -149,6 +151,18 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
       }),
       runLoop('click fold', foldPass, {
         intervalMs: config.CLICK_FOLD_INTERVAL_MS, signal, log: app.log, onError: () => metrics.foldErrors.inc({ reason: 'pass' })
+      }),
+      config.STATS_RETENTION_MONTHS > 0 && runLoop('stats retention', async (s) => {
+        // One sweep per interval across all workers, however often they restart.
+        const intervalMs = config.STATS_RETENTION_SWEEP_SECONDS * 1000
+        if (await redis.set(keys.statsRetentionSwept, config.WORKER_ID, 'PX', intervalMs, 'NX') === null) return
+        const dropped = await sweepRetention({ rollups }, config.STATS_RETENTION_MONTHS, s)
+        if (dropped > 0) app.log.info({ scopeMonths: dropped }, 'expired analytics past STATS_RETENTION_MONTHS')
+        metrics.statsExpired.inc(dropped)
+      }, {
+        // Checks often, sweeps once an interval (the key above): a worker that started after the
+        // sweeper died takes over within a minute of the interval's end.
+        intervalMs: 60_000, signal, log: app.log, onError: () => metrics.foldErrors.inc({ reason: 'retention' })
       }),
       // 0 turns the sweep off.
       config.OWNER_SWEEP_INTERVAL_SECONDS > 0 && runLoop('owner index sweep', sweepPass, {
