@@ -39,6 +39,8 @@ WORKDIR /app
 COPY --from=deps /app ./
 COPY common/src common/src
 COPY ${SERVICE}/src ${SERVICE}/src
+# The attribution the country data's licence asks for (CC BY 4.0) travels with the image.
+COPY NOTICE ./
 # Files stay owned by root: the service can read its code but not change it.
 USER node
 EXPOSE ${PORT}
