@@ -9,10 +9,18 @@
 //         - they flushed all of them to Redis, dropping none,
 //         - the key-worker folded all of them into Cassandra,
 //         - each tracer link's clicks (GET /api/v1/links/{key}) add up to tracer_gets_302,
+//         - for every `by` of GET …/stats, each tracer link's rows add up to its clicks, all under
+//           the one value its visitor (lib/visitors.json) has in that dimension, and the link had
+//           one unique visitor (its visitor's clicks went to both replicas); a bot's link has
+//           bot clicks only, and no dimension,
 //       and says how long after the run that took. Exit 1 when any of it does not hold.
 // Assumes nothing else sends redirects to the stack during the run.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { CLICK_DIMENSIONS } from '../common/src/stats-dimensions.ts'
+import { createClickDimensions, type ClickDimensions } from '../redirect-service/src/analytics/click-dimensions.ts'
+import { bundledCountryDatabase, openCountryLookup } from '../redirect-service/src/analytics/country-lookup.ts'
+import { createUserAgentParser } from '../redirect-service/src/analytics/user-agent-dimensions.ts'
 
 const { positionals, values: args } = parseArgs({
   allowPositionals: true,
@@ -122,6 +130,7 @@ async function verify (): Promise<void> {
     if (Date.now() > deadline) break
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
+  const dimensions = await verifyDimensions(tracers.keys, deadline)
   const settledAfterS = (Date.now() - started) / 1000
   const result = {
     k6: { gets302: gets, heads302: heads, tracerGets302: tracerGets },
@@ -133,15 +142,77 @@ async function verify (): Promise<void> {
       noneDropped: delta.dropped === 0,
       allFlushed: delta.flushed === gets,
       allFolded: delta.folded === gets,
-      tracersExact: tracerClicks === tracerGets
-    }
+      tracersExact: tracerClicks === tracerGets,
+      dimensionsExact: dimensions.wrong.length === 0 && dimensions.checked === tracers.keys.length
+    },
+    dimensions
   }
   if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2))
   const failed = Object.entries(result.ok).filter(([, ok]) => !ok).map(([name]) => name)
   console.log(`clicks: k6 got ${gets} GET and ${heads} HEAD 302s; the replicas recorded ${delta.recorded}, flushed ${delta.flushed}, dropped ${delta.dropped}; ` +
-    `the key-worker folded ${delta.folded}; tracer links counted ${tracerClicks} of ${tracerGets}; settled ${settledAfterS.toFixed(1)} s after the run` +
+    `the key-worker folded ${delta.folded}; tracer links counted ${tracerClicks} of ${tracerGets}; ` +
+    `dimensions of ${dimensions.checked} tracer links checked by ${CLICK_DIMENSIONS.length} \`by\`s, ${dimensions.wrong.length} wrong; settled ${settledAfterS.toFixed(1)} s after the run` +
     (failed.length ? ` — FAILED: ${failed.join(', ')}` : ' — every GET counted once, no HEAD'))
   if (failed.length) process.exitCode = 1
+}
+
+interface Visitor {
+  address: string
+  userAgent: string
+  referer: string | null
+  query: string
+}
+
+interface LinkStats {
+  clicks: number
+  botClicks: number
+  uniqueVisitors: number
+  rows: Array<{ value: string, clicks: number }>
+}
+
+/**
+ * Each tracer link's analytics against what its one visitor is (the services' own derivation
+ * says what that is in every dimension): every `by` has a single row of all its clicks, the
+ * visitor is counted once, and a bot's clicks have no dimension. Polls until the deadline, as the
+ * dimensions are folded just after the clicks.
+ */
+async function verifyDimensions (keys: string[], deadline: number): Promise<{ checked: number, wrong: string[] }> {
+  const visitors = (JSON.parse(readFileSync(new URL('./lib/visitors.json', import.meta.url), 'utf8')) as { visitors: Visitor[] }).visitors
+  const countries = await openCountryLookup(bundledCountryDatabase())
+  const derive = createClickDimensions({ countries, userAgents: createUserAgentParser({ cacheSize: 100 }) })
+  const expected: ClickDimensions[] = visitors.map((v) =>
+    derive({ referer: v.referer ?? undefined, userAgent: v.userAgent, address: v.address, query: v.query }))
+  countries.close()
+  let wrong: string[] = []
+  do {
+    wrong = []
+    await Promise.all(keys.map(async (key, i) => {
+      const want = expected[i % expected.length]!
+      const byDay = await statsOf(key, 'day')
+      if (byDay.clicks + byDay.botClicks === 0) return
+      if (want.device === 'bot') {
+        if (byDay.clicks !== 0) wrong.push(`${key}: a bot's link has ${byDay.clicks} clicks by people`)
+        return
+      }
+      if (byDay.uniqueVisitors !== 1) wrong.push(`${key}: ${byDay.uniqueVisitors} unique visitors, not 1`)
+      for (const by of CLICK_DIMENSIONS) {
+        const stats = await statsOf(key, by)
+        const rows = JSON.stringify(stats.rows)
+        const single = JSON.stringify([{ value: want[by], clicks: byDay.clicks }])
+        if (stats.clicks !== byDay.clicks || rows !== single) wrong.push(`${key} by=${by}: ${rows}, expected ${single}`)
+      }
+    }))
+    if (wrong.length === 0 || Date.now() > deadline) break
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  } while (true)
+  if (wrong.length > 0) console.log(`dimensions wrong (first 10 of ${wrong.length}):\n  ${wrong.slice(0, 10).join('\n  ')}`)
+  return { checked: keys.length, wrong: wrong.slice(0, 100) }
+}
+
+async function statsOf (key: string, by: string): Promise<LinkStats> {
+  const res = await fetch(`${baseUrl}/api/v1/links/${key}/stats?by=${by}`)
+  if (!res.ok) throw new Error(`GET /api/v1/links/${key}/stats?by=${by} answered ${res.status}`)
+  return await res.json() as LinkStats
 }
 
 if (positionals[0] === 'prepare') await prepare()

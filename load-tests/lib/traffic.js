@@ -1,11 +1,15 @@
+/* global open */ // k6 globals
 // What one visitor does, shared by the redirect, spike and soak scenarios.
 import http from 'k6/http'
 import { check } from 'k6'
+import { SharedArray } from 'k6/data'
 import { Counter } from 'k6/metrics'
 import { BASE_URL, NO_FOLLOW, createLink, seededKeys, tracerKeys, uniqueSuffix, zipfIndex } from './common.js'
 
 const keys = seededKeys()
 const tracers = tracerKeys()
+// Who follows each tracer link (visitors.json): a fixed visitor per link, so its every dimension is known.
+const visitors = new SharedArray('tracer visitors', () => JSON.parse(open('./visitors.json')).visitors)
 
 // Compared with the click counters after the run (load-tests/clicks.ts): every 302 to a GET
 // must be counted once, a HEAD never.
@@ -16,8 +20,12 @@ export const tracerGets = new Counter('tracer_gets_302')
 // One request in HEAD_EVERY is a HEAD (link checkers, unfurlers that probe first).
 const HEAD_EVERY = 50
 
-function follow (key, method, tags) {
-  const res = http.request(method, `${BASE_URL}/${key}`, null, { ...NO_FOLLOW, tags })
+function follow (key, method, tags, visitor = null) {
+  const headers = visitor === null
+    ? {}
+    : { 'user-agent': visitor.userAgent, 'x-forwarded-for': visitor.address, ...(visitor.referer ? { referer: visitor.referer } : {}) }
+  const query = visitor?.query ? `?${visitor.query}` : ''
+  const res = http.request(method, `${BASE_URL}/${key}${query}`, null, { ...NO_FOLLOW, tags, headers })
   const ok = check(res, { 'redirect: 302 with a Location': (r) => r.status === 302 && Boolean(r.headers.Location) })
   if (ok) (method === 'GET' ? countedGets : heads).add(1)
   return ok
@@ -29,12 +37,15 @@ export function redirect () {
   follow(key, Math.random() * HEAD_EVERY < 1 ? 'HEAD' : 'GET', { name: 'redirect' })
 }
 
-/** A redirect of a tracer link, chosen uniformly: their counters are checked one by one afterwards. */
+/**
+ * A redirect of a tracer link, chosen uniformly, by the link's own visitor (a browser, or a bot)
+ * from its address, referrer and UTM tags: the counters of each are checked one by one afterwards.
+ */
 export function tracer () {
   if (tracers.length === 0) return
-  const key = tracers[Math.floor(Math.random() * tracers.length)]
+  const index = Math.floor(Math.random() * tracers.length)
   const method = Math.random() * HEAD_EVERY < 1 ? 'HEAD' : 'GET'
-  if (follow(key, method, { name: 'tracer' }) && method === 'GET') tracerGets.add(1)
+  if (follow(tracers[index], method, { name: 'tracer' }, visitors[index % visitors.length]) && method === 'GET') tracerGets.add(1)
 }
 
 /**
