@@ -1,9 +1,11 @@
 // The creation or redirect path of two commits side by side, interleaved in one run on this machine:
 //
 //   npm run bench:ab -- --path create|redirect --base <git ref> [--head <git ref>] [--rounds 6] [--seconds 10]
-//                       [--owned]
+//                       [--owned] [--base-env K=V,…] [--head-env K=V,…]
 //
-// --head defaults to HEAD. Both sides run from checkouts of their own, made alike: a side run
+// --head defaults to HEAD. --base-env and --head-env add settings to one side's services: the same
+// commit on both sides with CLICK_DIMENSIONS=false on one measures what analytics cost.
+// Both sides run from checkouts of their own, made alike: a side run
 // from this working tree instead measured up to a fifth slower than a checkout of the very same
 // commit (docs/benchmarks.md), so nothing is compared across the two kinds.
 //
@@ -11,8 +13,11 @@
 // checkout under .run/ab/, its own Redis prefix, one shared keyspace migrated by this checkout),
 // all running the whole time; the rounds alternate which one wrk drives, first one then the
 // other, so drift of the machine falls on both alike: `create` POSTs /api/v1/links (generated
-// keys), `redirect` GETs one link's /{key} from the redirect-service (cache hot), 50 connections
-// each. With --owned the creates carry an API key (one per side, made here), so each link has an
+// keys), `redirect` GETs one link's /{key} from the redirect-service (cache hot) as browsers do
+// (redirect.lua: a user agent, a referrer, UTM tags, an address per request), 50 connections
+// each. Besides the rate it reports the CPU time of each side's redirect-service and key-worker
+// per request (the fold of the clicks and their dimensions runs in the key-worker). With --owned
+// the creates carry an API key (one per side, made here), so each link has an
 // owner and is listed: the path API callers take, with the owner's list entries written. It prints
 // each round and the medians, and writes reports/ab-<path>-<time>.json. Run it on
 // the local Cassandra and Redis (`npm run infra -- up cassandra redis`); nothing else should load
@@ -24,7 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { runApiKeyCommand } from '../../create-service/src/cli/apikey.ts'
-import { median, runWrk, type Figures } from './wrk.ts'
+import { cpuTicks, median, runWrk, TICK_US, type Figures } from './wrk.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const RUN = join(ROOT, '.run/ab')
@@ -36,9 +41,20 @@ const { values: args } = parseArgs({
     head: { type: 'string' },
     rounds: { type: 'string', default: '6' },
     seconds: { type: 'string', default: '10' },
-    owned: { type: 'boolean', default: false }
+    owned: { type: 'boolean', default: false },
+    'base-env': { type: 'string', default: '' },
+    'head-env': { type: 'string', default: '' }
   }
 })
+
+/** "K=V,K2=V2" → an environment. */
+function settings (text: string): Record<string, string> {
+  return Object.fromEntries(text.split(',').filter(Boolean).map((pair) => {
+    const at = pair.indexOf('=')
+    if (at <= 0) throw new Error(`--base-env/--head-env: "${pair}" is not K=V`)
+    return [pair.slice(0, at), pair.slice(at + 1)]
+  }))
+}
 const PATH = args.path
 if (!args.base || (PATH !== 'create' && PATH !== 'redirect')) {
   throw new Error('usage: npm run bench:ab -- --path create|redirect --base <git ref> [--head <git ref>] [--rounds N] [--seconds N] [--owned]')
@@ -52,7 +68,10 @@ const git = (...a: string[]): string => execFileSync('git', a, { cwd: ROOT, enco
 
 interface Side {
   name: string
+  /** The commit, and the settings given to this side alone. */
+  label: string
   commit: string
+  env: Record<string, string>
   tree: string
   createPort: number
   workerPort: number
@@ -90,7 +109,8 @@ function envOf (side: Side, service: Service): NodeJS.ProcessEnv {
     // Unlimited creation: the benchmark measures the path, not the budget (both names, old and new).
     RATE_LIMIT_MAX: '1000000',
     ANONYMOUS_RATE: '10000000/min',
-    API_KEY_RATE: '10000000/min'
+    API_KEY_RATE: '10000000/min',
+    ...side.env
   }
 }
 
@@ -112,10 +132,11 @@ async function apiKeyHeader (name: string): Promise<string> {
 async function targetOf (side: Side): Promise<{ url: string, script?: string }> {
   const create = `http://127.0.0.1:${side.createPort}/api/v1/links`
   if (PATH === 'create') return { url: create, script: join(import.meta.dirname, 'create.lua') }
+  const redirectScript = join(import.meta.dirname, 'redirect.lua')
   const response = await fetch(create, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/bench/a-typical-long-path?utm_source=bench' }) })
   if (response.status !== 201) throw new Error(`${side.name}: create answered ${response.status}`)
   const { key } = await response.json() as { key: string }
-  return { url: `http://127.0.0.1:${side.redirectPort}/${key}` }
+  return { url: `http://127.0.0.1:${side.redirectPort}/${key}`, script: redirectScript }
 }
 
 async function ready (port: number, timeoutMs = 60_000): Promise<void> {
@@ -150,15 +171,21 @@ async function forgetEarlierRuns (): Promise<void> {
 async function main (): Promise<void> {
   mkdirSync(RUN, { recursive: true })
   await forgetEarlierRuns()
-  const sides: Side[] = [
-    { name: 'base', commit: git('rev-parse', '--short', args.base!), tree: checkout(args.base!), createPort: 3211, workerPort: 3212, redirectPort: 3215 },
-    { name: 'head', commit: git('rev-parse', '--short', args.head ?? 'HEAD'), tree: checkout(args.head ?? 'HEAD'), createPort: 3213, workerPort: 3214, redirectPort: 3216 }
-  ]
+  const side = (name: 'base' | 'head', ref: string, ports: number[]): Side => {
+    const commit = git('rev-parse', '--short', ref)
+    const env = settings(args[`${name}-env`]!)
+    const label = [commit, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(' ')
+    const [createPort, workerPort, redirectPort] = ports as [number, number, number]
+    return { name, label, commit, env, tree: checkout(ref), createPort, workerPort, redirectPort }
+  }
+  const sides: Side[] = [side('base', args.base!, [3211, 3212, 3215]), side('head', args.head ?? 'HEAD', [3213, 3214, 3216])]
   log(`migrating keyspace ${KEYSPACE}`)
   execFileSync(NODE, ['common/src/cassandra/migrate-cli.ts'], { cwd: ROOT, env: { ...process.env, CASSANDRA_KEYSPACE: KEYSPACE }, stdio: 'inherit' })
 
-  const processes = sides.flatMap((side) => [start(side, 'worker'), start(side, 'create'), start(side, 'redirect')])
+  const started = new Map(sides.map((side) => [side.name, { worker: start(side, 'worker'), create: start(side, 'create'), redirect: start(side, 'redirect') }]))
+  const processes = [...started.values()].flatMap((p) => [p.worker, p.create, p.redirect])
   const results: Record<string, Figures[]> = { base: [], head: [] }
+  const cpu: Record<string, Array<{ redirectUs: number, workerUs: number }>> = { base: [], head: [] }
   try {
     for (const side of sides) {
       await Promise.all([ready(side.workerPort), ready(side.createPort), ready(side.redirectPort)])
@@ -179,9 +206,16 @@ async function main (): Promise<void> {
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
         // The pool refilled after the last round, so neither side pays for the other's refill.
         await ready(side.workerPort)
+        const pids = started.get(side.name)!
+        const before = [cpuTicks([pids.redirect.pid!]), cpuTicks([pids.worker.pid!])]
         const figures = wrk(side, SECONDS)
+        // The key-worker folds the last second's clicks after wrk stops: wait for it.
+        await sleep(2500)
+        const perRequest = (pid: number, ticks: number): number => (cpuTicks([pid]) - ticks) * TICK_US / figures.requests
+        const used = { redirectUs: perRequest(pids.redirect.pid!, before[0]!), workerUs: perRequest(pids.worker.pid!, before[1]!) }
         results[side.name]!.push(figures)
-        log(`round ${round + 1} ${side.name.padEnd(4)} ${side.commit.padEnd(16)} ${figures.rps.toFixed(0).padStart(6)} ${PATH}s/s  p50 ${figures.p50.toFixed(1)} p99 ${figures.p99.toFixed(1)} ms  errors ${figures.errors + (figures.non2xx3xx ?? 0)}`)
+        cpu[side.name]!.push(used)
+        log(`round ${round + 1} ${side.name.padEnd(4)} ${side.label.padEnd(16)} ${figures.rps.toFixed(0).padStart(6)} ${PATH}s/s  p50 ${figures.p50.toFixed(1)} p99 ${figures.p99.toFixed(1)} ms  errors ${figures.errors + (figures.non2xx3xx ?? 0)}  CPU µs/req redirect ${used.redirectUs.toFixed(1)} worker ${used.workerUs.toFixed(1)}`)
       }
     }
   } finally {
@@ -190,7 +224,9 @@ async function main (): Promise<void> {
   const summary = Object.fromEntries(sides.map((side) => {
     const runs = results[side.name]!
     return [side.name, {
-      commit: side.commit,
+      commit: side.label,
+      redirectCpuUs: median(cpu[side.name]!.map((c) => c.redirectUs)),
+      workerCpuUs: median(cpu[side.name]!.map((c) => c.workerUs)),
       rps: median(runs.map((r) => r.rps)),
       p50: median(runs.map((r) => r.p50)),
       p99: median(runs.map((r) => r.p99)),
@@ -201,8 +237,8 @@ async function main (): Promise<void> {
   mkdirSync(join(ROOT, 'reports'), { recursive: true })
   const raw = { path: PATH, owned: args.owned, rounds: ROUNDS, seconds: SECONDS, summary, results }
   writeFileSync(file, JSON.stringify(raw, null, 2))
-  console.log(`\n| commit | ${PATH}s/s${args.owned ? ' (with an API key)' : ''} (median of ${ROUNDS}) | p50 ms | p99 ms | errors |\n| --- | --- | --- | --- | --- |`)
-  for (const s of Object.values(summary)) console.log(`| ${s.commit} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.errors} |`)
+  console.log(`\n| commit | ${PATH}s/s${args.owned ? ' (with an API key)' : ''} (median of ${ROUNDS}) | p50 ms | p99 ms | CPU µs/req: redirect-service, key-worker | errors |\n| --- | --- | --- | --- | --- | --- |`)
+  for (const s of Object.values(summary)) console.log(`| ${s.commit} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.redirectCpuUs.toFixed(1)}, ${s.workerCpuUs.toFixed(1)} | ${s.errors} |`)
   console.log(`\nhead / base = ${(summary['head']!.rps / summary['base']!.rps).toFixed(2)}; raw figures in ${file}`)
 }
 

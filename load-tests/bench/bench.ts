@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import cassandra from 'cassandra-driver'
 import { benchImport, type ImportFigures } from './import-rate.ts'
-import { median, runWrk, type Figures } from './wrk.ts'
+import { cpuTicks, median, runWrk, TICK_US, type Figures } from './wrk.ts'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const BENCH = join(ROOT, 'load-tests/bench')
@@ -163,22 +163,7 @@ function stopChildren (): void {
 }
 
 // ------------------------------------------------------------------ CPU per request
-// Throughput on a shared 2-core machine moves with whatever else runs; the CPU time the server
-// processes spend per request hardly does. It is the figure to compare code changes by.
-
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
-
-/** utime + stime of the processes, in clock ticks. */
-function cpuTicks (pids: number[]): number {
-  let ticks = 0
-  for (const pid of pids) {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-      ticks += Number(fields[11]) + Number(fields[12])
-    } catch {}
-  }
-  return ticks
-}
+// The CPU time of the serving processes per request (wrk.ts, cpuTicks): what code changes are compared by.
 
 function childrenOf (pid: number): number[] {
   return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
