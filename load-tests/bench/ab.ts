@@ -211,8 +211,12 @@ async function main (): Promise<void> {
         const figures = wrk(side, SECONDS)
         // The key-worker folds the last second's clicks after wrk stops: wait for it.
         await sleep(2500)
-        const perRequest = (pid: number, ticks: number): number => (cpuTicks([pid]) - ticks) * TICK_US / figures.requests
-        const used = { redirectUs: perRequest(pids.redirect.pid!, before[0]!), workerUs: perRequest(pids.worker.pid!, before[1]!) }
+        const perRequest = (pid: number, ticks: number): number =>
+          (cpuTicks([pid]) - ticks) * TICK_US / figures.requests
+        const used = {
+          redirectUs: perRequest(pids.redirect.pid!, before[0]!),
+          workerUs: perRequest(pids.worker.pid!, before[1]!)
+        }
         results[side.name]!.push(figures)
         cpu[side.name]!.push(used)
         log(`round ${round + 1} ${side.name.padEnd(4)} ${side.label.padEnd(16)} ${figures.rps.toFixed(0).padStart(6)} ${PATH}s/s  p50 ${figures.p50.toFixed(1)} p99 ${figures.p99.toFixed(1)} ms  errors ${figures.errors + (figures.non2xx3xx ?? 0)}  CPU µs/req redirect ${used.redirectUs.toFixed(1)} worker ${used.workerUs.toFixed(1)}`)
