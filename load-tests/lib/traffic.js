@@ -9,7 +9,7 @@ import { BASE_URL, NO_FOLLOW, createLink, seededKeys, tracerKeys, uniqueSuffix, 
 const keys = seededKeys()
 const tracers = tracerKeys()
 // Who follows each tracer link (visitors.json): a fixed visitor per link, so its every dimension is known.
-const visitors = new SharedArray('tracer visitors', () => JSON.parse(open('./visitors.json')).visitors)
+const visitors = new SharedArray('tracer visitors', () => JSON.parse(open(import.meta.resolve('./visitors.json'))).visitors)
 
 // Compared with the click counters after the run (load-tests/clicks.ts): every 302 to a GET
 // must be counted once, a HEAD never.
