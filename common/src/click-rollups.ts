@@ -111,10 +111,6 @@ export function createClickRollups (client: cassandra.Client) {
       await client.execute(Q.dropMonth, [scope, month], IDEMPOTENT)
     },
 
-    async setVisitors (scope: string, day: string, visitors: number): Promise<void> {
-      await client.execute(Q.setVisitors, [scope, LocalDate.fromString(day), visitors], IDEMPOTENT)
-    },
-
     /** Unique visitors per day over [from, to], newest first. */
     async visitors (scope: string, from: string, to: string): Promise<Array<{ day: string, visitors: number }>> {
       const params = [scope, LocalDate.fromString(from), LocalDate.fromString(to)]
@@ -127,9 +123,18 @@ export function createClickRollups (client: cassandra.Client) {
       else await client.execute(Q.dropVisitorsBefore, [scope, LocalDate.fromString(before)], IDEMPOTENT)
     },
 
-    /** Notes that a scope has rows in a month (for the retention sweep). */
-    async markMonth (scope: string, month: string): Promise<void> {
-      await client.execute(Q.markMonth, [month, bucketOf(scope), scope], IDEMPOTENT)
+    /**
+     * In one round trip: notes that a scope has rows in a day's month (for the retention sweep),
+     * and sets its unique visitors of the day; either may be left out.
+     */
+    async note (scope: string, day: string, opts: { month: boolean, visitors: number | null }): Promise<void> {
+      const queries: Array<{ query: string, params: unknown[] }> = []
+      if (opts.month) queries.push({ query: Q.markMonth, params: [monthOf(day), bucketOf(scope), scope] })
+      if (opts.visitors !== null) {
+        queries.push({ query: Q.setVisitors, params: [scope, LocalDate.fromString(day), opts.visitors] })
+      }
+      if (queries.length === 1) await client.execute(queries[0]!.query, queries[0]!.params, IDEMPOTENT)
+      else if (queries.length > 1) await client.batch(queries, { prepare: true, logged: false })
     },
 
     async scopesOfMonth (month: string, bucket: number): Promise<string[]> {

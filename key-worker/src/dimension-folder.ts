@@ -50,7 +50,7 @@ export interface DimensionFolderDeps {
   redis: Redis
   keys: Pick<RedisKeys, 'dimensionsPending' | 'dimensionsFolding' | 'dimensionsFoldingPattern' | 'dimensionsFoldingIndex' |
     'workerHeartbeat' | 'visitors'>
-  rollups: Pick<ClickRollups, 'add' | 'storedValues' | 'setVisitors' | 'markMonth'>
+  rollups: Pick<ClickRollups, 'add' | 'storedValues' | 'note'>
   /** The owner of a link (by its scoped key), null for an anonymous or unknown one. */
   ownerOf: (scopedKey: string) => Promise<string | null>
   workerId: string
@@ -61,17 +61,24 @@ export interface DimensionFolderDeps {
   onRejected?: (fields: string[]) => void
 }
 
-// (scope, day, dimension) whose stored values are remembered: the active link-days of a few folds.
+// (scope, day, dimension) whose written values are remembered: the active link-days of a few folds.
 const CAP_MEMORY = 20_000
 // Scope-months known to be in stats_scopes_by_month.
 const MONTH_MEMORY = 100_000
 
 export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
   const { keys, rollups, redis } = deps
-  const known = new Map<string, Set<string>>()
+  // Per scope, day and dimension: the values this worker wrote, and whether it has read what Cassandra holds.
+  const written = new Map<string, { values: Set<string>, full: boolean }>()
   const marked = new Set<string>()
 
-  /** The values a scope keeps for a day and dimension: the first `cap` distinct, the rest `other`. */
+  /**
+   * The values a scope keeps for a day and dimension: the first `cap` distinct, the rest `other`.
+   * Most link-days have a handful of referrers, so Cassandra is asked what a scope-day holds only
+   * once this worker has itself written `cap` values there: no read on the common path. Another
+   * worker (or this one before a restart) may have written others, so a scope-day can hold up to
+   * `cap` values per worker that folded it, never more.
+   */
   async function capped (scope: string, day: string, counts: Map<string, Map<string, number>>): Promise<RollupCount[]> {
     const out: RollupCount[] = []
     for (const [dimension, values] of counts) {
@@ -81,17 +88,21 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
         continue
       }
       const id = `${scope}|${day}|${dimension}`
-      let stored = known.get(id)
-      if (stored === undefined) {
-        stored = new Set(await rollups.storedValues(scope, day, dimension, cap + 1))
-        if (known.size >= CAP_MEMORY) known.delete(known.keys().next().value!)
-        known.set(id, stored)
+      let known = written.get(id)
+      if (known === undefined) {
+        if (written.size >= CAP_MEMORY) written.delete(written.keys().next().value!)
+        written.set(id, known = { values: new Set(), full: false })
       }
       const merged = new Map<string, number>()
       for (const [value, clicks] of values) {
         let as = value
-        if (value !== OTHER && !stored.has(value)) {
-          if (storedBesideOther(stored) < cap) stored.add(value)
+        if (value !== OTHER && !known.values.has(value)) {
+          if (!known.full && withoutOther(known.values) >= cap) {
+            // What Cassandra holds decides: the values other folds wrote count too.
+            for (const stored of await rollups.storedValues(scope, day, dimension, cap + 1)) known.values.add(stored)
+            known.full = true
+          }
+          if (withoutOther(known.values) < cap) known.values.add(value)
           else as = OTHER
         }
         merged.set(as, (merged.get(as) ?? 0) + clicks)
@@ -101,48 +112,78 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
     return out
   }
 
-  async function markMonth (scope: string, day: string): Promise<void> {
+  /** Whether this worker has yet to note the scope's month in stats_scopes_by_month (once per process). */
+  function unmarked (scope: string, day: string): boolean {
     const id = `${scope}|${monthOf(day)}`
-    if (marked.has(id)) return
-    await rollups.markMonth(scope, monthOf(day))
+    if (marked.has(id)) return false
     if (marked.size >= MONTH_MEMORY) marked.clear()
     marked.add(id)
+    return true
   }
 
-  async function foldScope (scope: string, day: string, counts: Map<string, Map<string, number>>): Promise<void> {
-    // Marked first: a scope with rows is always found by the retention sweep.
-    await markMonth(scope, day)
-    await rollups.add(scope, day, await capped(scope, day, counts))
+  async function foldScope (
+    scope: string, day: string, counts: Map<string, Map<string, number>>, visitors: number | null
+  ): Promise<void> {
+    const month = unmarked(scope, day)
+    try {
+      // Before the counts: a scope with rows is always found by the retention sweep. The
+      // visitors go along (set again by the next fold of the day if the counts fail now).
+      if (month || visitors !== null) await rollups.note(scope, day, { month, visitors })
+      await rollups.add(scope, day, await capped(scope, day, counts))
+    } catch (error) {
+      if (month) marked.delete(`${scope}|${monthOf(day)}`)
+      throw error
+    }
   }
 
-  async function foldGroup (group: DimensionGroup): Promise<number> {
+  async function foldGroup (group: DimensionGroup, linkVisitors: Promise<number>): Promise<number> {
     const scope = linkScope(group.key)
-    await foldScope(scope, group.day, group.counts)
     const people = group.counts.get(AUDIENCE)?.get('people') ?? 0
     const bots = group.counts.get(AUDIENCE)?.get('bot') ?? 0
-    const linkVisitors = keys.visitors(group.day, scope)
-    const visitors = people > 0 ? await redis.pfcount(linkVisitors) : 0
-    if (visitors > 0) await rollups.setVisitors(scope, group.day, visitors)
+    const visitors = people > 0 ? await linkVisitors : 0
+    await foldScope(scope, group.day, group.counts, visitors > 0 ? visitors : null)
 
     const owner = await deps.ownerOf(group.key)
     if (owner !== null) {
       const ownerCounts = new Map(group.counts)
       if (people > 0) ownerCounts.set(LINK, new Map([[group.key, people]]))
       const owned = ownerScope(owner)
-      await foldScope(owned, group.day, ownerCounts)
+      let ownerVisitors: number | null = null
       if (visitors > 0) {
         // A union: merging the same link's visitors again changes nothing.
-        const ownerVisitors = keys.visitors(group.day, owned)
+        const key = keys.visitors(group.day, owned)
         const [, [, count]] = await redis.multi()
-          .pfmerge(ownerVisitors, ownerVisitors, linkVisitors)
-          .pfcount(ownerVisitors)
-          .expire(ownerVisitors, deps.visitorsTtlSeconds)
+          .pfmerge(key, key, keys.visitors(group.day, scope))
+          .pfcount(key)
+          .expire(key, deps.visitorsTtlSeconds)
           .exec() as [[null, unknown], [null, number], [null, unknown]]
-        await rollups.setVisitors(owned, group.day, count)
+        ownerVisitors = count
       }
+      await foldScope(owned, group.day, ownerCounts, ownerVisitors)
     }
     deps.onFolded?.(group, people)
     return people + bots
+  }
+
+  /** The unique visitors of each link-day of a page, in one round trip (0 for a link-day without people). */
+  function visitorCounts (groups: DimensionGroup[]): Promise<number[]> {
+    const pipeline = redis.pipeline()
+    const asked: number[] = []
+    groups.forEach((group, i) => {
+      if ((group.counts.get(AUDIENCE)?.get('people') ?? 0) === 0) return
+      pipeline.pfcount(keys.visitors(group.day, linkScope(group.key)))
+      asked.push(i)
+    })
+    if (asked.length === 0) return Promise.resolve(groups.map(() => 0))
+    return pipeline.exec().then((replies) => {
+      const counts = groups.map(() => 0)
+      asked.forEach((index, n) => {
+        const [error, count] = replies?.[n] ?? [new Error('pipeline discarded'), 0]
+        if (error) throw error
+        counts[index] = Number(count)
+      })
+      return counts
+    })
   }
 
   return createHashFolder({
@@ -157,13 +198,22 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
     workerId: deps.workerId,
     heartbeatTtlMs: deps.heartbeatTtlMs,
     ...(deps.onRejected ? { onRejected: deps.onRejected } : {}),
+    // A link-day takes a few round trips (its rows, its owner's, its visitors), each small.
+    concurrency: 32,
     plan: (entries) => {
       const { groups, rejected } = groupDimensions(entries)
-      return { units: groups.map((group) => ({ fields: group.fields, apply: () => foldGroup(group) })), rejected }
+      if (groups.length === 0) return { units: [], rejected }
+      const counts = visitorCounts(groups)
+      // Handled by each unit that awaits it; this only keeps a failure from being reported unhandled.
+      counts.catch(() => {})
+      const units = groups.map((group, i) => ({
+        fields: group.fields, apply: () => foldGroup(group, counts.then((c) => c[i]!))
+      }))
+      return { units, rejected }
     }
   })
 }
 
-function storedBesideOther (stored: Set<string>): number {
-  return stored.has(OTHER) ? stored.size - 1 : stored.size
+function withoutOther (values: Set<string>): number {
+  return values.has(OTHER) ? values.size - 1 : values.size
 }

@@ -32,6 +32,8 @@ export interface HashFolderDeps {
   /** Turns a page of hash entries into writes; fields that can never be written are returned apart. */
   plan: (entries: Array<[field: string, value: string]>) => { units: FoldUnit[], rejected: string[] }
   onRejected?: (fields: string[]) => void
+  /** Writes in flight (FOLD_CONCURRENCY by default). */
+  concurrency?: number
 }
 
 const HSCAN_COUNT = 2000
@@ -63,7 +65,12 @@ export function createHashFolder (deps: HashFolderDeps) {
     await redis.set(deps.heartbeatKey(workerId), String(Date.now()), 'PX', deps.heartbeatTtlMs)
   }
 
-  async function foldHash (name: string): Promise<number> {
+  /**
+   * Folds a hash page by page. Once `signal` aborts it stops after the page in flight and leaves
+   * the rest in the hash, still ours: adopted by another worker once our heartbeat is gone (at
+   * once after a clean stop), or folded by us on our next pass.
+   */
+  async function foldHash (name: string, signal?: AbortSignal): Promise<number> {
     // HSCAN keeps each command short on a large backlog; it may repeat a field, hence `seen`.
     const seen = new Set<string>()
     let folded = 0
@@ -81,11 +88,12 @@ export function createHashFolder (deps: HashFolderDeps) {
       const { units, rejected } = deps.plan(entries)
       if (rejected.length > 0) deps.onRejected?.(rejected)
       // On a failure every field is either folded and deleted, or still in the hash for the next pass.
-      await eachLimited(units, FOLD_CONCURRENCY, async (unit) => {
+      await eachLimited(units, deps.concurrency ?? FOLD_CONCURRENCY, async (unit) => {
         const count = await unit.apply()
         await redis.hdel(name, ...unit.fields)
         folded += count
       })
+      if (signal?.aborted === true && cursor !== '0') return folded
     } while (cursor !== '0')
     // Only rejected fields can be left by now.
     await redis.multi().del(name).srem(names.foldingIndex, name).exec()
@@ -126,10 +134,10 @@ export function createHashFolder (deps: HashFolderDeps) {
     },
 
     /** Folds the clicks recorded since the last pass; the number of clicks folded. */
-    async foldPending (): Promise<number> {
+    async foldPending (signal?: AbortSignal): Promise<number> {
       await heartbeat()
       const name = ownName()
-      return await take(names.pending, name) ? foldHash(name) : 0
+      return await take(names.pending, name) ? foldHash(name, signal) : 0
     },
 
     /**
@@ -137,7 +145,7 @@ export function createHashFolder (deps: HashFolderDeps) {
      * workers whose heartbeat expired. The rename is atomic, so of several workers adopting one
      * hash exactly one gets it.
      */
-    async foldLeftovers (): Promise<number> {
+    async foldLeftovers (signal?: AbortSignal): Promise<number> {
       await heartbeat()
       let folded = 0
       for (const name of await foldingHashes()) {
@@ -145,12 +153,12 @@ export function createHashFolder (deps: HashFolderDeps) {
         if (owner === null) {
           await redis.srem(names.foldingIndex, name)
         } else if (owner === workerId) {
-          folded += await foldHash(name)
+          folded += await foldHash(name, signal)
         } else if (await redis.exists(deps.heartbeatKey(owner)) === 0) {
           const adopted = ownName()
           // Of several workers adopting one hash exactly one renames it; a name whose hash is
           // gone (its worker died between DEL and SREM) leaves the index here.
-          if (await take(name, adopted)) folded += await foldHash(adopted)
+          if (await take(name, adopted)) folded += await foldHash(adopted, signal)
         }
       }
       return folded

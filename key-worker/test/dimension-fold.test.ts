@@ -88,16 +88,17 @@ describe('folding dimensions into the rollups', () => {
   })
 
   it('keeps the first 100 referrers of a link-day and counts the rest as "other", across folds', async () => {
+    const worker = folder()
     const fields: string[] = []
     for (let i = 0; i < 80; i++) fields.push(dimensionField(DAY, 'storm', 'referrer', `site${i}.example`), '1')
     await infra.redis.hset(keys.dimensionsPending, ...fields)
-    await folder().foldPending()
+    await worker.foldPending()
     fields.length = 0
     // A second fold: 20 more fit, the other 40 new ones do not; one already stored still counts as itself.
     for (let i = 80; i < 140; i++) fields.push(dimensionField(DAY, 'storm', 'referrer', `site${i}.example`), '2')
     fields.push(dimensionField(DAY, 'storm', 'referrer', 'site3.example'), '5')
     await infra.redis.hset(keys.dimensionsPending, ...fields)
-    await folder().foldPending()
+    await worker.foldPending()
 
     const rows = await rowsOf(linkScope('storm'), 'referrer')
     expect(Object.keys(rows)).toHaveLength(101)
@@ -105,6 +106,26 @@ describe('folding dimensions into the rollups', () => {
     expect(rows['site3.example']).toBe(6)
     // Nothing lost: the rows add up to every click sent.
     expect(Object.values(rows).reduce((a, b) => a + b, 0)).toBe(80 + 60 * 2 + 5)
+  })
+
+  it('lets another worker add at most 100 more values to a full link-day, then reads what is stored', async () => {
+    const fields: string[] = []
+    for (let i = 0; i < 150; i++) fields.push(dimensionField(DAY, 'storm2', 'referrer', `site${i}.example`), '1')
+    await infra.redis.hset(keys.dimensionsPending, ...fields)
+    await folder().foldPending()
+    fields.length = 0
+    for (let i = 150; i < 400; i++) fields.push(dimensionField(DAY, 'storm2', 'referrer', `site${i}.example`), '1')
+    await infra.redis.hset(keys.dimensionsPending, ...fields)
+    // A worker that never folded this link-day (a second one, or the first after a restart).
+    const fresh = folder()
+    await fresh.foldPending()
+    const rows = await rowsOf(linkScope('storm2'), 'referrer')
+    expect(Object.keys(rows).length).toBe(201)
+    expect(Object.values(rows).reduce((a, b) => a + b, 0)).toBe(400)
+    // Full now, as Cassandra says: nothing new gets a row of its own.
+    await infra.redis.hset(keys.dimensionsPending, dimensionField(DAY, 'storm2', 'referrer', 'late.example'), '3')
+    await fresh.foldPending()
+    expect((await rowsOf(linkScope('storm2'), 'referrer'))['late.example']).toBeUndefined()
   })
 
   it('drops malformed fields and folds the rest', async () => {

@@ -26,9 +26,8 @@ describe('the analytics retention sweep', () => {
   })
 
   async function counted (scope: string, day: string): Promise<void> {
-    await rollups.markMonth(scope, day.slice(0, 7))
+    await rollups.note(scope, day, { month: true, visitors: 1 })
     await rollups.add(scope, day, [{ dimension: 'country', value: 'DE', clicks: 2 }])
-    await rollups.setVisitors(scope, day, 1)
   }
 
   it('deletes the months before the retention, rollups and visitors, and keeps the rest', async () => {

@@ -12,6 +12,8 @@ export interface ClickBufferOptions {
   seqKey: string
   /** Fields held before a flush starts early; while a flush is in flight, new fields beyond it are dropped. */
   maxFields: number
+  /** Fields per Redis command (CHUNK by default). */
+  chunk?: number
   now?: () => number
 }
 
@@ -41,7 +43,7 @@ const DAY_MS = 86_400_000
 // p95/p99 of redirects served from Redis). One script call per CHUNK fields, one chunk at a time,
 // keeps both the event loop and Redis free between chunks. Redis runs a script to its end while
 // GETs wait, so a chunk is small enough not to show in the redirects' p99 (docs/benchmarks.md).
-const CHUNK = 100
+export const CHUNK = 100
 // A chunk is added once however often it is sent. A timeout does not mean Redis did not run the
 // script: a replica whose event loop stalls past REDIS_TIMEOUT_MS times out on replies that
 // already arrived (seen under overload: clicks counted twice in a k6 run when a timed-out
@@ -57,6 +59,7 @@ return 1`
 
 export function createClickBuffer (opts: ClickBufferOptions) {
   const now = opts.now ?? Date.now
+  const chunk = opts.chunk ?? CHUNK
   const stats: ClickStats = { recorded: 0, flushed: 0, flushErrors: 0, dropped: 0 }
   let counts = new Map<string, number>()
   let inFlight: Promise<FlushResult> | null = null
@@ -102,7 +105,7 @@ export function createClickBuffer (opts: ClickBufferOptions) {
     const queue: Unconfirmed[] = unconfirmed !== null ? [unconfirmed] : []
     unconfirmed = null
     const entries = [...batch]
-    for (let i = 0; i < entries.length; i += CHUNK) queue.push({ seq: ++lastSeq, entries: entries.slice(i, i + CHUNK) })
+    for (let i = 0; i < entries.length; i += chunk) queue.push({ seq: ++lastSeq, entries: entries.slice(i, i + chunk) })
     let flushed = 0
     for (let i = 0; i < queue.length; i++) {
       const error = await sendChunk(queue[i]!)

@@ -17,6 +17,9 @@ import { sweepOwnerIndex, type SweepDeps } from '../owner-index-sweeper.ts'
 import { refillPool } from '../pool-refiller.ts'
 import { sweepRetention } from '../stats-retention.ts'
 
+// What a stopping worker spends on folding dimensions still pending; the rest is adopted.
+const FINAL_DIMENSION_FOLD_MS = 2000
+
 export interface WorkerPluginOptions {
   config: Config
   generator: Pick<KeyGenerator, 'batch'>
@@ -112,14 +115,14 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
 
   // Our own leftovers are folded on the first pass, other workers' once their heartbeat is gone.
   let nextLeftoverScan = 0
-  async function foldPass (): Promise<void> {
+  async function foldPass (signal: AbortSignal): Promise<void> {
     if (Date.now() >= nextLeftoverScan) {
       await folder.foldLeftovers()
-      await dimensionFolder.foldLeftovers()
+      await dimensionFolder.foldLeftovers(signal)
       nextLeftoverScan = Date.now() + heartbeatTtlMs
     }
     await folder.foldPending()
-    await dimensionFolder.foldPending()
+    await dimensionFolder.foldPending(signal)
     await rankPass()
   }
 
@@ -180,7 +183,9 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     await loops
     try {
       await folder.foldPending()
-      await dimensionFolder.foldPending()
+      // Dimensions may have a backlog (a burst over many links): a stop folds what it can in a
+      // moment and leaves the rest to whichever worker adopts it.
+      await dimensionFolder.foldPending(AbortSignal.timeout(FINAL_DIMENSION_FOLD_MS))
       await folder.stopHeartbeat()
       await rankPass()
     } catch (err) {
