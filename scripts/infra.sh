@@ -11,7 +11,7 @@
 # nginx runs on nginx/*.conf plus the files of nginx/env/ named in SW_NGINX_ENV (default "local";
 # "local load-test" lifts the per-client limits for load tests, see nginx/README.md); `up nginx`
 # with other names reloads a running nginx.
-# Env: SW_CASSANDRA_HEAP (default 1G), ports (infra/stack.env), SW_JAVA_HOME, SW_NGINX_ENV.
+# Env: SW_CASSANDRA_HEAP (default 2G), ports (infra/stack.env), SW_JAVA_HOME, SW_NGINX_ENV.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
