@@ -32,8 +32,8 @@ import domainRoutes from './routes/domains.ts'
 import linkViewRoutes from './routes/link-views.ts'
 import importRoutes from './routes/imports.ts'
 import linkRoutes from './routes/links.ts'
-import { createDnsResolver, type ResolveHost } from './target-resolver.ts'
-import { URL_MAX_LENGTH, createUrlPolicy } from './url-policy.ts'
+import { createDnsResolver, type ResolveHost } from '@shortwave/common/target-resolver'
+import { URL_MAX_LENGTH, createUrlPolicy } from '@shortwave/common/url-policy'
 import { formatValidationErrors } from './validation-messages.ts'
 
 export interface AppDeps {

@@ -20,7 +20,7 @@ import { CLAIMED_BY, type KeySource, type LinkDraft } from './key-source.ts'
 import type { LinkInvalidator } from './link-invalidation.ts'
 import { createLinkLister, type ListPage, type ListRequest } from './link-list.ts'
 import type { Metrics } from './metrics.ts'
-import type { UrlPolicy } from './url-policy.ts'
+import type { UrlPolicy } from '@shortwave/common/url-policy'
 
 export interface CreateLinkInput {
   url: string
