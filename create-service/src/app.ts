@@ -22,6 +22,7 @@ import { createDomainService } from './domain-service.ts'
 import { createIdempotencyStore } from './idempotency.ts'
 import { createImports } from './import/wiring.ts'
 import { createKeySource } from './key-source.ts'
+import { createLinkEvents } from './link-events.ts'
 import { createLinkInvalidator } from './link-invalidation.ts'
 import { createLinkService } from './link-service.ts'
 import { createMetrics } from './metrics.ts'
@@ -32,9 +33,13 @@ import domainRoutes from './routes/domains.ts'
 import linkViewRoutes from './routes/link-views.ts'
 import importRoutes from './routes/imports.ts'
 import linkRoutes from './routes/links.ts'
+import webhookRoutes from './routes/webhooks.ts'
 import { createDnsResolver, type ResolveHost } from '@shortwave/common/target-resolver'
 import { URL_MAX_LENGTH, createUrlPolicy } from '@shortwave/common/url-policy'
 import { formatValidationErrors } from './validation-messages.ts'
+import { createWebhookService } from './webhook-service.ts'
+import { createOutbox } from '@shortwave/common/webhook-outbox'
+import { createWebhookStore } from '@shortwave/common/webhook-store'
 
 export interface AppDeps {
   cassandra?: cassandra.Client
@@ -146,6 +151,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     invalidator,
     checkUrl,
     domainOf: domains.domainOf,
+    events: createLinkEvents(createOutbox(app.cassandra), domains),
     maxTtlSeconds: config.MAX_TTL_SECONDS,
     metrics,
     log: app.log
@@ -169,6 +175,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
   await app.register(linkViewRoutes, { links, quotas, domains })
   await app.register(domainRoutes, { domains, quotas })
+  // A webhook target obeys the links' policy (invariant 8), checked again at each delivery.
+  const webhooks = createWebhookService({ store: createWebhookStore(app.cassandra), checkUrl })
+  await app.register(webhookRoutes, { webhooks, quotas })
   const compiler = { compile: (() => { throw new Error('the import routes are not registered') }) as FastifySchemaCompiler<unknown> }
   const imports = createImports(app, config, { links, repo, domains, compiler })
   app.addHook('preClose', () => imports.close())

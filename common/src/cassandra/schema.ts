@@ -3,6 +3,7 @@
 // half-way can simply be repeated. Append new migrations; never edit an applied one.
 
 import { LINK_LIST_TABLES } from './schema-link-list.ts'
+import { WEBHOOK_TABLES } from './schema-webhooks.ts'
 
 export interface Migration {
   id: string
@@ -226,7 +227,10 @@ export const MIGRATIONS: readonly Migration[] = [
         job_id text
       )`
     ]
-  }
+  },
+  // 011 is left for the analytics rollups (issue 14, merged separately).
+  // Webhooks (/api/v1/webhooks) and their durable events (README "Webhooks"; docs/reliability.md).
+  { id: '012-webhooks', statements: WEBHOOK_TABLES }
 ]
 
 export type Replication =
