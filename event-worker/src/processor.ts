@@ -60,6 +60,9 @@ const DONE_MEMORY_MS = 120_000
 // The cursor stays this many minutes behind the clock: a writer whose clock runs behind ours
 // (up to two minutes) still writes into a minute that is read.
 const SKEW_SLOTS = 2
+// A due delivery that could not start for this long (its endpoint busy) is moved DEFER_BY_MS on.
+const DEFER_AFTER_MS = 120_000
+const DEFER_BY_MS = 60_000
 
 const idOf = (row: QueueRow): string => `${row.shard}|${row.dueAt.getTime()}|${row.eventId}|${row.webhookId}`
 
@@ -146,21 +149,30 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
     }
   }
 
-  /** Starts the deliveries that are due, in order, within the limits; the rest wait for a later pass. */
-  function start (rows: QueueRow[], at: number): void {
+  /**
+   * Starts the deliveries that are due, in order, within the limits; the rest wait for a later
+   * pass. Returns those that have waited so long (a slow endpoint's backlog) that they would hold
+   * the shard's cursor back: the caller moves them on.
+   */
+  function start (rows: QueueRow[], at: number): QueueRow[] {
     const held = new Set<string>()
+    const overdue: QueueRow[] = []
+    const wait = (row: QueueRow, link: string): void => {
+      held.add(link)
+      if (at - row.dueAt.getTime() > DEFER_AFTER_MS) overdue.push(row)
+    }
     for (const row of rows) {
       const link = `${row.webhookId}|${row.scopedKey}`
       const id = idOf(row)
       if (row.dueAt.getTime() > at || inFlight.has(id) || done.has(id)) continue
       // An earlier delivery of the link to this webhook is in flight or waiting: this one waits too.
       if (busyLinks.has(link) || held.has(link)) {
-        held.add(link)
+        wait(row, link)
         continue
       }
       const endpoint = perEndpoint.get(row.webhookId) ?? 0
       if (inFlight.size >= settings.concurrency || endpoint >= settings.perEndpoint) {
-        held.add(link)
+        wait(row, link)
         continue
       }
       perEndpoint.set(row.webhookId, endpoint + 1)
@@ -177,6 +189,18 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
         done.set(id, now() + DONE_MEMORY_MS)
       })
       inFlight.set(id, running)
+    }
+    return overdue
+  }
+
+  /**
+   * Moves deliveries that waited too long to the minute after next, in their order, attempts
+   * unchanged: a slow endpoint's backlog travels with the clock instead of holding the cursor in
+   * the past, where the passes (slotsPerPass minutes each) would stop reaching the new events.
+   */
+  async function defer (rows: QueueRow[], at: number): Promise<void> {
+    for (const [i, row] of rows.entries()) {
+      await queue.reschedule(row, new Date(at + DEFER_BY_MS + i), row.attempt, row.firstAttemptAt)
     }
   }
 
@@ -225,7 +249,7 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
         advancing = false
         const events = rows.filter((row) => row.webhookId === '' && row.dueAt.getTime() <= at)
         const deliveries = rows.filter((row) => row.webhookId !== '')
-        start([...deliveries, ...await fanOut(events, at)].sort(byDue), at)
+        await defer(start([...deliveries, ...await fanOut(events, at)].sort(byDue), at), at)
       }
       cursors.set(shard, cursor)
       if (cursor !== startCursor) await queue.setCursor(shard, cursor)

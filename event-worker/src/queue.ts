@@ -84,7 +84,7 @@ export function createQueue (client: cassandra.Client) {
      * Moves a delivery to its next due time: the new row first, then the old one goes, so a crash
      * in between leaves the delivery twice (sent twice, at least once), never not at all.
      */
-    async reschedule (row: QueueRow, dueAt: Date, attempt: number, firstAttemptAt: Date): Promise<void> {
+    async reschedule (row: QueueRow, dueAt: Date, attempt: number, firstAttemptAt: Date | null): Promise<void> {
       const next: QueueRow = { ...row, slot: slotOf(dueAt.getTime()), dueAt, attempt, firstAttemptAt }
       await client.execute(Q.insert, insertParams(next), OPTS)
       await client.execute(Q.delete, deleteParams(row), OPTS)
