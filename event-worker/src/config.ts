@@ -13,7 +13,7 @@ export const configSchema = envSchema({
   // own host is refused, and non-public addresses unless allowed, as create-service does.
   ...TargetEnv,
   // How often the worker looks for due events and deliveries in the shards it holds.
-  EVENT_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
+  EVENT_POLL_INTERVAL_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
   // A shard lease's life: a worker that dies gives its shards (and their deliveries) up after this.
   EVENT_LEASE_SECONDS: Type.Integer({ minimum: 2, maximum: 600, default: 30 }),
   // One attempt: connecting, sending and the whole answer within this; then it failed.

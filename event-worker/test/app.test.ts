@@ -26,7 +26,7 @@ describe('event-worker configuration', () => {
   it('applies the documented defaults', () => {
     expect(loadWorkerConfig({})).toMatchObject({
       PORT: 3005,
-      EVENT_POLL_INTERVAL_MS: 500,
+      EVENT_POLL_INTERVAL_MS: 1000,
       EVENT_LEASE_SECONDS: 30,
       DELIVERY_TIMEOUT_MS: 10_000,
       DELIVERY_MAX_RESPONSE_BYTES: 65_536,
