@@ -154,8 +154,7 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
    * pass. Returns those that have waited so long (a slow endpoint's backlog) that they would hold
    * the shard's cursor back: the caller moves them on.
    */
-  function start (rows: QueueRow[], at: number): QueueRow[] {
-    const held = new Set<string>()
+  function start (rows: QueueRow[], at: number, held: Set<string>): QueueRow[] {
     const overdue: QueueRow[] = []
     const wait = (row: QueueRow, link: string): void => {
       held.add(link)
@@ -205,9 +204,8 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
   }
 
   /** Fans out the events of one minute in order; returns the deliveries to start. */
-  async function fanOut (events: QueueRow[], at: number): Promise<QueueRow[]> {
+  async function fanOut (events: QueueRow[], at: number, waiting: Set<string>): Promise<QueueRow[]> {
     const deliveries: QueueRow[] = []
-    const waiting = new Set<string>()
     for (const event of events) {
       if (waiting.has(event.scopedKey)) continue
       const confirmed = await deps.confirmer.confirm(event)
@@ -239,6 +237,10 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
       let cursor = cursors.get(shard) ?? await queue.cursor(shard) ?? current - settings.firstLookbackSlots
       const startCursor = cursor
       let advancing = true
+      // Across the minutes of the pass: a link whose earlier event waits for its change, and a
+      // link-and-webhook whose earlier delivery waits, hold their later ones in later minutes too.
+      const waiting = new Set<string>()
+      const held = new Set<string>()
       const last = Math.min(current, cursor + settings.slotsPerPass)
       for (let slot = cursor; slot <= last; slot++) {
         const rows = await queue.slot(shard, slot, settings.rowsPerSlot)
@@ -249,7 +251,8 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
         advancing = false
         const events = rows.filter((row) => row.webhookId === '' && row.dueAt.getTime() <= at)
         const deliveries = rows.filter((row) => row.webhookId !== '')
-        await defer(start([...deliveries, ...await fanOut(events, at)].sort(byDue), at), at)
+        const fanned = await fanOut(events, at, waiting)
+        await defer(start([...deliveries, ...fanned].sort(byDue), at, held), at)
       }
       cursors.set(shard, cursor)
       if (cursor !== startCursor) await queue.setCursor(shard, cursor)

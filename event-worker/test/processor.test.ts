@@ -251,6 +251,22 @@ describe('the queue processor', () => {
     expect([h.rows.size, h.log.length]).toEqual([0, 0])
   })
 
+  it('holds a link\'s later events, in later minutes too, while an earlier one waits for its change', async () => {
+    let confirmation: Confirmation = 'pending'
+    const h = harness([hook('w1')], () => delivered(), () => confirmation)
+    h.advance(40_000)
+    h.event('same123')
+    // The next minute, still within the settle time of the first.
+    h.advance(30_000)
+    h.event('same123')
+    await h.pass()
+    expect(h.log).toEqual([])
+    confirmation = 'yes'
+    await h.pass()
+    await h.pass()
+    expect(h.log.map((a) => a.eventId)).toEqual(['msg_1', 'msg_2'])
+  })
+
   it('drops an event the links row contradicts (a lost alias race, a lost edit race)', async () => {
     const h = harness([hook('w1')], () => delivered(), () => 'no')
     h.event()
