@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
-# The image of each Node service (create-service, redirect-service, key-worker); they differ only
+# The image of each Node service (create-service, redirect-service, key-worker, event-worker); they differ only
 # in the workspace they run and its port. The key-worker image also runs the schema migration:
 #   docker run … shortwave/key-worker node /app/common/src/cassandra/migrate-cli.ts
 #
 # Build from the repository root, which is the npm workspace (see .dockerignore):
 #   docker build --build-arg SERVICE=create-service --build-arg PORT=3001 -t shortwave/create-service .
-#   (redirect-service: PORT=3002, key-worker: PORT=3004; compose.yaml names them for each image)
+#   (redirect-service: PORT=3002, key-worker: PORT=3004, event-worker: PORT=3005; compose.yaml names them)
 # There is no build step: Node 24 runs the TypeScript sources directly (type stripping).
 
 # ---- dependencies: the production packages of the service and @shortwave/common, nothing else
@@ -22,6 +22,7 @@ COPY common/package.json common/
 COPY create-service/package.json create-service/
 COPY redirect-service/package.json redirect-service/
 COPY key-worker/package.json key-worker/
+COPY event-worker/package.json event-worker/
 RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --workspace=${SERVICE} --include-workspace-root=false --ignore-scripts --no-audit --no-fund
 

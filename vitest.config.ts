@@ -10,7 +10,7 @@ const main = { testTimeout: 60_000, hookTimeout: 120_000 }
 // One file at a time: each stops, kills or starts processes that no other file may share.
 const alone = { fileParallelism: false }
 
-const workspaces = ['common', 'create-service', 'redirect-service', 'key-worker']
+const workspaces = ['common', 'create-service', 'redirect-service', 'key-worker', 'event-worker']
 
 // npm test runs vitest several times (main run, infra-stop, faults, cluster) and closes with one
 // count over all of them (scripts/test.ts): each run leaves its JSON results in this folder.

@@ -32,7 +32,7 @@ CASSANDRA_LIB="$CACHE_DIR/cassandra/lib-$CASSANDRA_VERSION"
 CASSANDRA_LIB_MARKER="$CASSANDRA_LIB/.complete"
 
 INFRA_PARTS=(cassandra redis nginx)
-SERVICES=(key-worker create-service redirect-service-1 redirect-service-2)
+SERVICES=(key-worker event-worker create-service redirect-service-1 redirect-service-2)
 
 # ---------------------------------------------------------------- logging
 

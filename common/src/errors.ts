@@ -47,6 +47,11 @@ export const ImportTooLargeError = createError<[string]>('SW_IMPORT_TOO_LARGE', 
 export const ImportNotFoundError = createError<[string]>('SW_IMPORT_NOT_FOUND', 'No import with the id "%s"', 404)
 /** Another import of the same API key is still running; its rows would race this one's. */
 export const ImportRunningError = createError<[string]>('SW_IMPORT_RUNNING', '%s', 409)
+/** A webhook registration that cannot hold (a secret not in the whsec_ form, no events). */
+export const InvalidWebhookError = createError<[string]>('SW_INVALID_WEBHOOK', '%s', 400)
+/** No webhook with this id, or not one the caller may see (another key's reads as absent). */
+export const WebhookNotFoundError = createError<[string]>('SW_WEBHOOK_NOT_FOUND', 'No webhook with the id "%s"', 404)
+export const TooManyWebhooksError = createError<[number]>('SW_TOO_MANY_WEBHOOKS', 'An API key may register at most %d webhooks; delete one first', 409)
 /** The argument says when to retry, in words ("1 minute"); the Retry-After header says it in seconds. */
 export const RateLimitedError = createError<[string]>('SW_RATE_LIMITED', 'Too many requests; retry in %s', 429)
 

@@ -23,6 +23,7 @@ import { createDomainService } from './domain-service.ts'
 import { createIdempotencyStore } from './idempotency.ts'
 import { createImports } from './import/wiring.ts'
 import { createKeySource } from './key-source.ts'
+import { createLinkEvents } from './link-events.ts'
 import { createLinkInvalidator } from './link-invalidation.ts'
 import { createLinkService } from './link-service.ts'
 import { createStatsService } from './link-stats.ts'
@@ -35,9 +36,13 @@ import linkViewRoutes from './routes/link-views.ts'
 import statsRoutes from './routes/stats.ts'
 import importRoutes from './routes/imports.ts'
 import linkRoutes from './routes/links.ts'
-import { createDnsResolver, type ResolveHost } from './target-resolver.ts'
-import { URL_MAX_LENGTH, createUrlPolicy } from './url-policy.ts'
+import webhookRoutes from './routes/webhooks.ts'
+import { createDnsResolver, type ResolveHost } from '@shortwave/common/target-resolver'
+import { URL_MAX_LENGTH, createUrlPolicy } from '@shortwave/common/url-policy'
 import { formatValidationErrors } from './validation-messages.ts'
+import { createWebhookService } from './webhook-service.ts'
+import { createOutbox } from '@shortwave/common/webhook-outbox'
+import { createWebhookStore } from '@shortwave/common/webhook-store'
 
 export interface AppDeps {
   cassandra?: cassandra.Client
@@ -149,6 +154,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     invalidator,
     checkUrl,
     domainOf: domains.domainOf,
+    events: createLinkEvents(createOutbox(app.cassandra), domains),
     maxTtlSeconds: config.MAX_TTL_SECONDS,
     metrics,
     log: app.log
@@ -180,6 +186,9 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     domains
   })
   await app.register(domainRoutes, { domains, quotas })
+  // A webhook target obeys the links' policy (invariant 8), checked again at each delivery.
+  const webhooks = createWebhookService({ store: createWebhookStore(app.cassandra), checkUrl })
+  await app.register(webhookRoutes, { webhooks, quotas })
   const compiler = { compile: (() => { throw new Error('the import routes are not registered') }) as FastifySchemaCompiler<unknown> }
   const imports = createImports(app, config, { links, repo, domains, compiler })
   app.addHook('preClose', () => imports.close())

@@ -1,12 +1,7 @@
-import { CassandraEnv, ConfigError, DomainEnv, HttpEnv, KeyEnv, RedisEnv, envSchema } from '@shortwave/common/config'
+import { CassandraEnv, DomainEnv, HttpEnv, KeyEnv, RedisEnv, envSchema } from '@shortwave/common/config'
+import { checkTargetEnv, HOST_LIST, listSetting, TargetEnv } from '@shortwave/common/target-env'
 import { Type, type Static } from 'typebox'
-import { networkList } from '@shortwave/common/special-addresses'
 import { RATE_EXAMPLE, RATE_PATTERN, parseRate, rateOf, type Rate } from './rate.ts'
-
-// Host names as an operator writes them: names or IPv4 (optionally with a trailing dot) or a
-// bracketed IPv6 literal, comma-separated. Anything else is a typo the service should refuse to start with.
-const HOST = '(?:[A-Za-z0-9_-]+(?:\\.[A-Za-z0-9_-]+)*\\.?|\\[[0-9A-Fa-f:.]+\\])'
-const HOST_LIST = `^\\s*(?:${HOST}(?:\\s*,\\s*${HOST})*)?\\s*$`
 
 export const configSchema = envSchema({
   ...HttpEnv,
@@ -15,22 +10,11 @@ export const configSchema = envSchema({
   ...RedisEnv,
   ...KeyEnv,
   ...DomainEnv,
-  // What users see: short URLs and Location headers are built from it, and links to it are refused (loops).
-  PUBLIC_BASE_URL: Type.String({
-    default: 'http://localhost:8080',
-    pattern: `^[Hh][Tt][Tt][Pp][Ss]?://${HOST}(?::[0-9]{1,5})?/?$`,
-    description: 'an absolute http(s) URL without path or query, e.g. https://sw.example'
-  }),
+  ...TargetEnv,
   // Other names the shortener answers on (a CDN name, the bare IP): links to them would loop as well.
   OWN_HOSTS: Type.String({ default: '', pattern: HOST_LIST, description: 'comma-separated host names, e.g. sw.example,10.0.0.5' }),
-  // A host equal to, or a subdomain of, one of these is refused.
-  BLOCKED_DOMAINS: Type.String({ default: '', pattern: HOST_LIST, description: 'comma-separated domain names, e.g. evil.example,spam.test' }),
-  // What an intranet install (go links) may link to although it is not public; checkConfig parses the networks.
-  ALLOWED_TARGET_NETWORKS: Type.String({ default: '', pattern: '^[0-9A-Fa-f:./,\\s]*$', description: 'comma-separated CIDRs or addresses, e.g. 10.0.0.0/8,fd12:3456::/48' }),
-  ALLOWED_TARGET_HOSTS: Type.String({ default: '', pattern: HOST_LIST, description: 'comma-separated host names, each allowing itself and its subdomains, e.g. corp.example,wiki' }),
   // Resolve each target's host name and refuse it when any address is not public (url-policy.ts).
   RESOLVE_TARGETS: Type.Boolean({ default: false }),
-  RESOLVE_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 10_000, default: 1000 }),
   MAX_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3_153_600_000, default: 157_680_000 }),
   // Whether links may be created without an API key (listing and deleting always need one).
   ALLOW_ANONYMOUS: Type.Boolean({ default: true }),
@@ -63,11 +47,7 @@ export type Config = Static<typeof configSchema>
 
 /** The rules a pattern cannot express; throws a ConfigError naming the variable. */
 export function checkConfig<C extends Config> (config: C): C {
-  try {
-    networkList(listSetting(config.ALLOWED_TARGET_NETWORKS))
-  } catch (error) {
-    throw new ConfigError(`Invalid configuration: ALLOWED_TARGET_NETWORKS=${JSON.stringify(config.ALLOWED_TARGET_NETWORKS)} is invalid: ${(error as Error).message} (expected comma-separated CIDRs or addresses, e.g. 10.0.0.0/8,fd12:3456::/48)`)
-  }
+  checkTargetEnv(config)
   return config
 }
 
@@ -86,7 +66,4 @@ export function quotaRates (config: Config): { anonymous: Rate, apiKey: Rate } {
   }
 }
 
-/** A comma-separated list setting as trimmed, non-empty entries. */
-export function listSetting (value: string): string[] {
-  return value.split(',').map((entry) => entry.trim()).filter(Boolean)
-}
+export { listSetting }

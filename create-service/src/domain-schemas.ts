@@ -1,7 +1,7 @@
 import { Type, type Static } from 'typebox'
 import type { DomainView } from './domain-service.ts'
 import type { Domain } from '@shortwave/common/domain-registry'
-import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from './url-policy.ts'
+import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from '@shortwave/common/url-policy'
 
 // The request and answer shapes of /api/v1/domains (routes/domains.ts); OpenAPI is built from them.
 

@@ -4,7 +4,7 @@ import {
 import type { DomainDirectory } from '@shortwave/common/domain-directory'
 import type { Domain, DomainRepository } from '@shortwave/common/domain-registry'
 import { DEFAULT_DOMAIN, normalizeHost } from '@shortwave/common/domains'
-import type { UrlPolicy } from './url-policy.ts'
+import type { UrlPolicy } from '@shortwave/common/url-policy'
 
 // The custom domains as create-service sees them: registering and removing them (admin), and
 // turning the host a client names (`domain` in a body, `?domain=`) into the domain stored with the

@@ -17,10 +17,11 @@ import { mayManage, type Caller } from './caller.ts'
 import { etagOf, ifMatchAllows } from './etag.ts'
 import { parseInstant, resolveExpiry } from './expiry.ts'
 import { CLAIMED_BY, type KeySource, type LinkDraft } from './key-source.ts'
+import { NO_LINK_EVENTS, type LinkEvents } from './link-events.ts'
 import type { LinkInvalidator } from './link-invalidation.ts'
 import { createLinkLister, type ListPage, type ListRequest } from './link-list.ts'
 import type { Metrics } from './metrics.ts'
-import type { UrlPolicy } from './url-policy.ts'
+import type { UrlPolicy } from '@shortwave/common/url-policy'
 
 export interface CreateLinkInput {
   url: string
@@ -82,6 +83,8 @@ export interface LinkServiceOptions {
   log: FastifyBaseLogger
   /** Turns a create's `domain` into the stored domain; without it only the default domain is accepted. */
   domainOf?: (host: string | undefined, where: 'body') => Promise<string>
+  /** The webhook events of each change, written before it (link-events.ts); none without. */
+  events?: LinkEvents
 }
 
 const aliasShape = new RegExp(ALIAS_PATTERN)
@@ -103,10 +106,14 @@ const asStored = (tags: readonly string[]): string[] => [...tags].sort()
 export function createLinkService (opts: LinkServiceOptions) {
   const { repo, index, cache, keySource, log, metrics } = opts
   const lister = createLinkLister({ repo, index })
+  const events = opts.events ?? NO_LINK_EVENTS
 
   // Listed before stored: a link that exists is always in its owner's list (see links_by_owner
-  // and schema-link-list.ts), whoever creates it (the API, a batch, an import).
-  const listUnderOwner = (link: Link): Promise<void> => index.list(link)
+  // and schema-link-list.ts), whoever creates it (the API, a batch, an import). Its webhook event
+  // is written before it too, for the same reason (link-events.ts).
+  const listUnderOwner = async (link: Link): Promise<void> => {
+    await Promise.all([index.list(link), events.created(link)])
+  }
 
   async function claimAlias (link: Link): Promise<Link> {
     await listUnderOwner(link)
@@ -184,6 +191,7 @@ export function createLinkService (opts: LinkServiceOptions) {
     ): Promise<void> {
       const link = await managedLink(key, caller, 'delete it', domain)
       precondition(ifMatch, link)
+      await events.deleted(link, now)
       // Named a version: deleted only if no edit came in between (a conditional write, as an edit's).
       if (ifMatch !== undefined && ifMatch.trim() !== '*' && !await repo.markDeletedIf(link, now)) throw stale(key)
       await repo.markDeleted(link, now)
@@ -213,7 +221,7 @@ export function createLinkService (opts: LinkServiceOptions) {
         const at = new Date()
         const edited: StoredLink = { ...link, ...changes, version: link.version + 1, updatedAt: at }
         // The new tags and words are listed before the edit is stored, the old ones dropped after.
-        await index.listChanges(link, edited)
+        await Promise.all([index.listChanges(link, edited), events.updated(edited, Object.keys(changes))])
         if (await repo.applyEdit(link, changes, at)) {
           metrics.linksEdited.inc()
           // The caches first: the redirects are promised the new state within 5 s.

@@ -4,7 +4,7 @@ import { REDIRECT_STATUSES, type RedirectStatus } from '@shortwave/common/link-r
 import { Type, type Static, type TSchema, type TString } from 'typebox'
 import type { ListedLink } from './link-list.ts'
 import type { EditPage, LinkWithClicks } from './link-service.ts'
-import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from './url-policy.ts'
+import { URL_MAX_LENGTH, URL_SCHEME_PATTERN } from '@shortwave/common/url-policy'
 
 // Request and response shapes of the links API: validation, serialisation and the OpenAPI
 // document from one source. Descriptions of patterned fields double as their error messages.

@@ -1,5 +1,5 @@
 import type { FastifySchemaValidationError } from 'fastify'
-import { invisibleCharacterProblem, withoutInvisibleCharacters } from './url-policy.ts'
+import { invisibleCharacterProblem, withoutInvisibleCharacters } from '@shortwave/common/url-policy'
 
 // Ajv speaks to programmers ("body must have required property 'url'"); API clients are often
 // people. This turns the first schema error into a sentence naming the field and what it needs.

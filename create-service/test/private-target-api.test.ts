@@ -1,7 +1,7 @@
 import { countActiveLinks, createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ResolveHost } from '../src/target-resolver.ts'
+import type { ResolveHost } from '@shortwave/common/target-resolver'
 import { createLink, poolSize, seedPool, startApp } from './helpers.ts'
 
 let infra: TestInfra

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { ResolveHost } from '../src/target-resolver.ts'
-import { createUrlPolicy, type UrlPolicyOptions } from '../src/url-policy.ts'
+import type { ResolveHost } from '@shortwave/common/target-resolver'
+import { createUrlPolicy, type UrlPolicyOptions } from '@shortwave/common/url-policy'
 
 // A production base URL, so loopback targets are refused as private, not as loops.
 const policy = (opts: Partial<UrlPolicyOptions> = {}) => createUrlPolicy({ publicBaseUrl: 'https://sw.example', ...opts })

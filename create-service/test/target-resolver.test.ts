@@ -2,7 +2,7 @@ import dnsPacket from 'dns-packet'
 import { createSocket, type Socket } from 'node:dgram'
 import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createDnsResolver } from '../src/target-resolver.ts'
+import { createDnsResolver } from '@shortwave/common/target-resolver'
 
 // A real DNS server on loopback, so the resolver is tested over the wire without the internet.
 const RECORDS: Record<string, { A?: string[], AAAA?: string[] }> = {

@@ -1,7 +1,7 @@
 import { createSchemaChecker } from '@shortwave/testing/json-schema'
 import { describe, expect, it } from 'vitest'
 import { CreateLinkBody } from '../src/schemas.ts'
-import { createUrlPolicy } from '../src/url-policy.ts'
+import { createUrlPolicy } from '@shortwave/common/url-policy'
 
 const checkUrl = createUrlPolicy({
   publicBaseUrl: 'http://localhost:8080',

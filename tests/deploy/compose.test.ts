@@ -9,7 +9,7 @@ import {
   type ComposeService
 } from './helpers.ts'
 
-const SHORTWAVE = ['create-service', 'redirect-service', 'key-worker', 'migrate', 'nginx']
+const SHORTWAVE = ['create-service', 'redirect-service', 'key-worker', 'event-worker', 'migrate', 'nginx']
 
 beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)
 
@@ -31,7 +31,7 @@ describe('compose.yaml', () => {
   it('loads with the compose loader: schema, interpolation and consistency checks, no warning', () => {
     const project = composeProject()
     expect(project.name).toBe('shortwave')
-    expect(Object.keys(project.services).sort()).toEqual(['cassandra', 'create-service', 'key-worker', 'migrate', 'nginx', 'redirect-service', 'redis'])
+    expect(Object.keys(project.services).sort()).toEqual(['cassandra', 'create-service', 'event-worker', 'key-worker', 'migrate', 'nginx', 'redirect-service', 'redis'])
   })
 
   describe('the loader used here rejects what docker compose would reject', () => {
@@ -102,7 +102,7 @@ describe('compose.yaml', () => {
       .toBe('common/src/cassandra/migrate-cli.ts')
     expect(migrate.restart).toBe('no')
     expect(migrate.depends_on?.['cassandra']?.condition).toBe('service_healthy')
-    for (const name of ['create-service', 'redirect-service', 'key-worker']) {
+    for (const name of ['create-service', 'redirect-service', 'key-worker', 'event-worker']) {
       expect(service(name).depends_on?.['migrate']?.condition, name).toBe('service_completed_successfully')
     }
   })
@@ -142,6 +142,12 @@ describe('compose.yaml', () => {
     expect(composeProject().networks?.['backend']?.internal).toBe(true)
   })
 
+  it('puts only the event-worker on the outbound network (to webhook endpoints)', () => {
+    const on = Object.entries(composeProject().services).filter(([, s]) => 'outbound' in (s.networks ?? {})).map(([name]) => name)
+    expect(on).toEqual(['event-worker'])
+    expect(composeProject().networks?.['outbound']?.internal).not.toBe(true)
+  })
+
   it('limits the CPU and memory of every container', () => {
     for (const [name, s] of Object.entries(composeProject().services)) {
       expect(s.deploy?.resources?.limits?.cpus, name).toBeGreaterThan(0)
@@ -157,7 +163,7 @@ describe('compose.yaml', () => {
   })
 
   it('gives every service longer to stop than its drain (SHUTDOWN_GRACE_MS)', () => {
-    for (const name of ['create-service', 'redirect-service', 'key-worker']) {
+    for (const name of ['create-service', 'redirect-service', 'key-worker', 'event-worker']) {
       const s = service(name)
       const graceMs = Number(s.environment?.['SHUTDOWN_GRACE_MS'] ?? 10_000)
       const stop = /^(\d+)s$/.exec(s.stop_grace_period ?? '10s')

@@ -13,7 +13,8 @@ import {
 const SERVICES = {
   'create-service': 3001,
   'redirect-service': 3002,
-  'key-worker': 3004
+  'key-worker': 3004,
+  'event-worker': 3005
 } as const
 
 beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)

@@ -96,6 +96,7 @@ export const IMAGES = {
   'create-service': { dockerfile: 'Dockerfile', args: { SERVICE: 'create-service', PORT: '3001' } },
   'redirect-service': { dockerfile: 'Dockerfile', args: { SERVICE: 'redirect-service', PORT: '3002' } },
   'key-worker': { dockerfile: 'Dockerfile', args: { SERVICE: 'key-worker', PORT: '3004' } },
+  'event-worker': { dockerfile: 'Dockerfile', args: { SERVICE: 'event-worker', PORT: '3005' } },
   nginx: { dockerfile: 'nginx/Dockerfile', args: {} }
 } satisfies Record<string, { dockerfile: string, args: Record<string, string> }>
 export type ImageName = keyof typeof IMAGES
@@ -292,5 +293,6 @@ export const PROGRAM_CONFIG: Record<string, string> = {
   'create-service/src/server.ts': 'create-service/src/config.ts',
   'redirect-service/src/server.ts': 'redirect-service/src/config.ts',
   'key-worker/src/server.ts': 'key-worker/src/config.ts',
+  'event-worker/src/server.ts': 'event-worker/src/config.ts',
   'common/src/cassandra/migrate-cli.ts': 'common/src/cassandra/migrate-config.ts'
 }

@@ -13,7 +13,7 @@ import {
   BUILD_TIMEOUT_MS, copiedFiles, ensureValidators, image, imageEnv, nodeProgram, root, type DockerStage
 } from './helpers.ts'
 
-const SERVICES = ['create-service', 'redirect-service', 'key-worker'] as const
+const SERVICES = ['create-service', 'redirect-service', 'key-worker', 'event-worker'] as const
 const work = join(root, '.cache/deploy-check/images')
 const node24 = join(root, 'node_modules/.bin/node')
 

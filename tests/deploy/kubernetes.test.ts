@@ -10,8 +10,8 @@ import {
   render, root, runTool, secretTemplates, type K8sObject
 } from './helpers.ts'
 
-const SERVICES = { 'create-service': 3001, 'redirect-service': 3002, 'key-worker': 3004 } as const
-const OURS = ['nginx', 'create-service', 'redirect-service', 'key-worker']
+const SERVICES = { 'create-service': 3001, 'redirect-service': 3002, 'key-worker': 3004, 'event-worker': 3005 } as const
+const OURS = ['nginx', 'create-service', 'redirect-service', 'key-worker', 'event-worker']
 const NAME = 'app.kubernetes.io/name'
 
 beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)
@@ -243,13 +243,14 @@ describe.each(OVERLAYS)('%s', (overlay) => {
 
   describe('NetworkPolicies', () => {
     const matrix: Array<[string, number, string[]]> = [
-      ['nginx', 8080, ['external', 'nginx', 'create-service', 'redirect-service', 'key-worker', 'migrate', 'redis', 'cassandra']],
+      ['nginx', 8080, ['external', 'nginx', 'create-service', 'redirect-service', 'key-worker', 'event-worker', 'migrate', 'redis', 'cassandra']],
       ['create-service', 3001, ['nginx']],
       ['redirect-service', 3002, ['nginx']],
       ['key-worker', 3004, []],
+      ['event-worker', 3005, []],
       ['migrate', 3004, []],
       ['redis', 6379, ['create-service', 'redirect-service', 'key-worker']],
-      ['cassandra', 9042, ['create-service', 'redirect-service', 'key-worker', 'migrate', 'cassandra']]
+      ['cassandra', 9042, ['create-service', 'redirect-service', 'key-worker', 'event-worker', 'migrate', 'cassandra']]
     ]
     it.each(matrix)('admit to %s:%i exactly %j', (target, port, allowed) => {
       const pods = podLabels(objects())
@@ -258,6 +259,20 @@ describe.each(OVERLAYS)('%s', (overlay) => {
       const sources: Array<[string, Source]> = [['external', null], ...[...pods.entries()]]
       const admitted = sources.filter(([, labels]) => admits(objects(), targetLabels!, labels, port)).map(([n]) => n)
       expect(admitted.sort()).toEqual([...allowed].sort())
+    })
+
+    it('lets the event-worker out only to Cassandra, DNS, and public addresses on 80 and 443', () => {
+      const egress = objects().filter((o) => o.kind === 'NetworkPolicy' && (o.spec.policyTypes ?? []).includes('Egress'))
+      expect(egress.map((o) => o.metadata.name)).toEqual(['event-worker-egress'])
+      const rules = egress[0]!.spec.egress as Array<{ to?: any[], ports: Array<{ port: number }> }>
+      const outside = rules.find((rule) => rule.to?.some((peer) => peer.ipBlock))!
+      expect(outside.ports.map((p) => p.port).sort()).toEqual([443, 80])
+      const except = outside.to!.flatMap((peer) => peer.ipBlock.except as string[])
+      for (const range of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8', 'fc00::/7', 'fe80::/10']) {
+        expect(except, range).toContain(range)
+      }
+      const inside = rules.filter((rule) => rule.to?.some((peer) => peer.podSelector))
+      expect(inside.map((rule) => [rule.to![0].podSelector.matchLabels[NAME], rule.ports.map((p) => p.port)])).toEqual([['cassandra', [9042]]])
     })
   })
 })

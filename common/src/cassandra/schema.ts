@@ -3,6 +3,7 @@
 // half-way can simply be repeated. Append new migrations; never edit an applied one.
 
 import { LINK_LIST_TABLES } from './schema-link-list.ts'
+import { WEBHOOK_TABLES } from './schema-webhooks.ts'
 
 export interface Migration {
   id: string
@@ -263,7 +264,9 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY ((month, bucket), scope)
       )`
     ]
-  }
+  },
+  // Webhooks (/api/v1/webhooks) and their durable events (README "Webhooks"; docs/reliability.md).
+  { id: '012-webhooks', statements: WEBHOOK_TABLES }
 ]
 
 export type Replication =

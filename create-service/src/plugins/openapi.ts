@@ -26,7 +26,8 @@ async function openApiPlugin (app: FastifyInstance, opts: OpenApiOptions): Promi
       tags: [
         { name: 'links', description: 'Short links' },
         { name: 'domains', description: 'Custom domains links are served on' },
-        { name: 'import/export', description: 'Links to and from files, Shortwave\'s or other shorteners\'' }
+        { name: 'import/export', description: 'Links to and from files, Shortwave\'s or other shorteners\'' },
+        { name: 'webhooks', description: 'Signed events about your links, POSTed to your endpoints (Standard Webhooks)' }
       ],
       components: {
         securitySchemes: {

@@ -3,15 +3,18 @@ import { createKeyPool } from '@shortwave/common/key-pool'
 import { createLinkIndex } from '@shortwave/common/link-index'
 import type { KeyGenerator } from '@shortwave/common/keys'
 import { createLinkRepository, type ClaimResult } from '@shortwave/common/link-repository'
+import { createOutbox } from '@shortwave/common/webhook-outbox'
+import { createWebhookStore } from '@shortwave/common/webhook-store'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { performance } from 'node:perf_hooks'
+import { createClickEvents } from '../click-events.ts'
 import { createClickFolder } from '../click-folder.ts'
 import { createDimensionFolder } from '../dimension-folder.ts'
 import { createOwnerLookup } from '../owner-lookup.ts'
 import { rankFolded } from '../click-rank.ts'
 import type { Config } from '../config.ts'
-import { runLoop } from '../loop.ts'
+import { runLoop } from '@shortwave/common/loop'
 import { createMetrics } from '../metrics.ts'
 import { sweepOwnerIndex, type SweepDeps } from '../owner-index-sweeper.ts'
 import { refillPool } from '../pool-refiller.ts'
@@ -68,6 +71,11 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     concurrency: config.CLAIM_CONCURRENCY
   }
 
+  // link.clicked webhook events, one per link per fold pass (click-events.ts).
+  const clickEvents = createClickEvents({
+    outbox: createOutbox(app.cassandra), store: createWebhookStore(app.cassandra)
+  })
+
   const folder = createClickFolder({
     redis,
     keys,
@@ -76,6 +84,7 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     heartbeatTtlMs,
     onFolded: (group) => {
       toRank.add(group.key)
+      clickEvents.add(group)
       if (group.clicks > 0) metrics.clicksFolded.inc({ audience: 'people' }, group.clicks)
       if (group.botClicks > 0) metrics.clicksFolded.inc({ audience: 'bot' }, group.botClicks)
     },
@@ -124,6 +133,7 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
     await folder.foldPending()
     await dimensionFolder.foldPending(signal)
     await rankPass()
+    await clickEvents.flush()
   }
 
   const sweepSettings = {
@@ -188,6 +198,7 @@ async function workerPlugin (app: FastifyInstance, opts: WorkerPluginOptions): P
       await dimensionFolder.foldPending(AbortSignal.timeout(FINAL_DIMENSION_FOLD_MS))
       await folder.stopHeartbeat()
       await rankPass()
+      await clickEvents.flush()
     } catch (err) {
       metrics.foldErrors.inc({ reason: 'pass' })
       app.log.error({ err }, 'final click fold failed; another worker adopts the clicks once our heartbeat expires')

@@ -1,4 +1,4 @@
-import { DependencyUnavailableError, InvalidUrlError, PrivateTargetError, UnresolvableTargetError } from '@shortwave/common/errors'
+import { DependencyUnavailableError, InvalidUrlError, PrivateTargetError, UnresolvableTargetError } from './errors.ts'
 import { lookalikeHostProblem } from './confusable-host.ts'
 import { addressesNamedBy, localNameKind } from './named-addresses.ts'
 import { networkList, specialAddressKind } from '@shortwave/common/special-addresses'

@@ -1,0 +1,5 @@
+import { runService } from '@shortwave/common/run-service'
+import { buildApp } from './app.ts'
+import { configSchema } from './config.ts'
+
+await runService(configSchema, (config) => buildApp(config))
