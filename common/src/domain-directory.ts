@@ -1,9 +1,9 @@
+import { createReloader } from './reloader.ts'
 import type { Domain, DomainRepository } from './domain-registry.ts'
 
 // The registry of custom domains held in memory, so that resolving a request's host costs one Map
-// lookup. Loaded at start-up, again whenever a replica of create-service announces a change
-// (pub/sub, see the services' plugins) and every `reloadMs` in case that message was missed: a
-// replica lags a change by the pub/sub delay, or by reloadMs at worst.
+// lookup. Reloaded as reloader.ts says: a replica lags a change by the pub/sub delay, or by
+// reloadMs at worst.
 
 export interface DomainDirectoryOptions {
   repo: Pick<DomainRepository, 'list'>
@@ -16,58 +16,18 @@ export interface DomainDirectoryOptions {
 
 export function createDomainDirectory (opts: DomainDirectoryOptions) {
   let domains: ReadonlyMap<string, Domain> = new Map()
-  let timer: NodeJS.Timeout | undefined
-  let loading: Promise<void> | null = null
-  let again = false
-  let closed = false
-
-  async function loadOnce (): Promise<void> {
-    const list = await opts.repo.list()
-    domains = new Map(list.map((d) => [d.host, d]))
-    opts.onLoad?.(domains)
-  }
-
-  /** Reloads; a change announced during a load starts one more, so the last change is never missed. */
-  function load (): Promise<void> {
-    if (loading !== null) {
-      again = true
-      return loading
+  const reloader = createReloader({
+    reloadMs: opts.reloadMs,
+    onError: opts.onError,
+    loadOnce: async () => {
+      const list = await opts.repo.list()
+      domains = new Map(list.map((d) => [d.host, d]))
+      opts.onLoad?.(domains)
     }
-    loading = (async () => {
-      try {
-        do {
-          again = false
-          await loadOnce()
-        } while (again)
-      } finally {
-        loading = null
-      }
-    })()
-    return loading
-  }
-
-  function reloadLater (): void {
-    if (closed) return
-    timer = setTimeout(() => {
-      load().catch(opts.onError).finally(reloadLater)
-    }, opts.reloadMs).unref()
-  }
+  })
 
   return {
-    load,
-    /** Reloads now, in the background (a change was announced). */
-    changed (): void {
-      load().catch(opts.onError)
-    },
-    /** Starts the periodic reload. */
-    start (): void {
-      if (timer === undefined) reloadLater()
-    },
-    close (): void {
-      closed = true
-      clearTimeout(timer)
-      timer = undefined
-    },
+    ...reloader,
     get (host: string): Domain | undefined {
       return domains.get(host)
     },

@@ -53,6 +53,11 @@ export function redisKeys (prefix: string) {
      * channel, never a key: nothing sent on it is in Redis's snapshots or append-only file.
      */
     visitorSalt: `${prefix}analytics:salt`,
+    /**
+     * Pub/sub channel: create-service announces a webhook registered or removed; every replica
+     * reloads which link changes have subscribers.
+     */
+    webhookChanges: `${prefix}webhooks:changed`,
     /** Pub/sub channel: create-service publishes a host it registered or removed; every replica reloads. */
     domainChanges: `${prefix}domains:changed`
   }

@@ -50,6 +50,7 @@ const Q = {
   unsubscribe: 'DELETE FROM webhook_subscriptions WHERE event_type = ? AND scope = ? AND webhook_id = ?',
   subscribers: 'SELECT webhook_id FROM webhook_subscriptions WHERE event_type = ? AND scope IN ?',
   anySubscriber: 'SELECT webhook_id FROM webhook_subscriptions WHERE event_type = ? LIMIT 1',
+  subscribedScopes: 'SELECT scope FROM webhook_subscriptions WHERE event_type = ?',
   find: `SELECT id, creator, scope, url, events, secret, enabled, created_at, disabled_at, disabled_reason, failing_since
     FROM webhooks WHERE id = ?`,
   delete: 'DELETE FROM webhooks WHERE id = ?',
@@ -131,6 +132,14 @@ export function createWebhookStore (client: cassandra.Client) {
     },
 
     /** Whether any webhook at all wants events of this type (the key-worker asks before writing click events). */
+    /** The scopes (API key ids, or ALL_LINKS) some webhook of which wants events of this type: one partition. */
+    async subscribedScopes (type: EventType): Promise<Set<string>> {
+      const result = await client.execute(Q.subscribedScopes, [type], { ...OPTS, fetchSize: 5000 })
+      const scopes = new Set<string>()
+      for await (const row of result) scopes.add(row['scope'] as string)
+      return scopes
+    },
+
     async anySubscriber (type: EventType): Promise<boolean> {
       return (await client.execute(Q.anySubscriber, [type], OPTS)).rowLength > 0
     },

@@ -8,7 +8,7 @@ import { createLinkCache } from '@shortwave/common/link-cache'
 import { createLinkIndex } from '@shortwave/common/link-index'
 import { createLinkRepository } from '@shortwave/common/link-repository'
 import cassandraPlugin from '@shortwave/common/plugins/cassandra'
-import domainChanges from '@shortwave/common/plugins/domain-changes'
+import domainChanges, { reloadOnAnnouncements } from '@shortwave/common/plugins/domain-changes'
 import errorHandler from '@shortwave/common/plugins/error-handler'
 import health, { storeChecks } from '@shortwave/common/plugins/health'
 import metricsPlugin from '@shortwave/common/plugins/metrics'
@@ -40,6 +40,7 @@ import webhookRoutes from './routes/webhooks.ts'
 import { createDnsResolver, type ResolveHost } from '@shortwave/common/target-resolver'
 import { URL_MAX_LENGTH, createUrlPolicy } from '@shortwave/common/url-policy'
 import { formatValidationErrors } from './validation-messages.ts'
+import { createWebhookInterest } from './webhook-interest.ts'
 import { createWebhookService } from './webhook-service.ts'
 import { createOutbox } from '@shortwave/common/webhook-outbox'
 import { createWebhookStore } from '@shortwave/common/webhook-store'
@@ -60,6 +61,9 @@ function refuseNonJson (request: FastifyRequest, _payload: unknown, done: (err: 
   const type = String(request.headers['content-type'] ?? 'none').split(';')[0]!.trim().slice(0, 100)
   done(new UnsupportedMediaTypeError(`Content-Type ${type} is not supported; send a JSON body with Content-Type: application/json`))
 }
+
+// How often each replica reads which link changes webhooks want, besides the announcements.
+const WEBHOOK_RELOAD_MS = 10_000
 
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   checkConfig(config)
@@ -146,6 +150,14 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
       })
     }
   })
+  // Only changes some webhook wants go to the outbox (webhook-interest.ts).
+  const webhookStore = createWebhookStore(app.cassandra)
+  const interest = createWebhookInterest({
+    store: webhookStore,
+    reloadMs: WEBHOOK_RELOAD_MS,
+    onError: (err) => app.log.warn({ err: err.message }, 'could not reload the webhook subscriptions; writing every event meanwhile')
+  })
+  reloadOnAnnouncements(app, app.redisKeys.webhookChanges, interest, 'webhook subscriptions')
   const links = createLinkService({
     repo,
     index: createLinkIndex(app.cassandra),
@@ -154,7 +166,7 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     invalidator,
     checkUrl,
     domainOf: domains.domainOf,
-    events: createLinkEvents(createOutbox(app.cassandra), domains),
+    events: createLinkEvents(createOutbox(app.cassandra), domains, interest),
     maxTtlSeconds: config.MAX_TTL_SECONDS,
     metrics,
     log: app.log
@@ -187,7 +199,17 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   })
   await app.register(domainRoutes, { domains, quotas })
   // A webhook target obeys the links' policy (invariant 8), checked again at each delivery.
-  const webhooks = createWebhookService({ store: createWebhookStore(app.cassandra), checkUrl })
+  const webhooks = createWebhookService({
+    store: webhookStore,
+    checkUrl,
+    onChange: async () => {
+      // This replica at once (its next create must see the webhook), the others through Redis.
+      await interest.load()
+      await app.redis.publish(app.redisKeys.webhookChanges, '1').catch((err: Error) => {
+        app.log.warn({ err: err.message }, 'could not announce a webhook change; replicas catch up on their reload')
+      })
+    }
+  })
   await app.register(webhookRoutes, { webhooks, quotas })
   const compiler = { compile: (() => { throw new Error('the import routes are not registered') }) as FastifySchemaCompiler<unknown> }
   const imports = createImports(app, config, { links, repo, domains, compiler })

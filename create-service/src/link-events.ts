@@ -1,6 +1,7 @@
 import { scopedKeyOf, type Link, type StoredLink } from '@shortwave/common/link-repository'
-import { newEventId, type EventType, type Outbox } from '@shortwave/common/webhook-outbox'
+import { newEventId, type Outbox } from '@shortwave/common/webhook-outbox'
 import { toLinkBody, type ShortUrls } from './schemas.ts'
+import type { LinkEventType, WebhookInterest } from './webhook-interest.ts'
 
 // The webhook events of link changes (README "Webhooks"). Each is written to the outbox BEFORE the
 // change it describes, and the request fails if it cannot be: so a change that was stored always
@@ -16,10 +17,14 @@ export interface LinkEvents {
   deleted: (link: StoredLink, at: Date) => Promise<void>
 }
 
-export function createLinkEvents (outbox: Outbox, urls: ShortUrls): LinkEvents {
+/** `interest`: whether some webhook may want the event (webhook-interest.ts); one nobody wants is not written. */
+export function createLinkEvents (
+  outbox: Outbox, urls: ShortUrls, interest: Pick<WebhookInterest, 'wants'> = { wants: () => true }
+): LinkEvents {
   async function record (
-    type: EventType, link: Link, at: Date, checkVersion: number | null, extra: Record<string, unknown> = {}
+    type: LinkEventType, link: Link, at: Date, checkVersion: number | null, extra: Record<string, unknown> = {}
   ): Promise<void> {
+    if (!interest.wants(type, link.owner)) return
     await outbox.record({
       id: newEventId(),
       type,

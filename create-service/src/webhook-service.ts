@@ -22,6 +22,8 @@ export interface WebhookServiceOptions {
   store: WebhookStore
   /** The links' URL policy (url-policy.ts) with the webhooks' own allowances. */
   checkUrl: UrlPolicy
+  /** Told after a webhook is registered or removed (the replicas' webhook-interest.ts reloads). */
+  onChange?: () => Promise<void>
   now?: () => Date
 }
 
@@ -63,6 +65,7 @@ export function createWebhookService (opts: WebhookServiceOptions) {
         failingSince: null
       }
       await store.create(webhook)
+      await opts.onChange?.()
       return webhook
     },
 
@@ -74,6 +77,7 @@ export function createWebhookService (opts: WebhookServiceOptions) {
 
     async remove (id: string, caller: Caller): Promise<void> {
       await store.remove(await visible(id, caller))
+      await opts.onChange?.()
     },
 
     /**

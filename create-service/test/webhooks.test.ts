@@ -146,3 +146,25 @@ describe('who sees a webhook', () => {
     expect(response.statusCode).toBe(404)
   })
 })
+
+describe('the outbox', () => {
+  const queued = async (key: string, type: string): Promise<number> =>
+    (await infra.cassandra.execute('SELECT scoped_key, event_type FROM webhook_queue')).rows
+      .filter((r) => r['scoped_key'] === key && r['event_type'] === type).length
+  const createAndDelete = async (headers: Record<string, string>): Promise<string> => {
+    const created = await app.inject({ method: 'POST', url: '/api/v1/links', payload: { url: 'https://example.com/outbox' }, headers })
+    expect(created.statusCode).toBe(201)
+    const key = created.json().key as string
+    expect((await app.inject({ method: 'DELETE', url: `/api/v1/links/${key}`, headers })).statusCode).toBe(204)
+    return key
+  }
+
+  it('holds the event of a change some webhook wants, and none of one nobody wants', async () => {
+    const carol = await newApiKey(infra, 'user', 'carol')
+    const dave = await newApiKey(infra, 'user', 'dave')
+    // No webhook wants deletes but Carol's, from the moment it is registered.
+    expect((await register({ url: RECEIVER, events: ['link.deleted'] }, carol.auth)).statusCode).toBe(201)
+    expect(await queued(await createAndDelete(carol.auth), 'link.deleted')).toBe(1)
+    expect(await queued(await createAndDelete(dave.auth), 'link.deleted')).toBe(0)
+  })
+})
