@@ -164,6 +164,11 @@ export function createClickBuffer (opts: ClickBufferOptions) {
       add(clickField(day, key, bot), 1)
     },
 
+    /** Counts `count` clicks of a day at once (the analytics' flush tallies them first). */
+    addOn (day: string, key: string, bot: boolean, count: number): void {
+      add(clickField(day, key, bot), count)
+    },
+
     /** Adds to any field of the hash (the analytics' dimension fields use a buffer of their own). */
     add,
 
