@@ -71,6 +71,7 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
   // Per scope, day and dimension: the values this worker wrote, and whether it has read what Cassandra holds.
   const written = new Map<string, { values: Set<string>, full: boolean }>()
   const marked = new Set<string>()
+  const lastVisitors = new Map<string, number>()
 
   /**
    * The values a scope keeps for a day and dimension: the first `cap` distinct, the rest `other`.
@@ -121,10 +122,21 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
     return true
   }
 
+  /** Visitors of a scope-day as last written here: an unchanged count is not written again. */
+  function changedVisitors (scope: string, day: string, visitors: number | null): number | null {
+    if (visitors === null) return null
+    const id = `${scope}|${day}`
+    if (lastVisitors.get(id) === visitors) return null
+    if (lastVisitors.size >= CAP_MEMORY) lastVisitors.delete(lastVisitors.keys().next().value!)
+    lastVisitors.set(id, visitors)
+    return visitors
+  }
+
   async function foldScope (
     scope: string, day: string, counts: Map<string, Map<string, number>>, visitors: number | null
   ): Promise<void> {
     const month = unmarked(scope, day)
+    visitors = changedVisitors(scope, day, visitors)
     try {
       // Before the counts: a scope with rows is always found by the retention sweep. The
       // visitors go along (set again by the next fold of the day if the counts fail now).
@@ -132,6 +144,7 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
       await rollups.add(scope, day, await capped(scope, day, counts))
     } catch (error) {
       if (month) marked.delete(`${scope}|${monthOf(day)}`)
+      lastVisitors.delete(`${scope}|${day}`)
       throw error
     }
   }
