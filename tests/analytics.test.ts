@@ -77,7 +77,9 @@ describe('analytics through the whole stack', () => {
     for (let i = 0; i < 2; i++) expect(await follow(stack.redirectUrls[1]!, second, VISITS[1]!)).toBe(302)
     await waitFor('every dimension to be folded', async () => {
       const [a, b] = await Promise.all([statsOf(key, 'referrer'), statsOf(second, 'referrer')])
-      return a.clicks === PEOPLE && b.clicks === 2
+      // The owner's rows are written after each link's: wait for them too.
+      const owner = await get('/api/v1/stats?by=link', auth)
+      return a.clicks === PEOPLE && b.clicks === 2 && owner.body.clicks === PEOPLE + 2
     }, 15_000)
   }, 60_000)
 
