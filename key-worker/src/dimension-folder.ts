@@ -149,7 +149,9 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
     }
   }
 
-  async function foldGroup (group: DimensionGroup, linkVisitors: Promise<number>): Promise<number> {
+  async function foldGroup (
+    group: DimensionGroup, linkVisitors: Promise<number>, ownerDays: Map<string, [string, string]>
+  ): Promise<number> {
     const scope = linkScope(group.key)
     const people = group.counts.get(AUDIENCE)?.get('people') ?? 0
     const bots = group.counts.get(AUDIENCE)?.get('bot') ?? 0
@@ -161,21 +163,37 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
       const ownerCounts = new Map(group.counts)
       if (people > 0) ownerCounts.set(LINK, new Map([[group.key, people]]))
       const owned = ownerScope(owner)
-      let ownerVisitors: number | null = null
       if (visitors > 0) {
-        // A union: merging the same link's visitors again changes nothing.
+        // A union: merging the same link's visitors again changes nothing. The owner's count is
+        // read once every link of the page is merged (countOwners): read per link, a count taken
+        // before another link's merge could be written after the count that includes it.
         const key = keys.visitors(group.day, owned)
-        const [, [, count]] = await redis.multi()
-          .pfmerge(key, key, keys.visitors(group.day, scope))
-          .pfcount(key)
-          .expire(key, deps.visitorsTtlSeconds)
-          .exec() as [[null, unknown], [null, number], [null, unknown]]
-        ownerVisitors = count
+        await redis.multi().pfmerge(key, key, keys.visitors(group.day, scope))
+          .expire(key, deps.visitorsTtlSeconds).exec()
+        ownerDays.set(`${owned}|${group.day}`, [owned, group.day])
       }
-      await foldScope(owned, group.day, ownerCounts, ownerVisitors)
+      await foldScope(owned, group.day, ownerCounts, null)
     }
     deps.onFolded?.(group, people)
     return people + bots
+  }
+
+  /** Writes each owner-day's unique visitors, once all of a page's links are merged into it. */
+  async function countOwners (ownerDays: Array<[scope: string, day: string]>): Promise<void> {
+    if (ownerDays.length === 0) return
+    const pipeline = redis.pipeline()
+    for (const [scope, day] of ownerDays) pipeline.pfcount(keys.visitors(day, scope))
+    const replies = await pipeline.exec()
+    await Promise.all(ownerDays.map(async ([scope, day], i) => {
+      const [error, count] = replies?.[i] ?? [new Error('pipeline discarded'), 0]
+      if (error) throw error
+      const visitors = changedVisitors(scope, day, Number(count))
+      if (visitors === null) return
+      await rollups.note(scope, day, { month: false, visitors }).catch((err: unknown) => {
+        lastVisitors.delete(`${scope}|${day}`)
+        throw err
+      })
+    }))
   }
 
   /** The unique visitors of each link-day of a page, in one round trip (0 for a link-day without people). */
@@ -219,10 +237,11 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
       const counts = visitorCounts(groups)
       // Handled by each unit that awaits it; this only keeps a failure from being reported unhandled.
       counts.catch(() => {})
+      const ownerDays = new Map<string, [string, string]>()
       const units = groups.map((group, i) => ({
-        fields: group.fields, apply: () => foldGroup(group, counts.then((c) => c[i]!))
+        fields: group.fields, apply: () => foldGroup(group, counts.then((c) => c[i]!), ownerDays)
       }))
-      return { units, rejected }
+      return { units, rejected, afterUnits: () => countOwners([...ownerDays.values()]) }
     }
   })
 }

@@ -30,7 +30,12 @@ export interface HashFolderDeps {
   /** How long the heartbeat outlives its last refresh; past it, other workers adopt our hashes. */
   heartbeatTtlMs: number
   /** Turns a page of hash entries into writes; fields that can never be written are returned apart. */
-  plan: (entries: Array<[field: string, value: string]>) => { units: FoldUnit[], rejected: string[] }
+  plan: (entries: Array<[field: string, value: string]>) => {
+    units: FoldUnit[]
+    rejected: string[]
+    /** Runs once the page's units are written (what depends on all of them). */
+    afterUnits?: () => Promise<void>
+  }
   onRejected?: (fields: string[]) => void
   /** Writes in flight (FOLD_CONCURRENCY by default). */
   concurrency?: number
@@ -85,7 +90,7 @@ export function createHashFolder (deps: HashFolderDeps) {
         if (!seen.has(field)) entries.push([field, flat[i + 1]!])
         seen.add(field)
       }
-      const { units, rejected } = deps.plan(entries)
+      const { units, rejected, afterUnits } = deps.plan(entries)
       if (rejected.length > 0) deps.onRejected?.(rejected)
       // On a failure every field is either folded and deleted, or still in the hash for the next pass.
       await eachLimited(units, deps.concurrency ?? FOLD_CONCURRENCY, async (unit) => {
@@ -93,6 +98,7 @@ export function createHashFolder (deps: HashFolderDeps) {
         await redis.hdel(name, ...unit.fields)
         folded += count
       })
+      await afterUnits?.()
       if (signal?.aborted === true && cursor !== '0') return folded
     } while (cursor !== '0')
     // Only rejected fields can be left by now.
