@@ -13,9 +13,13 @@
 //           the one value its visitor (lib/visitors.json) has in that dimension, and the link had
 //           one unique visitor (its visitor's clicks went to both replicas); a bot's link has
 //           bot clicks only, and no dimension,
-//       and says how long after the run that took. Exit 1 when any of it does not hold.
+//       and says how long after the run that took;
+//     - no log of the stack (nginx's access log, every service's) holds an address or a user agent
+//       the tracers' visitors sent (no personal data at rest; --logs, .run by default).
+//   Exit 1 when any of it does not hold.
 // Assumes nothing else sends redirects to the stack during the run.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { CLICK_DIMENSIONS } from '../common/src/stats-dimensions.ts'
 import { createClickDimensions, type ClickDimensions } from '../redirect-service/src/analytics/click-dimensions.ts'
@@ -33,7 +37,8 @@ const { positionals, values: args } = parseArgs({
     'deadline-s': { type: 'string', default: '30' },
     // Where the services' own /metrics are (never exposed through nginx).
     redirect: { type: 'string', default: 'http://127.0.0.1:3002,http://127.0.0.1:3003' },
-    worker: { type: 'string', default: 'http://127.0.0.1:3004' }
+    worker: { type: 'string', default: 'http://127.0.0.1:3004' },
+    logs: { type: 'string', default: new URL('../.run', import.meta.url).pathname }
   }
 })
 const baseUrl = args['base-url']!.replace(/\/$/, '')
@@ -131,6 +136,7 @@ async function verify (): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 250))
   }
   const dimensions = await verifyDimensions(tracers.keys, deadline)
+  const leaks = personalDataInLogs()
   const settledAfterS = (Date.now() - started) / 1000
   const result = {
     k6: { gets302: gets, heads302: heads, tracerGets302: tracerGets },
@@ -143,17 +149,36 @@ async function verify (): Promise<void> {
       allFlushed: delta.flushed === gets,
       allFolded: delta.folded === gets,
       tracersExact: tracerClicks === tracerGets,
-      dimensionsExact: dimensions.wrong.length === 0 && dimensions.checked === tracers.keys.length
+      dimensionsExact: dimensions.wrong.length === 0 && dimensions.checked === tracers.keys.length,
+      noPersonalDataInLogs: leaks.length === 0
     },
+    logsSearched: leaks.searched,
     dimensions
   }
   if (args.out) writeFileSync(args.out, JSON.stringify(result, null, 2))
   const failed = Object.entries(result.ok).filter(([, ok]) => !ok).map(([name]) => name)
   console.log(`clicks: k6 got ${gets} GET and ${heads} HEAD 302s; the replicas recorded ${delta.recorded}, flushed ${delta.flushed}, dropped ${delta.dropped}; ` +
     `the key-worker folded ${delta.folded}; tracer links counted ${tracerClicks} of ${tracerGets}; ` +
+    `${leaks.searched.length} log files hold ${leaks.length === 0 ? 'no' : leaks.length} address or user agent sent; ` +
     `dimensions of ${dimensions.checked} tracer links checked by ${CLICK_DIMENSIONS.length} \`by\`s, ${dimensions.wrong.length} wrong; settled ${settledAfterS.toFixed(1)} s after the run` +
     (failed.length ? ` — FAILED: ${failed.join(', ')}` : ' — every GET counted once, no HEAD'))
   if (failed.length) process.exitCode = 1
+}
+
+/** The log files of the local stack (nginx's, the services'), searched for what the visitors sent. */
+function personalDataInLogs (): string[] & { searched: string[] } {
+  const visitors = (JSON.parse(readFileSync(new URL('./lib/visitors.json', import.meta.url), 'utf8')) as { visitors: Visitor[] }).visitors
+  const secrets = [...new Set(visitors.flatMap((v) => [v.address, v.userAgent]))]
+  const files = [join(args.logs!, 'nginx/logs'), join(args.logs!, 'services')]
+    .filter((dir) => existsSync(dir))
+    .flatMap((dir) => readdirSync(dir).filter((f) => /\.(log|out)(\.\d+)?$/.test(f)).map((f) => join(dir, f)))
+  const found: string[] = []
+  for (const file of files) {
+    const text = readFileSync(file, 'latin1')
+    for (const secret of secrets) if (text.includes(secret)) found.push(`${file}: ${secret.slice(0, 40)}`)
+  }
+  if (found.length > 0) console.log(`personal data in logs:\n  ${found.slice(0, 10).join('\n  ')}`)
+  return Object.assign(found, { searched: files })
 }
 
 interface Visitor {
