@@ -1,4 +1,4 @@
-// Smoke: every public endpoint once, through nginx, with every answer checked. A few seconds.
+// Smoke: every public endpoint once, through nginx, with every answer checked. Some seconds.
 // `npm test` runs it with TIMING=off (errors and checks only); `npm run load -- smoke` keeps a
 // loose latency threshold as well.
 import http from 'k6/http'
@@ -81,4 +81,24 @@ export default function () {
   sleep(2) // a HEAD counted by mistake would show up by now as well
   clicks = json(http.get(`${BASE_URL}/api/v1/links/${link.key}`)).clicks
   check(clicks, { 'clicks: the GET is counted, the HEAD is not': (c) => c === 1 })
+
+  // Where it came from: its dimensions are folded every fifth pass, so they follow within seconds.
+  let byDevice = {}
+  for (let waited = 0; waited < 15 && byDevice.clicks !== 1; waited += 0.5) {
+    byDevice = json(http.get(`${BASE_URL}/api/v1/links/${link.key}/stats?by=device`))
+    if (byDevice.clicks !== 1) sleep(0.5)
+  }
+  check(byDevice, {
+    'stats by device: the GET, under one value, no bot': (s) => s.clicks === 1 && s.botClicks === 0 && Array.isArray(s.rows) &&
+      s.rows.length === 1 && s.rows[0].clicks === 1
+  })
+  const referrers = json(http.get(`${BASE_URL}/api/v1/links/${link.key}/stats?by=referrer`))
+  check(referrers, { 'stats by referrer: direct': (s) => s.clicks === 1 && s.rows.length === 1 && s.rows[0].value === 'direct' })
+  const badBy = http.get(`${BASE_URL}/api/v1/links/${link.key}/stats?by=planet`, expect(400))
+  check(badBy, { 'stats by an unknown dimension: 400': (r) => r.status === 400 && isJson(r) })
+  const ownStats = http.get(`${BASE_URL}/api/v1/stats`, expect(401))
+  check(ownStats, { 'your statistics without an API key: 401': (r) => r.status === 401 })
+  const hook = http.post(`${BASE_URL}/api/v1/webhooks`, JSON.stringify({ url: 'https://example.com/hook', events: ['link.created'] }),
+    { headers: JSON_HEADERS, ...expect(401) })
+  check(hook, { 'a webhook without an API key: 401': (r) => r.status === 401 })
 }

@@ -11,7 +11,7 @@ import { isbot } from 'isbot'
 // scripts, of the tests (Node's fetch; Fastify's inject, "lightMyRequest") and of the load tests
 // (k6) to botClicks: isbot takes any user agent that is a bare name, or name/version, for a bot.
 // Such a tool names itself first in its user agent; a crawler built on one names itself further on.
-const PEOPLE_TOOLS = /^(?:curl|wget|httpie|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|node|undici|node-fetch|axios|got|k6|okhttp|java|libwww-perl|insomnia|postmanruntime|lightmyrequest)(?:[/ ]|$)/i
+const PEOPLE_TOOLS = /^(?:curl|wget|httpie|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|node|undici|node-fetch|axios|got|(?:grafana )?k6|okhttp|java|libwww-perl|insomnia|postmanruntime|lightmyrequest)(?:[/ ]|$)/i
 
 export function isBot (userAgent: string | undefined): boolean {
   if (userAgent === undefined || userAgent === '') return false

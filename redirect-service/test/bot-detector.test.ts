@@ -39,6 +39,8 @@ describe('isBot', () => {
     'lightMyRequest',
     'undici',
     'k6/0.52.0 (https://k6.io/)',
+    // k6 v1 and v2 name their maker first.
+    'Grafana k6/2.2.0 (https://k6.io/)',
     'Go-http-client/1.1',
     'HTTPie/3.2.2',
     'axios/1.7.2',
