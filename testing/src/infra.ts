@@ -80,7 +80,7 @@ export async function createTestInfra (name: string, extraEnv: Record<string, st
     redisConfig,
     async close () {
       const leftovers = await redis.keys(`${prefix}*`)
-      if (leftovers.length) await redis.del(...leftovers)
+      for (let i = 0; i < leftovers.length; i += 1000) await redis.del(...leftovers.slice(i, i + 1000))
       redis.disconnect()
       await client.shutdown()
     }

@@ -192,7 +192,8 @@ describe(`npm run migrate on ${LINKS} links of today's schema, redirects served 
     await redirect?.close()
     await create?.close()
     const leftovers = await redis?.keys(`${PREFIX}*`) ?? []
-    if (leftovers.length) await redis.del(...leftovers)
+    // In slices: 100,000 links clicked leave as many visitor HyperLogLogs, too many arguments for one call.
+    for (let i = 0; i < leftovers.length; i += 1000) await redis.del(...leftovers.slice(i, i + 1000))
     redis?.disconnect()
     await client?.execute(`DROP KEYSPACE IF EXISTS ${KEYSPACE}`).catch(() => {})
     await client?.shutdown()
