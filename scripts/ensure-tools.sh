@@ -6,7 +6,8 @@
 #   cassandra  the Cassandra jars from Maven Central into .cache/
 #   npm        node_modules via npm ci, when missing or older than package-lock.json
 #   browser    Debian's chromium and a font for tests/browser/
-# Usage: ensure-tools.sh [system] [cassandra] [npm] [browser]   (none = all; infra.sh up asks for
+#   web        the page nginx serves, web/dist/ (web/build.ts; needs npm first)
+# Usage: ensure-tools.sh [system] [cassandra] [npm] [browser] [web]   (none = all; infra.sh up asks for
 # "system cassandra" only, so the infra works without node_modules or a browser)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -50,7 +51,7 @@ npm_deps() {
   npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
 }
 
-(($#)) || set -- system cassandra npm browser
+(($#)) || set -- system cassandra npm browser web
 mkdir -p "$CACHE_DIR" "$RUN_DIR"
 for part in "$@"; do
   case "$part" in
@@ -65,6 +66,8 @@ for part in "$@"; do
     npm) npm_deps ;;
     # playwright-core drives Debian's chromium; without recommends apt brings no font at all.
     browser) apt_install /usr/bin/chromium:chromium /usr/share/fonts/truetype/liberation:fonts-liberation ;;
-    *) die "unknown part '$part' (expected: system cassandra npm browser)" ;;
+    # Rebuilt every time: under a second, and a page older than its sources is never served.
+    web) "$ROOT/node_modules/node/bin/node" web/build.ts || die "building the web page failed" ;;
+    *) die "unknown part '$part' (expected: system cassandra npm browser web)" ;;
   esac
 done

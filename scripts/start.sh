@@ -89,7 +89,7 @@ main() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   cd "$ROOT"
-  bash "$ROOT/scripts/ensure-tools.sh" system cassandra npm
+  bash "$ROOT/scripts/ensure-tools.sh" system cassandra npm web
 
   local name
   for name in "${INFRA_PARTS[@]}" "${SERVICES[@]}"; do stack_running "$name" || STARTED+=("$name"); done

@@ -11,10 +11,22 @@ source "$(dirname "$0")/../../scripts/lib.sh"
 DIR="$SW_RUN_DIR/nginx"
 NEXT="$DIR/conf.next"
 
-nginx_cmd() { NGINX_CMD=(nginx -p "$DIR/" -c "$1/nginx.conf" -g "daemon off;$(nginx_user_directive "$ROOT/web")"); }
+nginx_cmd() { NGINX_CMD=(nginx -p "$DIR/" -c "$1/nginx.conf" -g "daemon off;$(nginx_user_directive "$ROOT/web/dist")"); }
+
+# The page it serves is built by `npm start` and `npm test` (web/build.ts); `infra.sh up nginx` on its
+# own builds it when it is missing and node_modules is there, and serves 404 at / otherwise.
+web_page() {
+  [[ -f "$ROOT/web/dist/index.html" ]] && return 0
+  if [[ -x "$ROOT/node_modules/node/bin/node" ]]; then
+    "$ROOT/node_modules/node/bin/node" "$ROOT/web/build.ts" >&2 || warn "nginx: building the web page failed (npm run build:web)"
+  else
+    warn "nginx: web/dist/ is missing: / answers 404 until npm install and npm run build:web"
+  fi
+}
 
 prepare() {
   local name out
+  web_page
   rm -rf "$NEXT"
   mkdir -p "$NEXT/env.d" "$DIR/logs"
   cp "$ROOT"/nginx/*.conf "$NEXT/"

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const WEB_ROOT = join(ROOT, 'web')
+export const WEB_ROOT = join(ROOT, 'web', 'dist')
 const SHARED_DIR = join(ROOT, 'nginx')
 // Who the workers run as, by the local stack's rule (scripts/lib.sh nginx_user_directive): nobody
 // unless nobody cannot reach the web root, as in a checkout under a 0700 `mktemp -d` directory.
