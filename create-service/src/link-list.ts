@@ -36,8 +36,8 @@ export interface ListRequest {
 
 export interface ListedLink extends StoredLink {
   expired: boolean
-  /** sort=clicks only: the clicks the listing ordered by, as of the key-worker's last fold of the link. */
-  foldedClicks?: number
+  /** The clicks as of the key-worker's last fold of the link (its rank row): those sort=clicks orders by. */
+  foldedClicks: number
 }
 
 export interface ListPage {
@@ -102,7 +102,10 @@ export function createLinkLister (opts: LinkListerOptions) {
       if ((rank?.clicks ?? 0) !== entry.value) return null
       return { ...link, expired, foldedClicks: entry.value }
     }
-    return { ...link, expired }
+    // The list shows every link's clicks (the dashboard's column): one more read of a row by key,
+    // made in parallel with the page's other links.
+    const rank = await index.rank(link.key, domain)
+    return { ...link, expired, foldedClicks: rank?.clicks ?? 0 }
   }
 
   /**

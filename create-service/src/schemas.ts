@@ -254,7 +254,7 @@ export const HistoryBody = Type.Object({
 const ListedLinkBody = Type.Object({
   ...LinkFields,
   expired: Type.Boolean({ description: 'true when the link has expired (listed only with expired=include)' }),
-  clicks: Type.Optional(Type.Integer({ description: 'sort=clicks only: clicks by people as of the key-worker\'s last fold of the link (every few seconds)' }))
+  clicks: Type.Integer({ description: 'clicks by people as of the key-worker\'s last fold of the link (every few seconds): what sort=clicks orders by' })
 })
 
 export const LinkPageBody = Type.Object({
@@ -263,7 +263,7 @@ export const LinkPageBody = Type.Object({
 }, {
   description: 'A page of your links; a page may hold fewer than limit links and still have a nextCursor',
   examples: [
-    { links: [{ ...exampleLink, domain: 'localhost', expired: false }], nextCursor: 'eyJ0IjoxNzk1MzU2ODAwMDAwLCJrIjoiWGszcDlRYSJ9' },
+    { links: [{ ...exampleLink, domain: 'localhost', expired: false, clicks: 42 }], nextCursor: 'eyJ0IjoxNzk1MzU2ODAwMDAwLCJrIjoiWGszcDlRYSJ9' },
     { links: [], nextCursor: null }
   ]
 })
@@ -351,10 +351,9 @@ export function toLinkBody (link: Link | StoredLink, urls: ShortUrls): LinkBodyT
   }
 }
 
-/** A link of a listing: whether it expired, and the clicks it is sorted by when sorted by clicks. */
+/** A link of a listing: whether it expired, and its clicks as of the last fold. */
 export function toListedBody (link: ListedLink, urls: ShortUrls): Static<typeof ListedLinkBody> {
-  const body = { ...toLinkBody(link, urls), expired: link.expired }
-  return link.foldedClicks === undefined ? body : { ...body, clicks: link.foldedClicks }
+  return { ...toLinkBody(link, urls), expired: link.expired, clicks: link.foldedClicks }
 }
 
 export function toLinkWithClicksBody (link: LinkWithClicks, urls: ShortUrls): Static<typeof LinkWithClicksBody> {
