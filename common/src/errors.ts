@@ -52,6 +52,12 @@ export const InvalidWebhookError = createError<[string]>('SW_INVALID_WEBHOOK', '
 /** No webhook with this id, or not one the caller may see (another key's reads as absent). */
 export const WebhookNotFoundError = createError<[string]>('SW_WEBHOOK_NOT_FOUND', 'No webhook with the id "%s"', 404)
 export const TooManyWebhooksError = createError<[number]>('SW_TOO_MANY_WEBHOOKS', 'An API key may register at most %d webhooks; delete one first', 409)
+/** No API key with this id (GET/PATCH/DELETE /api/v1/keys/{id}). */
+export const ApiKeyNotFoundError = createError<[string]>('SW_API_KEY_NOT_FOUND', 'No API key with the id "%s"', 404)
+/** A rate an API key cannot have: past the largest quota, or unlimited for a user key. */
+export const InvalidApiKeyRateError = createError<[string]>('SW_INVALID_API_KEY_RATE', '%s', 400)
+/** An admin key revoking itself: it would lock its caller out mid-session, possibly the last admin. */
+export const OwnApiKeyError = createError<[string]>('SW_OWN_API_KEY', '%s', 409)
 /** The argument says when to retry, in words ("1 minute"); the Retry-After header says it in seconds. */
 export const RateLimitedError = createError<[string]>('SW_RATE_LIMITED', 'Too many requests; retry in %s', 429)
 

@@ -1,7 +1,7 @@
 import { IDEMPOTENT } from '@shortwave/common/link-repository'
 import type cassandra from 'cassandra-driver'
 import { createHash, randomBytes } from 'node:crypto'
-import { formatRate, parseRate, type Rate } from './rate.ts'
+import { RATE_EXAMPLE, UNLIMITED, formatRate, parseRate, type Rate } from './rate.ts'
 
 // API keys are random secrets shown once, when they are created. Only their SHA-256 hash is
 // stored: a secret of 256 random bits needs no salt or slow hash, and a leaked table lets
@@ -19,7 +19,9 @@ export const API_KEY_NAME_MAX = 64
 const SECRET_PREFIX = 'sw_'
 // sw_ and 32 bytes in base64url: anything else cannot be a key, and is refused without a lookup.
 const SECRET_SHAPE = /^sw_[A-Za-z0-9_-]{43}$/
-const NAME_SHAPE = new RegExp(`^[\\x21-\\x7e](?:[\\x20-\\x7e]{0,${API_KEY_NAME_MAX - 2}}[\\x21-\\x7e])?$`)
+/** A key's name: printable ASCII, no leading or trailing space (the API's schema uses it too). */
+export const API_KEY_NAME_PATTERN = `^[\\x21-\\x7e](?:[\\x20-\\x7e]{0,${API_KEY_NAME_MAX - 2}}[\\x21-\\x7e])?$`
+const NAME_SHAPE = new RegExp(API_KEY_NAME_PATTERN)
 
 /** A key's own rate (null: unlimited), or 'default': the configured API_KEY_RATE. */
 export type KeyRate = Rate | 'default'
@@ -59,6 +61,27 @@ export function isRole (value: string): value is ApiKeyRole {
 /** Printable ASCII, 1 to 64 characters, no leading or trailing space. */
 export function isValidKeyName (name: string): boolean {
   return NAME_SHAPE.test(name)
+}
+
+/**
+ * A rate as an operator writes it for a key of this role ("600/min", "default", "unlimited");
+ * throws a RangeError saying what is expected. Only admin keys may be unlimited.
+ */
+export function keyRateFor (text: string, role: ApiKeyRole): KeyRate {
+  if (text === 'default') return 'default'
+  let rate
+  try {
+    rate = parseRate(text)
+  } catch {
+    throw new RangeError(`the rate must be ${RATE_EXAMPLE}, or default; not "${text}"`)
+  }
+  if (rate === null && role !== 'admin') throw new RangeError(`only admin keys may be ${UNLIMITED}; give this key a rate, e.g. 6000/min`)
+  return rate
+}
+
+/** How a key's rate is shown (CLI and API alike): "600/min", "unlimited" or "default". */
+export function keyRateText (rate: KeyRate): string {
+  return rate === 'default' ? 'default' : formatRate(rate)
 }
 
 /** The stored spelling: null for the default rate. */

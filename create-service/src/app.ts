@@ -18,6 +18,8 @@ import { serverOptions } from '@shortwave/common/server-options'
 import type cassandra from 'cassandra-driver'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchemaCompiler } from 'fastify'
 import type { Redis } from 'ioredis'
+import { createApiKeyService } from './api-key-service.ts'
+import { createApiKeyRepository } from './api-keys.ts'
 import { checkConfig, listSetting, quotaRates, type Config } from './config.ts'
 import { createDomainService } from './domain-service.ts'
 import { createIdempotencyStore } from './idempotency.ts'
@@ -31,6 +33,7 @@ import { createMetrics } from './metrics.ts'
 import authPlugin from './plugins/auth.ts'
 import openApiPlugin from './plugins/openapi.ts'
 import { createQuotas } from './quota.ts'
+import apiKeyRoutes from './routes/api-keys.ts'
 import domainRoutes from './routes/domains.ts'
 import linkViewRoutes from './routes/link-views.ts'
 import statsRoutes from './routes/stats.ts'
@@ -198,6 +201,10 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     domains
   })
   await app.register(domainRoutes, { domains, quotas })
+  await app.register(apiKeyRoutes, {
+    apiKeys: createApiKeyService({ repo: createApiKeyRepository(app.cassandra), forget: app.forgetCaller }),
+    quotas
+  })
   // A webhook target obeys the links' policy (invariant 8), checked again at each delivery.
   const webhooks = createWebhookService({
     store: webhookStore,

@@ -1,4 +1,4 @@
-import { UnauthorizedError } from '@shortwave/common/errors'
+import { ForbiddenError, UnauthorizedError } from '@shortwave/common/errors'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { canBeSecret, hashSecret, type ApiKey, type ApiKeyRole, type KeyRate } from './api-keys.ts'
 
@@ -18,16 +18,24 @@ export interface CallerLookupOptions {
   now?: () => number
 }
 
+interface Answer {
+  until: number
+  caller: Promise<Caller | null>
+  /** The key's id once the read answered (null: no such key, or revoked); undefined while it runs. */
+  id?: string | null
+}
+
 /**
  * Finds the caller behind a secret. Answers are kept briefly in memory, so a busy client costs
  * one Cassandra read per TTL rather than one per request; concurrent requests with one key
- * share that read.
+ * share that read. `forget(id)` drops what this replica knows of a key that was just revoked or
+ * changed here, so its next request reads it again; other replicas notice within the TTL.
  */
 export function createCallerLookup (findByHash: (hash: string) => Promise<ApiKey | null>, opts: CallerLookupOptions) {
   const now = opts.now ?? Date.now
-  const answers = new Map<string, { until: number, caller: Promise<Caller | null> }>()
+  const answers = new Map<string, Answer>()
 
-  return function lookup (secret: string): Promise<Caller | null> {
+  function lookup (secret: string): Promise<Caller | null> {
     if (!canBeSecret(secret)) return Promise.resolve(null)
     const hash = hashSecret(secret)
     const at = now()
@@ -39,13 +47,23 @@ export function createCallerLookup (findByHash: (hash: string) => Promise<ApiKey
     if (opts.ttlMs > 0) {
       answers.delete(hash)
       if (answers.size >= opts.max) answers.delete(answers.keys().next().value!)
-      const entry = { until: at + opts.ttlMs, caller }
+      const entry: Answer = { until: at + opts.ttlMs, caller }
       answers.set(hash, entry)
       // A failed read (Cassandra down) is not an answer: the next request asks again.
-      caller.catch(() => { if (answers.get(hash) === entry) answers.delete(hash) })
+      caller.then(
+        (found) => { entry.id = found?.id ?? null },
+        () => { if (answers.get(hash) === entry) answers.delete(hash) }
+      )
     }
     return caller
   }
+
+  function forget (id: string): void {
+    // A read still running may have started before the change: it goes too.
+    for (const [hash, entry] of answers) if (entry.id === id || entry.id === undefined) answers.delete(hash)
+  }
+
+  return Object.assign(lookup, { forget })
 }
 export type CallerLookup = ReturnType<typeof createCallerLookup>
 
@@ -65,6 +83,13 @@ export function unauthorized (reply: FastifyReply, message: string, invalidToken
 export function requireCaller (action: string) {
   return async function callerRequired (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     if (request.caller === null) unauthorized(reply, `an API key is required to ${action}: send Authorization: Bearer <api key>`)
+  }
+}
+
+/** An onRequest hook after requireCaller, refusing all but admin keys; `action` ends "only an admin API key may …". */
+export function requireAdmin (action: string) {
+  return async function adminRequired (request: FastifyRequest): Promise<void> {
+    if (request.caller?.role !== 'admin') throw new ForbiddenError(`only an admin API key may ${action}`)
   }
 }
 

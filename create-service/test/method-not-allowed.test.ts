@@ -27,6 +27,9 @@ describe('a method a path does not answer', () => {
     ['POST', '/api/v1/links/Xk3p9Qa/stats', 'GET, HEAD, DELETE'],
     ['PUT', '/api/v1/stats', 'GET, HEAD'],
     ['DELETE', '/api/v1/links/Xk3p9Qa/qr?format=png', 'GET, HEAD'],
+    ['POST', '/api/v1/me', 'GET, HEAD'],
+    ['PUT', '/api/v1/keys', 'GET, HEAD, POST'],
+    ['GET', '/api/v1/keys/ak_0123456789abcdef', 'PATCH, DELETE'],
     ['POST', '/api/docs/json', 'GET, HEAD'],
     ['OPTIONS', '/healthz', 'GET, HEAD']
   ])('%s %s: 405 with Allow: %s', async (method, url, allow) => {

@@ -194,6 +194,9 @@ describe('nginx edge: routing, headers, errors', () => {
       ['/api/v1/links/Xk3p9Qa', 'GET, HEAD, PATCH, DELETE'],
       ['/api/v1/links/Xk3p9Qa/stats', 'GET, HEAD, DELETE'],
       ['/api/v1/stats?by=link', 'GET, HEAD'],
+      ['/api/v1/me', 'GET, HEAD'],
+      ['/api/v1/keys', 'GET, HEAD, POST'],
+      ['/api/v1/keys/ak_0123456789abcdef', 'PATCH, DELETE'],
       ['/api/docs/json', 'GET, HEAD'],
       ['/Xk3p9Qa', 'GET, HEAD']
     ])('TRACE %s: 405 with the methods the path answers, without asking a service', async (path, allow) => {

@@ -6,8 +6,11 @@ import { CassandraEnv, ConfigError, envSchema, loadConfig } from '@shortwave/com
 import { createCassandraClient } from '@shortwave/common/plugins/cassandra'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { API_KEY_NAME_MAX, API_KEY_ROLES, createApiKeyRepository, isRole, isValidKeyName, type ApiKey, type ApiKeyRole, type KeyRate } from '../api-keys.ts'
-import { RATE_EXAMPLE, UNLIMITED, formatRate, parseRate } from '../rate.ts'
+import { toApiKeyBody } from '../api-key-schemas.ts'
+import {
+  API_KEY_NAME_MAX, API_KEY_ROLES, createApiKeyRepository, isRole, isValidKeyName, keyRateFor, keyRateText,
+  type ApiKey, type ApiKeyRole, type KeyRate
+} from '../api-keys.ts'
 
 export const configSchema = envSchema({ ...CassandraEnv })
 
@@ -26,35 +29,16 @@ class UsageError extends Error {}
 
 /** A --rate value for a key of this role; throws a UsageError saying what is expected. */
 export function parseKeyRate (text: string, role: ApiKeyRole): KeyRate {
-  if (text === 'default') return 'default'
-  let rate
   try {
-    rate = parseRate(text)
-  } catch {
-    throw new UsageError(`the rate must be ${RATE_EXAMPLE}, or default; not "${text}"`)
+    return keyRateFor(text, role)
+  } catch (error) {
+    throw new UsageError((error as RangeError).message)
   }
-  if (rate === null && role !== 'admin') throw new UsageError(`only admin keys may be ${UNLIMITED}; give this key a rate, e.g. 6000/min`)
-  return rate
-}
-
-function rateText (rate: KeyRate): string {
-  return rate === 'default' ? 'default' : formatRate(rate)
 }
 
 function row (key: ApiKey): string {
   const revoked = key.revokedAt === null ? '-' : key.revokedAt.toISOString()
-  return [key.id, key.role.padEnd(5), rateText(key.rate).padEnd(13), key.createdAt.toISOString(), revoked.padEnd(24), key.name].join('  ')
-}
-
-function asJson (key: ApiKey): Record<string, unknown> {
-  return {
-    id: key.id,
-    name: key.name,
-    role: key.role,
-    rate: rateText(key.rate),
-    createdAt: key.createdAt.toISOString(),
-    revokedAt: key.revokedAt?.toISOString() ?? null
-  }
+  return [key.id, key.role.padEnd(5), keyRateText(key.rate).padEnd(13), key.createdAt.toISOString(), revoked.padEnd(24), key.name].join('  ')
 }
 
 /** Runs one command; returns the exit code. `out` receives what goes to stdout, `err` to stderr. */
@@ -103,15 +87,15 @@ export async function runApiKeyCommand (
         await client.connect()
         const { key, secret } = await repo.create(name, role, rate)
         io.out(values.json
-          ? JSON.stringify({ ...asJson(key), secret })
-          : `Created API key ${key.id} "${key.name}" (${key.role}, rate ${rateText(key.rate)}).\nIts secret is shown only this once; keep it somewhere safe:\n\n${secret}\n\nUse it as: Authorization: Bearer ${secret.slice(0, 6)}…`)
+          ? JSON.stringify({ ...toApiKeyBody(key), secret })
+          : `Created API key ${key.id} "${key.name}" (${key.role}, rate ${keyRateText(key.rate)}).\nIts secret is shown only this once; keep it somewhere safe:\n\n${secret}\n\nUse it as: Authorization: Bearer ${secret.slice(0, 6)}…`)
         return EXIT.ok
       }
       case 'list': {
         if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`)
         await client.connect()
         const keys = await repo.list()
-        if (values.json) io.out(JSON.stringify(keys.map(asJson)))
+        if (values.json) io.out(JSON.stringify(keys.map(toApiKeyBody)))
         else io.out(keys.length === 0 ? 'No API keys yet.' : [`${'id'.padEnd(19)}  role   ${'rate'.padEnd(13)}  ${'created'.padEnd(24)}  ${'revoked'.padEnd(24)}  name`, ...keys.map(row)].join('\n'))
         return EXIT.ok
       }
@@ -125,7 +109,7 @@ export async function runApiKeyCommand (
           io.err(`No API key has the id ${id}; \`npm run apikey -- list\` shows them.`)
           return EXIT.notFound
         }
-        io.out(`API key ${updated.id} "${updated.name}" now has the rate ${rateText(updated.rate)}. Services apply it within seconds.`)
+        io.out(`API key ${updated.id} "${updated.name}" now has the rate ${keyRateText(updated.rate)}. Services apply it within seconds.`)
         return EXIT.ok
       }
       case 'revoke': {

@@ -11,6 +11,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** onRequest hook: sets request.caller from `Authorization: Bearer <api key>`; 401 for a bad or revoked key. */
     identifyCaller: (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+    /** Drops this replica's cached lookups of the key with this id: its next request reads it again. */
+    forgetCaller: (id: string) => void
   }
 }
 
@@ -31,6 +33,7 @@ async function authPlugin (app: FastifyInstance, opts: AuthOptions): Promise<voi
   })
 
   app.decorateRequest('caller', null)
+  app.decorate('forgetCaller', lookup.forget)
   app.decorate('identifyCaller', async function identifyCaller (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization
     if (header === undefined) return

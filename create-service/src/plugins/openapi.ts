@@ -26,6 +26,7 @@ async function openApiPlugin (app: FastifyInstance, opts: OpenApiOptions): Promi
       tags: [
         { name: 'links', description: 'Short links' },
         { name: 'domains', description: 'Custom domains links are served on' },
+        { name: 'api keys', description: 'The key of a request, and (admin keys) every key' },
         { name: 'import/export', description: 'Links to and from files, Shortwave\'s or other shorteners\'' },
         { name: 'webhooks', description: 'Signed events about your links, POSTed to your endpoints (Standard Webhooks)' }
       ],

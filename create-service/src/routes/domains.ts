@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ForbiddenError } from '@shortwave/common/errors'
-import type { FastifyRequest } from 'fastify'
-import { requireCaller } from '../caller.ts'
+import { requireAdmin, requireCaller } from '../caller.ts'
 import { DomainBody, DomainDeleted, DomainInputBody, DomainListBody, DomainParams, toDomainBody } from '../domain-schemas.ts'
 import type { DomainService } from '../domain-service.ts'
 import type { QuotaPolicy } from '../quota.ts'
@@ -17,9 +15,7 @@ export interface DomainRoutesOptions {
 
 const withKey: Array<Record<string, string[]>> = [{ apiKey: [] }]
 
-async function adminOnly (request: FastifyRequest): Promise<void> {
-  if (request.caller?.role !== 'admin') throw new ForbiddenError('only an admin API key may register or remove domains')
-}
+const adminOnly = requireAdmin('register or remove domains')
 
 const domainRoutes: FastifyPluginAsyncTypebox<DomainRoutesOptions> = async (app, opts) => {
   const { domains, quotas } = opts
