@@ -224,6 +224,14 @@ describe('analytics through the whole stack', () => {
     expect((await statsOf(key, 'device')).clicks).toBe(PEOPLE)
   })
 
+  it('keeps the `limit` most clicked values of a query string\'s limit=, the rest under "other"', async () => {
+    const all = await statsOf(key, 'browser')
+    expect(all.rows.length).toBeGreaterThan(1)
+    const { status, body } = await get(`/api/v1/links/${key}/stats?by=browser&limit=1`)
+    expect(status).toBe(200)
+    expect(body.rows).toEqual([all.rows[0], { value: 'other', clicks: all.clicks - all.rows[0]!.clicks }])
+  })
+
   it('purges a link\'s statistics for its owner only, and takes them off the owner\'s totals', async () => {
     const purge = (headers: Record<string, string>) => fetch(`${stack.createUrl}/api/v1/links/${key}/stats`, { method: 'DELETE', headers })
     expect((await purge({})).status).toBe(401)

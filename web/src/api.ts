@@ -85,5 +85,5 @@ export function query (params: Record<string, string | number | boolean | undefi
 }
 
 /** A link's API path; `domain` is the host it is served on (every host is accepted, the default one too). */
-export const linkPath = (key: string, domain: string, suffix = ''): string =>
-  `/api/v1/links/${encodeURIComponent(key)}${suffix}${query({ domain })}`
+export const linkPath = (key: string, domain: string, suffix = '', params: Record<string, string> = {}): string =>
+  `/api/v1/links/${encodeURIComponent(key)}${suffix}${query({ domain, ...params })}`

@@ -6,6 +6,7 @@ import type { LinkService } from '../link-service.ts'
 import type { StatsService } from '../link-stats.ts'
 import type { QuotaPolicy } from '../quota.ts'
 import { ErrorResponses, KeyParams } from '../schemas.ts'
+import { limitAsNumber } from './links.ts'
 import { DomainQuery } from '../schemas.ts'
 import { LinkStatsQuery, OwnerStatsBody, OwnerStatsQuery, StatsBody, StatsPurged, toStatsBody } from '../stats-schemas.ts'
 
@@ -30,6 +31,7 @@ const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async (app, o
 
   app.get('/api/v1/links/:key/stats', {
     onRequest: quotas.read.chargeOne,
+    preValidation: limitAsNumber,
     schema: {
       summary: 'Clicks of a link: per UTC day, or by referrer, country, device, browser, OS or UTM tag',
       description: 'HEAD requests are not clicks; known bots and link unfurlers are counted apart (botClicks) and have no dimensions. ' +
@@ -66,6 +68,7 @@ const statsRoutes: FastifyPluginAsyncTypebox<StatsRoutesOptions> = async (app, o
 
   app.get('/api/v1/stats', {
     onRequest: [requireCaller('read your statistics'), quotas.read.chargeOne],
+    preValidation: limitAsNumber,
     schema: {
       summary: 'Clicks of all your links together: per day, per link, or by a dimension',
       description: 'The last 30 days by default. For every `by`, the rows add up to `clicks`.',

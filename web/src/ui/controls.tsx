@@ -38,8 +38,8 @@ export function CopyButton ({ text, label = 'Copy link', id }: { text: string, l
       await navigator.clipboard.writeText(text)
       setSaid('Copied.')
     } catch {
-      // No clipboard (plain http other than localhost) or no permission.
-      setSaid(`Copy it by hand: ${text}`)
+      // No clipboard API (plain http other than localhost) or no permission: copy a selection.
+      setSaid(copySelected(text) ? 'Copied.' : `Copy it by hand: ${text}`)
     }
   }
   return (
@@ -48,6 +48,18 @@ export function CopyButton ({ text, label = 'Copy link', id }: { text: string, l
       <span role='status' class='copy-status'>{said}</span>
     </span>
   )
+}
+
+function copySelected (text: string): boolean {
+  const area = document.createElement('textarea')
+  area.value = text
+  area.readOnly = true
+  area.className = 'visually-hidden'
+  document.body.append(area)
+  area.select()
+  const copied = document.execCommand('copy')
+  area.remove()
+  return copied
 }
 
 interface ConfirmProps {

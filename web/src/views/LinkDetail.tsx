@@ -83,7 +83,7 @@ export function LinkDetail ({ linkKey, domain }: { linkKey: string, domain: stri
 
   async function downloadQr (format: 'svg' | 'png'): Promise<void> {
     try {
-      const { data } = await call<Blob>(linkPath(linkKey, domain, '/qr') + `&format=${format}`, { anonymous: true })
+      const { data } = await call<Blob>(linkPath(linkKey, domain, '/qr', { format }), { anonymous: true })
       saveBlob(data, `${linkKey}.${format}`)
     } catch (e) {
       setSaid({ kind: 'error', text: toApiError(e).message })
