@@ -14,9 +14,10 @@ ARG SERVICE
 # Without it every later step would still succeed and build an image that runs nothing.
 RUN test -n "$SERVICE" || { echo 'build with --build-arg SERVICE=<workspace> --build-arg PORT=<port>' >&2; exit 1; }
 WORKDIR /app
-# npm ci checks the lock file against every workspace's manifest, so all of them come in; the
-# flags then install only this workspace's tree: no root devDependencies (the pinned `node`
-# binary, TypeScript, vitest, eslint) and no other service's packages.
+# npm ci checks the lock file against each workspace manifest it finds and skips a workspace whose
+# folder is absent (testing/ and web/, which no service needs, stay out); the flags then install
+# only this workspace's tree: no root devDependencies (the pinned `node` binary, TypeScript,
+# vitest, eslint) and no other service's packages.
 COPY package.json package-lock.json ./
 COPY common/package.json common/
 COPY create-service/package.json create-service/

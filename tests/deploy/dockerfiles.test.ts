@@ -2,12 +2,13 @@
 // (deploy-check/dockerfile): no build-check warnings, only paths that exist in the build context
 // after .dockerignore, a Node 24 base, a non-root user, and a CMD that starts a file the build
 // puts into the image.
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { posix } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
-  BUILD_TIMEOUT_MS, IMAGE_NAMES, copiedFiles, dockerfilePaths, ensureValidators, image, imageEnv, nodeProgram, root,
-  type DockerCopy, type DockerfileReport
+  BUILD_TIMEOUT_MS, IMAGE_NAMES, copiedFiles, dockerfilePaths, ensureValidators, image, imageEnv, nginxWebRoot,
+  nodeProgram, root, type DockerCopy, type DockerStage, type DockerfileReport
 } from './helpers.ts'
 
 const SERVICES = {
@@ -16,6 +17,9 @@ const SERVICES = {
   'key-worker': 3004,
   'event-worker': 3005
 } as const
+
+/** A Node 24 base image (a tag of the official image, or distroless). */
+const NODE_24 = /^(docker\.io\/(library\/)?)?node:24(\.\d+){0,2}-(alpine|slim|bookworm|trixie)[\w.]*$|^gcr\.io\/distroless\/nodejs24-debian\d+/
 
 beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)
 
@@ -94,9 +98,7 @@ describe.each(Object.entries(SERVICES))('the %s image', (service, port) => {
   const file = service as keyof typeof SERVICES
 
   it('builds on Node 24 in every stage', () => {
-    for (const stage of image(file).stages) {
-      expect(stage.base).toMatch(/^(docker\.io\/(library\/)?)?node:24(\.\d+){0,2}-(alpine|slim|bookworm|trixie)[\w.]*$|^gcr\.io\/distroless\/nodejs24-debian\d+/)
-    }
+    for (const stage of image(file).stages) expect(stage.base).toMatch(NODE_24)
   })
 
   it('installs only this service\'s production dependencies with npm ci', () => {
@@ -141,20 +143,62 @@ describe.each(Object.entries(SERVICES))('the %s image', (service, port) => {
 describe('the nginx image', () => {
   const files = () => image('nginx').stages.at(-1)!.copies.flatMap(copiedFiles)
 
+  /** The COPY that puts the page where nginx serves it, and the stage it takes the page from. */
+  function pageCopy (): { copy: DockerCopy, stage: DockerStage } {
+    const report = image('nginx')
+    const copy = report.stages.at(-1)!.copies.find((c) => posix.resolve(c.workdir, c.dest) === nginxWebRoot())
+    if (!copy) throw new Error(`no COPY into ${nginxWebRoot()}, the root of the image's environment file`)
+    const stage = report.stages.find((s) => copy.from !== undefined && s.name === copy.from)
+    if (!stage) throw new Error(`the COPY into ${nginxWebRoot()} takes no earlier stage's output`)
+    return { copy, stage }
+  }
+
+  /** Where a context file lands in the page's build stage. */
+  const inBuildStage = (file: string): string | undefined =>
+    pageCopy().stage.copies.flatMap(copiedFiles).find((f) => f.file === file)?.to
+
   it('ships the shared nginx configuration of the repository, unchanged, and every environment-independent file', () => {
     expect(files()).toContainEqual({ file: 'nginx/nginx.conf', to: '/etc/nginx/nginx.conf' })
     expect(files()).toContainEqual({ file: 'nginx/shortwave.conf', to: '/etc/nginx/shortwave.conf' })
   })
 
-  it('serves the web page from the root its environment file names', () => {
-    const env = image('nginx').stages.at(-1)!.copies.find((c) => c.dest === '/etc/nginx/env.d/container.conf')
-    const rootDir = /^\s*root\s+([^;]+);/m.exec(env?.inline?.[0]?.data ?? '')?.[1]
-    expect(rootDir).toBeDefined()
-    expect(files()).toContainEqual({ file: 'web/index.html', to: `${rootDir}/index.html` })
+  it('serves, from the root its environment file names, the dist/ a build stage\'s web/build.ts wrote', () => {
+    const { copy } = pageCopy()
+    const buildScript = inBuildStage('web/build.ts')
+    expect(buildScript).toBeDefined()
+    // build.ts writes dist/ beside itself.
+    expect(copy.sources.map((s) => posix.normalize(s.path).replace(/\/$/, ''))).toEqual([posix.join(posix.dirname(buildScript!), 'dist')])
+    // Only the built page: no source of it reaches nginx.
+    expect(files().filter((f) => f.file.startsWith('web/'))).toEqual([])
+  })
+
+  it('builds the page in a Node 24 stage: npm ci of the web workspace with its devDependencies, then node web/build.ts', () => {
+    const { stage } = pageCopy()
+    expect(stage.base).toMatch(NODE_24)
+    const install = stage.runs.filter((r) => /\bnpm\b/.test(r))
+    expect(install).toHaveLength(1)
+    expect(install[0]).toMatch(/^npm ci /)
+    expect(install[0]).toContain('--workspace=web')
+    expect(install[0]).toContain('--include-workspace-root=false')
+    // esbuild, which builds, is a devDependency of the workspace.
+    expect(install[0]).not.toContain('--omit=dev')
+    expect(stage.runs.indexOf(install[0]!)).toBeLessThan(stage.runs.length - 1)
+    // The last step runs the build script the stage copied (the runs share the stage's WORKDIR).
+    const [program, script, ...rest] = stage.runs.at(-1)!.split(/\s+/)
+    expect(program).toBe('node')
+    expect(rest).toEqual([])
+    expect(posix.resolve(stage.copies[0]!.workdir, script!)).toBe(inBuildStage('web/build.ts'))
+  })
+
+  it('gives the page\'s build stage the lock, the manifests and every file of web/ in git but its tsconfig.json', () => {
+    const tracked = execFileSync('git', ['ls-files', 'web'], { cwd: root, encoding: 'utf8' }).split('\n').filter(Boolean)
+    // tsconfig.json is for tsc (npm run typecheck): build.ts gives esbuild its options itself.
+    const needed = ['package.json', 'package-lock.json', ...tracked.filter((f) => f !== 'web/tsconfig.json')]
+    for (const file of needed) expect(inBuildStage(file), `${file} is not in the page's build stage`).toBeDefined()
   })
 
   it('uses a pinned nginx release, not latest', () => {
-    for (const stage of image('nginx').stages) expect(stage.base).toMatch(/^nginx:1\.\d+(\.\d+)?-alpine$/)
+    expect(image('nginx').stages.at(-1)!.base).toMatch(/^nginx:1\.\d+(\.\d+)?-alpine$/)
   })
 
   it('stops gracefully (SIGQUIT) and runs nginx in the foreground as PID 1', () => {

@@ -141,6 +141,14 @@ export function imageEnv (report: DockerfileReport): Record<string, string> {
   }))
 }
 
+/** The directory nginx serves the page from: the `root` of the environment file the nginx image writes. */
+export function nginxWebRoot (): string {
+  const env = image('nginx').stages.at(-1)?.copies.find((c) => c.dest === '/etc/nginx/env.d/container.conf')
+  const dir = /^\s*root\s+([^;]+);/m.exec(env?.inline?.[0]?.data ?? '')?.[1]
+  if (dir === undefined) throw new Error('nginx/Dockerfile writes no env.d/container.conf with a root')
+  return dir
+}
+
 /** The Shortwave image an image reference names (shortwave/<name>, any registry or tag). */
 export function imageOf (ref: string): ImageName | undefined {
   const match = /(?:^|\/)shortwave\/([a-z0-9-]+)(?::[^/]*)?$/.exec(ref)

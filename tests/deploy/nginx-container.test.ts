@@ -1,62 +1,47 @@
 // The nginx image, run without Docker: its files (the shared nginx/nginx.conf and
-// nginx/shortwave.conf, and the env.d/ file the Dockerfile writes) are laid out as in the image,
-// and its entrypoint script runs with `-T` in a private mount namespace where /etc/nginx is the
-// image's, /tmp is empty and /etc/hosts knows the service names compose and Kubernetes provide.
-// nginx then checks the configuration as the container loads it (with this machine's nginx
-// binary: Debian's, not the image's).
+// nginx/shortwave.conf, the env.d/ file the Dockerfile writes, the page its build stage built)
+// are laid out as in the image (image-tree.ts), and its entrypoint script runs with `-T` in a
+// private mount namespace where /etc/nginx is the image's, /tmp is empty and /etc/hosts knows the
+// service names compose and Kubernetes provide. nginx then checks the configuration as the
+// container loads it (with this machine's nginx binary: Debian's, not the image's).
 import { spawnSync } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join, posix } from 'node:path'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { BUILD_TIMEOUT_MS, copiedFiles, ensureValidators, image as imageReport, root } from './helpers.ts'
+import { BUILD_TIMEOUT_MS, ensureValidators, image as imageReport, root } from './helpers.ts'
+import { buildImageTree } from './image-tree.ts'
 
-const image = join(root, '.cache/deploy-check/nginx-image')
+/** Where this test writes: the names' hosts file and nginx's output (the image's tree stays as built). */
+const scratch = join(root, '.cache/deploy-check/nginx-run')
 let dump: { status: number | null, stdout: string, stderr: string }
-
-/** Writes the image's files (context copies and heredocs) under `image`. */
-function layOut (): string {
-  rmSync(image, { recursive: true, force: true })
-  const report = imageReport('nginx')
-  const final = report.stages.at(-1)!
-  for (const copy of final.copies) {
-    const dest = posix.isAbsolute(copy.dest) ? copy.dest : posix.join(copy.workdir, copy.dest)
-    for (const inline of copy.inline ?? []) {
-      mkdirSync(join(image, posix.dirname(dest)), { recursive: true })
-      writeFileSync(join(image, dest), inline.data, { mode: 0o755 })
-    }
-    for (const { file, to } of copiedFiles(copy)) {
-      mkdirSync(join(image, posix.dirname(to)), { recursive: true })
-      cpSync(join(root, file), join(image, to))
-    }
-  }
-  const entrypoint = report.image.config.Entrypoint?.[0]
-  if (!entrypoint) throw new Error('nginx/Dockerfile has no ENTRYPOINT')
-  return entrypoint
-}
 
 beforeAll(() => {
   ensureValidators()
-  const entrypoint = layOut()
-  writeFileSync(join(image, 'hosts'), '127.0.0.1 localhost create-service redirect-service\n')
+  const image = buildImageTree('nginx').dir
+  const entrypoint = imageReport('nginx').image.config.Entrypoint?.[0]
+  if (!entrypoint) throw new Error('nginx/Dockerfile has no ENTRYPOINT')
+  rmSync(scratch, { recursive: true, force: true })
+  mkdirSync(scratch, { recursive: true })
+  writeFileSync(join(scratch, 'hosts'), '127.0.0.1 localhost create-service redirect-service\n')
   const script = [
     'set -e',
     `mount --bind ${image}/etc/nginx /etc/nginx`,
-    `mount --bind ${image}/hosts /etc/hosts`,
+    `mount --bind ${scratch}/hosts /etc/hosts`,
     // The checkout itself may live under /tmp (CI clones), which the tmpfs below hides: read the
     // entrypoint and open the output file first.
     `entrypoint=$(cat ${image}${entrypoint})`,
     // A file, as a container's stdout is a file or a pipe: nginx opens /dev/stdout for the access
     // log, which fails on the socket a Node child process gets.
-    `exec 3>${image}/nginx-T.out`,
+    `exec 3>${scratch}/nginx-T.out`,
     'mount -t tmpfs tmpfs /tmp',
     'exec sh -c "$entrypoint" entrypoint -T >&3'
   ].join('\n')
   const result = spawnSync('unshare', ['--mount', '--', 'sh', '-c', script], { encoding: 'utf8', timeout: 30_000 })
   if (result.error) throw result.error
-  if (!existsSync(join(image, 'nginx-T.out'))) {
+  if (!existsSync(join(scratch, 'nginx-T.out'))) {
     throw new Error(`could not run nginx in a private mount namespace (unshare needs root): ${result.stderr}`)
   }
-  dump = { status: result.status, stdout: readFileSync(join(image, 'nginx-T.out'), 'utf8'), stderr: result.stderr }
+  dump = { status: result.status, stdout: readFileSync(join(scratch, 'nginx-T.out'), 'utf8'), stderr: result.stderr }
 }, BUILD_TIMEOUT_MS)
 
 /** The effective configuration without comments: every file nginx read, concatenated. */
