@@ -5,6 +5,14 @@ import { eventually, send, sendRaw, startEdge, startStandIn, testEnv, WEB_ROOT, 
 
 const GENERATED_ID = /^[0-9a-f]{32}$/
 
+/** The path of the page's script, as web/build.ts named it (a hash of its content). */
+async function pageScript (): Promise<string> {
+  const page = await readFile(join(WEB_ROOT, 'index.html'), 'utf8')
+  const script = /<script type="module" src="(\/static\/assets\/main-[A-Z0-9]+\.js)">/.exec(page)?.[1]
+  if (script === undefined) throw new Error('index.html names no hashed page script')
+  return script
+}
+
 describe('nginx edge: routing, headers, errors', () => {
   let create: StandIn
   let redirect: StandIn
@@ -38,7 +46,7 @@ describe('nginx edge: routing, headers, errors', () => {
       expect(echoed(response)).toMatchObject({ name: 'redirect', url: '/Xk3p9Qa' })
     })
 
-    it('serves the web page at exactly /, from web/, without asking an upstream', async () => {
+    it('serves the web page at exactly /, from web/dist/, without asking an upstream', async () => {
       const before = create.received.length + redirect.received.length
       const response = await send(`${edge.url}/`)
       expect(response.status).toBe(200)
@@ -62,11 +70,23 @@ describe('nginx edge: routing, headers, errors', () => {
       expect(echoed(response)).toMatchObject({ name: 'redirect', url: '/Xk3p9Qa', headers: { host: 'go.example' } })
     })
 
-    it('serves the page script from /static/ as JavaScript', async () => {
-      const response = await send(`${edge.url}/static/app.js`)
+    it('serves the page script as JavaScript, cached for a year (its name changes with its content), gzipped on request', async () => {
+      const script = await pageScript()
+      const response = await send(`${edge.url}${script}`)
       expect(response.status).toBe(200)
       expect(response.headers['content-type']).toMatch(/^text\/javascript/)
-      expect(response.body).toBe(await readFile(join(WEB_ROOT, 'static', 'app.js'), 'utf8'))
+      expect(response.headers['cache-control']).toBe('max-age=31536000')
+      expect(response.body).toBe(await readFile(join(WEB_ROOT, script), 'utf8'))
+      const zipped = await send(`${edge.url}${script}`, { headers: { 'accept-encoding': 'gzip' } })
+      expect(zipped.headers['content-encoding']).toBe('gzip')
+      expect(zipped.headers['vary']).toBe('Accept-Encoding')
+    })
+
+    it('serves the stable-named files (the 404 page\'s stylesheet) revalidated every time', async () => {
+      const response = await send(`${edge.url}/static/app.css`)
+      expect(response.status).toBe(200)
+      expect(response.headers['content-type']).toMatch(/^text\/css/)
+      expect(response.headers['cache-control']).toBe('no-cache')
     })
 
     it('answers a missing static file with a JSON 404, not the redirect-service', async () => {
@@ -176,7 +196,8 @@ describe('nginx edge: routing, headers, errors', () => {
       expect(JSON.parse(response.body)).toMatchObject({ statusCode: 431, error: 'Request Header Fields Too Large' })
     })
 
-    it.each(['/', '/static/app.js'])('a POST to the page or its assets (%s): 405 with Allow: GET, HEAD', async (path) => {
+    it.each(['/', 'the page script', '/static/app.css'])('a POST to the page or its assets (%s): 405 with Allow: GET, HEAD', async (which) => {
+      const path = which === 'the page script' ? await pageScript() : which
       const response = await send(`${edge.url}${path}`, { method: 'POST', body: 'x' })
       expect(response.status).toBe(405)
       expect(response.headers['allow']).toBe('GET, HEAD')

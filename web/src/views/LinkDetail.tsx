@@ -108,7 +108,7 @@ export function LinkDetail ({ linkKey, domain }: { linkKey: string, domain: stri
               <p class='url'>Leads to <span>{link.url}</span></p>
               <p>
                 {link.disabled ? <span class='badge'>disabled</span> : null}
-                {count(link.clicks ?? 0)} clicks · created {when(link.createdAt)} · {link.expiresAt === null ? 'never expires' : `expires ${when(link.expiresAt)}`}
+                {count(link.clicks ?? 0)} {link.clicks === 1 ? 'click' : 'clicks'} · created {when(link.createdAt)} · {link.expiresAt === null ? 'never expires' : `expires ${when(link.expiresAt)}`}
               </p>
               <p class='actions'>
                 <CopyButton text={link.shortUrl} id='detail-copy' />

@@ -64,8 +64,8 @@ export function LinkList ({ route }: { route: Route }): JSX.Element {
         <div>
           <label for='f-order'>Order</label>
           <select id='f-order' name='order' value={filters.order || 'desc'}>
-            <option value='desc'>Newest or most clicked first</option>
-            <option value='asc'>Oldest or least clicked first</option>
+            <option value='desc'>Descending</option>
+            <option value='asc'>Ascending</option>
           </select>
         </div>
         <div class='check'>
@@ -74,6 +74,7 @@ export function LinkList ({ route }: { route: Route }): JSX.Element {
         </div>
         <button type='submit'>Apply</button>
       </form>
+      {route.params.get('deleted') !== null && <Notice>Link {route.params.get('deleted')} deleted.</Notice>}
       {page.error !== undefined && <Notice kind='error'>{page.error.message}</Notice>}
       {page.loading && <p role='status' class='hint'>Loading…</p>}
       {!page.loading && page.error === undefined && links.length === 0 && (
