@@ -55,6 +55,7 @@ banner() {
 
   Shortwave is up.
     Browser:   http://localhost:$NGINX_PORT
+    Dashboard: sign in there with a key from: npm run apikey -- create --name me [--role admin]
     Shorten:   curl -sS -X POST localhost:$NGINX_PORT/api/v1/links -H 'content-type: application/json' -d '{"url":"https://example.com"}'
     Status:    npm run infra status        Logs: .run/services/*.log, .run/{cassandra,redis,nginx}/
     Stop:      $(stop_hint)

@@ -25,6 +25,33 @@ export function useLoad<T> (load: () => Promise<T>, deps: unknown[]): Loaded<T> 
   return { data: state.data, error: state.error, loading: state.loading, reload }
 }
 
+export interface Action {
+  /** What the last action came to: `done`, or the API's refusal in words. */
+  said: string
+  run: (what: () => Promise<unknown>, done: string) => Promise<void>
+  /** Says `done` of a change made elsewhere (a form that shows its own refusals), then `after`. */
+  succeeded: (done: string) => void
+}
+
+/** Runs changes (revoke, remove, pause…) one at a time, saying how each went; `after` follows a success. */
+export function useAction (after: () => void): Action {
+  const [said, setSaid] = useState('')
+  function succeeded (done: string): void {
+    setSaid(done)
+    after()
+  }
+  async function run (what: () => Promise<unknown>, done: string): Promise<void> {
+    try {
+      await what()
+    } catch (e) {
+      setSaid(toApiError(e).message)
+      return
+    }
+    succeeded(done)
+  }
+  return { said, run, succeeded }
+}
+
 export function toApiError (error: unknown): ApiError {
   return error instanceof ApiError ? error : new ApiError(0, error instanceof Error ? error.message : String(error))
 }

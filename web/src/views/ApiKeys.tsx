@@ -3,7 +3,7 @@ import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { call, get } from '../api.ts'
 import { Confirm, CopyButton, Field, Notice, when } from '../ui/controls.tsx'
-import { toApiError, useFocusOnMount, useLoad } from '../ui/hooks.ts'
+import { toApiError, useAction, useFocusOnMount, useLoad } from '../ui/hooks.ts'
 import type { Me } from '../session.ts'
 import type { ApiKeyInfo } from '../types.ts'
 
@@ -12,7 +12,7 @@ export function ApiKeys ({ me }: { me: Me }): JSX.Element {
   const list = useLoad(() => get<{ keys: ApiKeyInfo[] }>('/api/v1/keys'), [])
   const [created, setCreated] = useState<ApiKeyInfo | null>(null)
   const [error, setError] = useState<{ field: 'name' | 'rate' | 'form', text: string } | null>(null)
-  const [said, setSaid] = useState('')
+  const action = useAction(list.reload)
   const [revoking, setRevoking] = useState<ApiKeyInfo | null>(null)
 
   async function create (event: Event): Promise<void> {
@@ -36,13 +36,7 @@ export function ApiKeys ({ me }: { me: Me }): JSX.Element {
 
   async function revoke (key: ApiKeyInfo): Promise<void> {
     setRevoking(null)
-    try {
-      await call(`/api/v1/keys/${encodeURIComponent(key.id)}`, { method: 'DELETE' })
-      setSaid(`Key ${key.name} revoked.`)
-      list.reload()
-    } catch (e) {
-      setSaid(toApiError(e).message)
-    }
+    await action.run(() => call(`/api/v1/keys/${encodeURIComponent(key.id)}`, { method: 'DELETE' }), `Key ${key.name} revoked.`)
   }
 
   return (
@@ -72,7 +66,7 @@ export function ApiKeys ({ me }: { me: Me }): JSX.Element {
           </div>
         )}
       </section>
-      {said !== '' && <p role='status'>{said}</p>}
+      {action.said !== '' && <p role='status'>{action.said}</p>}
       {list.error !== undefined && <Notice kind='error'>{list.error.message}</Notice>}
       {list.data !== undefined && (
         <div class='table-wrap'>

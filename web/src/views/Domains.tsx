@@ -3,7 +3,7 @@ import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { call, get } from '../api.ts'
 import { Confirm, Field, Notice, when } from '../ui/controls.tsx'
-import { toApiError, useFocusOnMount, useLoad } from '../ui/hooks.ts'
+import { toApiError, useAction, useFocusOnMount, useLoad } from '../ui/hooks.ts'
 import type { Me } from '../session.ts'
 import type { Domain } from '../types.ts'
 
@@ -13,7 +13,7 @@ export function Domains ({ me }: { me: Me }): JSX.Element {
   const heading = useFocusOnMount<HTMLHeadingElement>('domains')
   const list = useLoad(() => get<{ domains: Domain[] }>('/api/v1/domains'), [])
   const [error, setError] = useState<{ field: DomainField, text: string } | null>(null)
-  const [said, setSaid] = useState('')
+  const action = useAction(list.reload)
   const [removing, setRemoving] = useState<Domain | null>(null)
 
   async function register (event: Event): Promise<void> {
@@ -29,8 +29,7 @@ export function Domains ({ me }: { me: Me }): JSX.Element {
     try {
       await call('/api/v1/domains', { method: 'POST', body })
       form.reset()
-      setSaid(`Domain ${body['host'] ?? ''} registered: point its DNS at this service.`)
-      list.reload()
+      action.succeeded(`Domain ${body['host'] ?? ''} registered: point its DNS at this service.`)
     } catch (e) {
       const problem = toApiError(e)
       const word = /^\w+/.exec(problem.message)?.[0] ?? ''
@@ -40,13 +39,7 @@ export function Domains ({ me }: { me: Me }): JSX.Element {
 
   async function remove (domain: Domain): Promise<void> {
     setRemoving(null)
-    try {
-      await call(`/api/v1/domains/${encodeURIComponent(domain.host)}`, { method: 'DELETE' })
-      setSaid(`Domain ${domain.host} removed.`)
-      list.reload()
-    } catch (e) {
-      setSaid(toApiError(e).message)
-    }
+    await action.run(() => call(`/api/v1/domains/${encodeURIComponent(domain.host)}`, { method: 'DELETE' }), `Domain ${domain.host} removed.`)
   }
 
   const admin = me.role === 'admin'
@@ -74,7 +67,7 @@ export function Domains ({ me }: { me: Me }): JSX.Element {
           </form>
         </section>
       )}
-      {said !== '' && <p role='status'>{said}</p>}
+      {action.said !== '' && <p role='status'>{action.said}</p>}
       {list.error !== undefined && <Notice kind='error'>{list.error.message}</Notice>}
       {list.data !== undefined && (
         <div class='table-wrap'>

@@ -74,7 +74,7 @@ function Bars ({ title, id, stats }: { title: string, id: string, stats: StatsBo
           ? <p class='hint'>No clicks in this range.</p>
           : (
             <table>
-              <thead><tr><th scope='col'>{title}</th><th scope='col' class='num'>Clicks</th></tr></thead>
+              <thead><tr><th scope='col'>Value</th><th scope='col' class='num'>Clicks</th></tr></thead>
               <tbody>
                 {rows.map((row) => (
                   <tr key={row.value}>

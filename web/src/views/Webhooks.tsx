@@ -4,7 +4,7 @@ import type { JSX } from 'preact'
 import { useState } from 'preact/hooks'
 import { call, get } from '../api.ts'
 import { Confirm, CopyButton, Field, Notice, when } from '../ui/controls.tsx'
-import { toApiError, useFocusOnMount, useLoad } from '../ui/hooks.ts'
+import { toApiError, useAction, useFocusOnMount, useLoad } from '../ui/hooks.ts'
 import type { Me } from '../session.ts'
 import type { Delivery, Webhook } from '../types.ts'
 
@@ -38,7 +38,7 @@ export function Webhooks ({ me }: { me: Me }): JSX.Element {
   const list = useLoad(() => get<{ webhooks: Webhook[] }>('/api/v1/webhooks'), [])
   const [created, setCreated] = useState<Webhook | null>(null)
   const [error, setError] = useState<{ field: 'url' | 'events' | 'form', text: string } | null>(null)
-  const [said, setSaid] = useState('')
+  const action = useAction(list.reload)
   const [open, setOpen] = useState<string | null>(null)
   const [removing, setRemoving] = useState<Webhook | null>(null)
 
@@ -60,16 +60,6 @@ export function Webhooks ({ me }: { me: Me }): JSX.Element {
     } catch (e) {
       const problem = toApiError(e)
       setError({ field: /^url\b/.test(problem.message) || problem.code?.startsWith('SW_URL') === true || problem.code === 'SW_INVALID_URL' ? 'url' : 'form', text: problem.message })
-    }
-  }
-
-  async function act (what: () => Promise<unknown>, done: string): Promise<void> {
-    try {
-      await what()
-      setSaid(done)
-      list.reload()
-    } catch (e) {
-      setSaid(toApiError(e).message)
     }
   }
 
@@ -103,7 +93,7 @@ export function Webhooks ({ me }: { me: Me }): JSX.Element {
           </div>
         )}
       </section>
-      {said !== '' && <p role='status'>{said}</p>}
+      {action.said !== '' && <p role='status'>{action.said}</p>}
       {list.error !== undefined && <Notice kind='error'>{list.error.message}</Notice>}
       {list.data?.webhooks.length === 0 && <p>No endpoints yet.</p>}
       <ul class='cards' id='webhooks'>
@@ -117,7 +107,7 @@ export function Webhooks ({ me }: { me: Me }): JSX.Element {
               <button type='button' class='secondary' aria-expanded={open === hook.id} onClick={() => setOpen(open === hook.id ? null : hook.id)}>Deliveries</button>
               <button
                 type='button' class='secondary' onClick={() => {
-                  act(() => call(`/api/v1/webhooks/${encodeURIComponent(hook.id)}`, { method: 'PATCH', body: { enabled: !hook.enabled } }), hook.enabled ? 'Endpoint paused.' : 'Endpoint resumed.').catch(() => {})
+                  action.run(() => call(`/api/v1/webhooks/${encodeURIComponent(hook.id)}`, { method: 'PATCH', body: { enabled: !hook.enabled } }), hook.enabled ? 'Endpoint paused.' : 'Endpoint resumed.').catch(() => {})
                 }}
               >{hook.enabled ? 'Pause' : 'Resume'}
               </button>
@@ -132,7 +122,7 @@ export function Webhooks ({ me }: { me: Me }): JSX.Element {
         onConfirm={() => {
           const hook = removing
           setRemoving(null)
-          if (hook !== null) act(() => call(`/api/v1/webhooks/${encodeURIComponent(hook.id)}`, { method: 'DELETE' }), 'Endpoint removed.').catch(() => {})
+          if (hook !== null) action.run(() => call(`/api/v1/webhooks/${encodeURIComponent(hook.id)}`, { method: 'DELETE' }), 'Endpoint removed.').catch(() => {})
         }}
       >
         <p>No more events go to {removing?.url}.</p>
