@@ -80,7 +80,7 @@ describe('GET /api/v1/links', () => {
       const body = response.json()
       pages.push(body.links.length)
       for (const link of body.links) {
-        expect(link).toEqual({ key: link.key, shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: link.createdAt, ...NO_LIFECYCLE, domain: 'localhost', expired: false })
+        expect(link).toEqual({ key: link.key, shortUrl: `http://localhost:8080/${link.key}`, url: expect.stringMatching(/^https:\/\/example\.com\/carol\/\d$/), createdAt: expect.any(String), expiresAt: null, title: null, tags: [], updatedAt: link.createdAt, ...NO_LIFECYCLE, domain: 'localhost', expired: false, clicks: 0 })
         seen.push(link.key)
       }
       cursor = body.nextCursor
