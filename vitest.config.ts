@@ -39,6 +39,8 @@ export default defineConfig({
       folder('deploy', ['tests/deploy/**/*.test.ts']),
       // The shell scripts' pieces that are tested on their own.
       folder('scripts', ['tests/scripts/**/*.test.ts']),
+      // The Prometheus rules (promtool check and unit tests), their runbooks and the Kubernetes component.
+      folder('observability', ['tests/observability/**/*.test.ts']),
       // The web page in Debian's Chromium.
       folder('browser', ['tests/browser/**/*.test.ts']),
 

@@ -7,7 +7,8 @@
 #   npm        node_modules via npm ci, when missing or older than package-lock.json
 #   browser    Debian's chromium and a font for tests/browser/
 #   web        the page nginx serves, web/dist/ (web/build.ts; needs npm first)
-# Usage: ensure-tools.sh [system] [cassandra] [npm] [browser] [web]   (none = all; infra.sh up asks for
+#   prometheus Debian's prometheus, for its promtool (tests/observability checks observability/rules/)
+# Usage: ensure-tools.sh [system] [cassandra] [npm] [browser] [web] [prometheus]   (none = all; infra.sh up asks for
 # "system cassandra" only, so the infra works without node_modules or a browser)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -51,7 +52,7 @@ npm_deps() {
   npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed"
 }
 
-(($#)) || set -- system cassandra npm browser web
+(($#)) || set -- system cassandra npm browser web prometheus
 mkdir -p "$CACHE_DIR" "$RUN_DIR"
 for part in "$@"; do
   case "$part" in
@@ -68,6 +69,8 @@ for part in "$@"; do
     browser) apt_install /usr/bin/chromium:chromium /usr/share/fonts/truetype/liberation:fonts-liberation ;;
     # Rebuilt every time: under a second, and a page older than its sources is never served.
     web) "$ROOT/node_modules/node/bin/node" web/build.ts || die "building the web page failed" ;;
-    *) die "unknown part '$part' (expected: system cassandra npm browser web)" ;;
+    # promtool ships in the server's package; policy-rc.d (apt_install) keeps the server from starting.
+    prometheus) apt_install promtool:prometheus ;;
+    *) die "unknown part '$part' (expected: system cassandra npm browser web prometheus)" ;;
   esac
 done
