@@ -43,6 +43,8 @@ export default defineConfig({
       folder('observability', ['tests/observability/**/*.test.ts']),
       // The web page in Debian's Chromium.
       folder('browser', ['tests/browser/**/*.test.ts']),
+      // The Grafana dashboards built from observability/dashboards/, checked against the services' metrics.
+      folder('dashboards', ['tests/observability/dashboards*.test.ts']),
 
       // Not in the main run: 100,000 links written, migrated and read back take minutes and most of
       // Cassandra, which the parallel files of the main run would feel (npm test runs it after them).
