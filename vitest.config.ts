@@ -39,12 +39,11 @@ export default defineConfig({
       folder('deploy', ['tests/deploy/**/*.test.ts']),
       // The shell scripts' pieces that are tested on their own.
       folder('scripts', ['tests/scripts/**/*.test.ts']),
-      // The Prometheus rules (promtool check and unit tests), their runbooks and the Kubernetes component.
+      // The Prometheus rules (promtool check and unit tests), their runbooks, the Kubernetes component,
+      // and the Grafana dashboards built from observability/dashboards/, checked against the services' metrics.
       folder('observability', ['tests/observability/**/*.test.ts']),
       // The web page in Debian's Chromium.
       folder('browser', ['tests/browser/**/*.test.ts']),
-      // The Grafana dashboards built from observability/dashboards/, checked against the services' metrics.
-      folder('dashboards', ['tests/observability/dashboards*.test.ts']),
 
       // Not in the main run: 100,000 links written, migrated and read back take minutes and most of
       // Cassandra, which the parallel files of the main run would feel (npm test runs it after them).
