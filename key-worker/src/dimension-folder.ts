@@ -3,6 +3,7 @@ import { isScopedKey } from '@shortwave/common/domains'
 import { parseDimensionField, type RedisKeys } from '@shortwave/common/redis-keys'
 import { AUDIENCE, FOLDED_DIMENSIONS, LINK, OTHER, VALUE_CAPS } from '@shortwave/common/stats-dimensions'
 import type { Redis } from 'ioredis'
+import { LRUCache } from 'lru-cache'
 import { createHashFolder, type HashFolder } from './hash-folder.ts'
 import { isDay } from './click-folder.ts'
 
@@ -69,9 +70,9 @@ const MONTH_MEMORY = 100_000
 export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
   const { keys, rollups, redis } = deps
   // Per scope, day and dimension: the values this worker wrote, and whether it has read what Cassandra holds.
-  const written = new Map<string, { values: Set<string>, full: boolean }>()
-  const marked = new Set<string>()
-  const lastVisitors = new Map<string, number>()
+  const written = new LRUCache<string, { values: Set<string>, full: boolean }>({ max: CAP_MEMORY })
+  const marked = new LRUCache<string, true>({ max: MONTH_MEMORY })
+  const lastVisitors = new LRUCache<string, number>({ max: CAP_MEMORY })
 
   /**
    * The values a scope keeps for a day and dimension: the first `cap` distinct, the rest `other`.
@@ -90,10 +91,7 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
       }
       const id = `${scope}|${day}|${dimension}`
       let known = written.get(id)
-      if (known === undefined) {
-        if (written.size >= CAP_MEMORY) written.delete(written.keys().next().value!)
-        written.set(id, known = { values: new Set(), full: false })
-      }
+      if (known === undefined) written.set(id, known = { values: new Set(), full: false })
       const merged = new Map<string, number>()
       for (const [value, clicks] of values) {
         let as = value
@@ -117,8 +115,7 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
   function unmarked (scope: string, day: string): boolean {
     const id = `${scope}|${monthOf(day)}`
     if (marked.has(id)) return false
-    if (marked.size >= MONTH_MEMORY) marked.clear()
-    marked.add(id)
+    marked.set(id, true)
     return true
   }
 
@@ -127,7 +124,6 @@ export function createDimensionFolder (deps: DimensionFolderDeps): HashFolder {
     if (visitors === null) return null
     const id = `${scope}|${day}`
     if (lastVisitors.get(id) === visitors) return null
-    if (lastVisitors.size >= CAP_MEMORY) lastVisitors.delete(lastVisitors.keys().next().value!)
     lastVisitors.set(id, visitors)
     return visitors
   }
