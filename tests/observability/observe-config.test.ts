@@ -3,11 +3,11 @@
 // service process-compose.yaml starts, on the port it starts it on; each part is declared; no two
 // listeners of the stack share a port.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -18,6 +18,7 @@ const bash = (code: string) => spawnSync('bash', ['-c', code], { cwd: root, enco
 describe('the observability stack', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sw-observe-'))
   const rendered = bash(`observability/prometheus/run.sh check ${dir}`)
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('renders a Prometheus config that promtool accepts, with the rule files it loads', () => {
     expect(rendered.status, `${rendered.stdout}${rendered.stderr}`).toBe(0)
