@@ -50,7 +50,8 @@ export default defineConfig({
       folder('migration', ['tests/migration/**/*.test.ts'], { ...alone, testTimeout: 1_200_000, hookTimeout: 600_000 }),
 
       // Not in the main run. Stops the shared stack for real (Cassandra under load; npm start and
-      // npm stop as a person runs them): after the main run (npm test).
+      // npm stop as a person runs them) or starts the services on their fixed ports (npm start --
+      // --observe, the observability stack): after the main run (npm test).
       folder('infra-stop', ['tests/infra-stop/**/*.test.ts'], { ...alone, testTimeout: 240_000, hookTimeout: 240_000 }),
       // npm run test:faults and test:cluster (scripts/faults.ts): processes killed, paused and
       // stopped under load on Cassandra nodes and a Redis of their own.

@@ -8,8 +8,10 @@
 #   browser    Debian's chromium and a font for tests/browser/
 #   web        the page nginx serves, web/dist/ (web/build.ts; needs npm first)
 #   prometheus Debian's prometheus, for its promtool (tests/observability checks observability/rules/)
-# Usage: ensure-tools.sh [system] [cassandra] [npm] [browser] [web] [prometheus]   (none = all; infra.sh up asks for
-# "system cassandra" only, so the infra works without node_modules or a browser)
+#              and the server of the local observability stack (scripts/observe.sh)
+#   redis-exporter  Debian's prometheus-redis-exporter (oliver006/redis_exporter), for scripts/observe.sh only
+# Usage: ensure-tools.sh [system] [cassandra] [npm] [browser] [web] [prometheus] [redis-exporter]   (none = all
+# but redis-exporter; infra.sh up asks for "system cassandra" only, so the infra works without node_modules or a browser)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -71,6 +73,8 @@ for part in "$@"; do
     web) "$ROOT/node_modules/node/bin/node" web/build.ts || die "building the web page failed" ;;
     # promtool ships in the server's package; policy-rc.d (apt_install) keeps the server from starting.
     prometheus) apt_install promtool:prometheus ;;
-    *) die "unknown part '$part' (expected: system cassandra npm browser web prometheus)" ;;
+    # The Go module proxy does not serve redis_exporter here; Debian packages a release of it.
+    redis-exporter) apt_install prometheus-redis-exporter:prometheus-redis-exporter ;;
+    *) die "unknown part '$part' (expected: system cassandra npm browser web prometheus redis-exporter)" ;;
   esac
 done

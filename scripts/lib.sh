@@ -24,6 +24,7 @@ CASSANDRA_CQL_PORT=$SW_CASSANDRA_CQL_PORT
 CASSANDRA_STORAGE_PORT=$SW_CASSANDRA_STORAGE_PORT
 REDIS_PORT=$SW_REDIS_PORT
 NGINX_PORT=8080 # the listen line of nginx/env/local.conf
+NGINX_STATUS_PORT=18080 # nginx/env/local.conf's status server, read by the nginx exporter only
 # process-compose.yaml and the scripts run the pinned Node 24 (the `node` devDependency).
 export PATH="$ROOT/node_modules/.bin:$PATH"
 
@@ -33,6 +34,15 @@ CASSANDRA_LIB_MARKER="$CASSANDRA_LIB/.complete"
 
 INFRA_PARTS=(cassandra redis nginx)
 SERVICES=(key-worker event-worker create-service redirect-service-1 redirect-service-2)
+# The local observability stack (scripts/observe.sh; README "Local observability"): off unless asked for.
+OBSERVE_PARTS=(prometheus jaeger redis-exporter nginx-exporter cassandra-exporter)
+
+# What a person opens once the observability stack runs (the banners of start.sh and observe.sh).
+observe_urls() {
+  printf '    Prometheus: http://127.0.0.1:%s   (targets: /targets, alerts: /alerts)\n' "$SW_PROMETHEUS_PORT"
+  printf '    Jaeger:     http://127.0.0.1:%s   (OTLP in: grpc 127.0.0.1:%s, http http://127.0.0.1:%s)\n' \
+    "$SW_JAEGER_UI_PORT" "$SW_JAEGER_OTLP_GRPC_PORT" "$SW_JAEGER_OTLP_HTTP_PORT"
+}
 
 # ---------------------------------------------------------------- logging
 
@@ -162,7 +172,7 @@ stack_up() {
   local name t0 started=() waiting=() i
   t0=$(now)
   ensure_process_compose
-  mkdir -p "$RUN_DIR"/{cassandra/logs,redis,nginx/logs,services}
+  mkdir -p "$RUN_DIR"/{cassandra/logs,redis,nginx/logs,services,observe}
   for name in "$@"; do
     if [[ "$name" != migrate ]] && stack_ready "$name"; then log "$name: already running (pid $(stack_pid "$name")), reusing it"; continue; fi
     waiting+=("$name")
@@ -206,6 +216,7 @@ stack_log() {
     cassandra) echo "$RUN_DIR/cassandra/logs/console.log" ;;
     redis) echo "$RUN_DIR/redis/redis.log" ;;
     nginx) echo "$RUN_DIR/nginx/logs/nginx.out" ;;
+    prometheus | jaeger | *-exporter) echo "$RUN_DIR/observe/$1.log" ;;
     *) echo "$RUN_DIR/services/$1.log" ;;
   esac
 }

@@ -5,6 +5,8 @@
 #
 #   npm start                  foreground; Ctrl-C stops what it started
 #   npm start -- --detach      return once everything is ready; `npm stop` stops it later
+#   npm start -- --observe     also the observability stack: Prometheus, the exporters, Jaeger
+#                              (scripts/observe.sh; combines with --detach)
 #
 # Overrides for the services this run starts (already running ones are reused as they are):
 #   SW_RATE_LIMIT_MAX=N        create-service's RATE_LIMIT_MAX (load tests: all traffic comes from one address)
@@ -18,6 +20,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 DETACH=0
+OBSERVE=0
 STARTED=() # what this run started, stopped again on exit unless detached
 TAIL_PID=""
 
@@ -59,8 +62,9 @@ banner() {
     Shorten:   curl -sS -X POST localhost:$NGINX_PORT/api/v1/links -H 'content-type: application/json' -d '{"url":"https://example.com"}'
     Status:    npm run infra status        Logs: .run/services/*.log, .run/{cassandra,redis,nginx}/
     Stop:      $(stop_hint)
-
 EOF
+  if ((OBSERVE)); then printf '\n  Observability (logs: .run/observe/):\n%s\n' "$(observe_urls)"; fi
+  echo
 }
 
 # Foreground: show the service logs and report (once) a service that dies. A `sleep & wait`
@@ -81,19 +85,25 @@ follow_logs() {
 }
 
 main() {
-  case "${1:-}" in
-    --detach | -d) DETACH=1 ;;
-    "") ;;
-    *) die "usage: start.sh [--detach]" ;;
-  esac
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      --detach | -d) DETACH=1 ;;
+      --observe) OBSERVE=1 ;;
+      *) die "usage: start.sh [--detach] [--observe]" ;;
+    esac
+  done
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   cd "$ROOT"
   bash "$ROOT/scripts/ensure-tools.sh" system cassandra npm web
+  # Before anything starts: a failed build must not leave half a stack running.
+  ((!OBSERVE)) || bash "$ROOT/scripts/observe.sh" tools
 
-  local name
-  for name in "${INFRA_PARTS[@]}" "${SERVICES[@]}"; do stack_running "$name" || STARTED+=("$name"); done
+  local name parts=("${INFRA_PARTS[@]}" "${SERVICES[@]}")
+  ((!OBSERVE)) || parts+=("${OBSERVE_PARTS[@]}")
+  for name in "${parts[@]}"; do stack_running "$name" || STARTED+=("$name"); done
   bash "$ROOT/scripts/infra.sh" up
   mkdir -p "$RUN_DIR/services"
   # Read by each service as it starts (process-compose.yaml): last, so they win.
@@ -101,6 +111,7 @@ main() {
   log "migrating the schema"
   stack_up migrate
   stack_up "${SERVICES[@]}"
+  ((!OBSERVE)) || bash "$ROOT/scripts/observe.sh" start
   banner
   ((DETACH)) || follow_logs
 }

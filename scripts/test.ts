@@ -101,6 +101,8 @@ await step('lint', 'npm', 'run', '--silent', 'lint')
 // Built before the tests so the cold Go build doesn't compete with them for the two cores (the
 // quick loop leaves it to tests/deploy, which build what is missing).
 if (mode === 'all') await step('deploy-tools', 'node', 'scripts/deploy-check.ts', 'build')
+// The observability stack's Prometheus, exporters and Jaeger, for tests/infra-stop/observe-stack.test.ts.
+if (mode === 'all') await step('observe-tools', 'bash', 'scripts/observe.sh', 'tools')
 await step('vitest', 'npm', 'run', '--silent', 'vitest')
 // 100,000 links migrated while redirects are served (tests/migration): alone, as it needs Cassandra to
 // itself, and not in the quick loop (about 9 minutes on a busy two-core machine).

@@ -2,14 +2,15 @@
 // installed into .cache/ (git-ignored) on first use. Every run may start on a fresh machine, so each
 // one installs what is missing and is quick and silent when everything is current.
 //
-//   node scripts/tools.ts k6 | schemathesis | wrk ...    ensure each, print its path (one a line)
+//   node scripts/tools.ts k6 | schemathesis | wrk | jaeger | nginx-exporter | jmx-exporter ...
+//                                                   ensure each, print its path (one a line)
 //
 // The bootstrap (Debian packages, Cassandra jars, node_modules) is scripts/ensure-tools.sh: it has
 // to run before node_modules, and with it the pinned Node 24, exists.
 import { spawn, spawnSync, type StdioOptions } from 'node:child_process'
 import { constants } from 'node:os'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -132,15 +133,55 @@ export async function goBuild (tool: GoTool): Promise<string> {
 
 const read = (path: string): Buffer => readFileSync(join(ROOT, path))
 
+/** A main package built from a go.mod of ours in `dir`, which with its go.sum pins every version. */
+const pinnedModule = (name: string, dir: string, pkg: string): GoTool => ({
+  name,
+  dir,
+  pkg,
+  // go.mod and go.sum, as k6's stamp has always been, so a k6 built before this helper is reused.
+  stamp: () => sha256(read(`${dir}/go.mod`), read(`${dir}/go.sum`)),
+  env: { GOFLAGS: '-mod=mod' }
+})
+
 // Why a go.mod and not `go install go.k6.io/k6/v2@v2.2.0`: that insists on the module proxy's
 // version list, which is missing for this module; a pinned go.mod needs only the module zips.
-export const K6: GoTool = {
-  name: 'k6',
-  dir: 'load-tests/k6-build',
-  pkg: 'go.k6.io/k6/v2',
-  // The same stamp as before the rewrite, so a k6 built then is reused.
-  stamp: () => sha256(read('load-tests/k6-build/go.mod'), read('load-tests/k6-build/go.sum')),
-  env: { GOFLAGS: '-mod=mod' }
+export const K6 = pinnedModule('k6', 'load-tests/k6-build', 'go.k6.io/k6/v2')
+
+// The local observability stack's Go programs (scripts/observe.sh, process-compose.yaml), from
+// go.mods of ours for the same reason: `go install …@version` needs the version list, missing for
+// the nginx exporter too, and refuses Jaeger outright, whose own go.mod has a replace directive.
+
+/** Jaeger v1 all-in-one, Apache-2.0: v1.75.0 exactly (newer ones are served but are not approved releases). */
+export const JAEGER = pinnedModule('jaeger-all-in-one', 'observability/jaeger-build', 'github.com/jaegertracing/jaeger/cmd/all-in-one')
+/** nginx/nginx-prometheus-exporter v1.5.1, Apache-2.0. */
+export const NGINX_EXPORTER = pinnedModule('nginx-prometheus-exporter', 'observability/nginx-exporter-build', 'github.com/nginx/nginx-prometheus-exporter')
+
+/** The Prometheus JMX exporter's standalone HTTP server (io.prometheus.jmx, Apache-2.0), a jar from Maven Central. */
+const JMX_EXPORTER = 'io.prometheus.jmx:jmx_prometheus_httpserver:1.0.1'
+
+/** The JDK 17 of the stack (scripts/lib.sh find_java17): Maven runs on it. */
+function java17 (): string {
+  const found = process.env['SW_JAVA_HOME'] ??
+    spawnSync('sh', ['-c', 'ls -d /usr/lib/jvm/java-17-openjdk-* 2>/dev/null | head -n 1'], { encoding: 'utf8' }).stdout.trim()
+  if (found === '') throw new ToolError('no JDK 17 under /usr/lib/jvm (bash scripts/ensure-tools.sh system installs it; or set SW_JAVA_HOME)')
+  return found
+}
+
+/** The JMX exporter's jar in .cache/tools/, fetched by Maven (checksums enforced) unless that version is there. */
+export function ensureJmxExporter (): string {
+  const jar = join(CACHE, 'tools/jmx_prometheus_httpserver.jar')
+  if (existsSync(jar) && existsSync(`${jar}.stamp`) && readFileSync(`${jar}.stamp`, 'utf8').trim() === JMX_EXPORTER) return jar
+  if (!hasCommand('mvn')) aptInstall(['maven'], 'jmx-exporter')
+  log('jmx-exporter', `fetching ${JMX_EXPORTER} from Maven Central`)
+  const dir = join(CACHE, 'tools/jmx-exporter.tmp')
+  rmSync(dir, { recursive: true, force: true })
+  run('env', [`JAVA_HOME=${java17()}`, 'mvn', '-B', '-ntp', '-q', '-C', 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy',
+    `-Dartifact=${JMX_EXPORTER}`, `-DoutputDirectory=${dir}`, '-Dmdep.stripVersion=true', `-Dmaven.repo.local=${join(CACHE, 'm2')}`],
+  join(CACHE, 'tools/jmx-exporter.log'))
+  renameSync(join(dir, 'jmx_prometheus_httpserver.jar'), jar)
+  rmSync(dir, { recursive: true, force: true })
+  writeFileSync(`${jar}.stamp`, `${JMX_EXPORTER}\n`)
+  return jar
 }
 
 // ---------------------------------------------------------------- the rest
@@ -169,12 +210,17 @@ export function ensureWrk (): string {
   return 'wrk'
 }
 
+const TOOLS = 'k6 schemathesis wrk jaeger nginx-exporter jmx-exporter'
+
 export async function ensure (name: string): Promise<string> {
   switch (name) {
     case 'k6': return await goBuild(K6)
     case 'schemathesis': return ensureSchemathesis()
     case 'wrk': return ensureWrk()
-    default: throw new ToolError(`unknown tool '${name}' (expected: k6 schemathesis wrk)`)
+    case 'jaeger': return await goBuild(JAEGER)
+    case 'nginx-exporter': return await goBuild(NGINX_EXPORTER)
+    case 'jmx-exporter': return ensureJmxExporter()
+    default: throw new ToolError(`unknown tool '${name}' (expected: ${TOOLS})`)
   }
 }
 
@@ -189,7 +235,7 @@ export function cli (tag: string, main: () => Promise<void>): void {
 
 if (import.meta.main) {
   cli('tools', async () => {
-    if (process.argv.length < 3) throw new ToolError('usage: node scripts/tools.ts k6|schemathesis|wrk ...')
+    if (process.argv.length < 3) throw new ToolError(`usage: node scripts/tools.ts NAME... (${TOOLS})`)
     for (const name of process.argv.slice(2)) console.log(await ensure(name))
   })
 }
