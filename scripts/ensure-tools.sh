@@ -22,7 +22,11 @@ as_root() { if ((EUID == 0)); then "$@"; elif command -v sudo >/dev/null; then s
 
 apt_install() { # apt_install [COMMAND:PACKAGE | /PATH:PACKAGE | :PACKAGE]...: those whose command or path is missing
   local want=() spec
-  for spec in "$@"; do [[ -e "${spec%%:*}" ]] || command -v "${spec%%:*}" >/dev/null || want+=("${spec#*:}"); done
+  # A path is tested as a path, a command only on PATH: `-e nginx` in the checkout's root is the
+  # nginx/ directory, which once hid a missing nginx.
+  for spec in "$@"; do
+    if [[ ${spec%%:*} == /* ]]; then [[ -e ${spec%%:*} ]]; else command -v "${spec%%:*}" >/dev/null; fi || want+=("${spec#*:}")
+  done
   ((${#want[@]})) || return 0
   log "installing Debian packages: ${want[*]}"
   # Their postinst would start system redis/nginx on default ports; we run our own instances.
