@@ -106,12 +106,17 @@ main() {
   for name in "${parts[@]}"; do stack_running "$name" || STARTED+=("$name"); done
   bash "$ROOT/scripts/infra.sh" up
   mkdir -p "$RUN_DIR/services"
-  # Read by each service as it starts (process-compose.yaml): last, so they win.
-  printf '%s\n' "${SW_RATE_LIMIT_MAX:+RATE_LIMIT_MAX=$SW_RATE_LIMIT_MAX} ${SW_SERVICE_ENV:-}" >"$RUN_DIR/services/overrides.env"
+  # Read by each service as it starts (process-compose.yaml): last, so they win. Observed, the
+  # services export every trace they start themselves to Jaeger (nginx's local env samples every
+  # request already); otherwise no tracing is loaded at all.
+  local tracing=""
+  ((!OBSERVE)) || tracing="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SW_JAEGER_OTLP_HTTP_PORT TRACE_SAMPLE_RATIO=1"
+  printf '%s\n' "$tracing ${SW_RATE_LIMIT_MAX:+RATE_LIMIT_MAX=$SW_RATE_LIMIT_MAX} ${SW_SERVICE_ENV:-}" >"$RUN_DIR/services/overrides.env"
+  # Before the services, so Jaeger takes their first spans.
+  ((!OBSERVE)) || bash "$ROOT/scripts/observe.sh" start
   log "migrating the schema"
   stack_up migrate
   stack_up "${SERVICES[@]}"
-  ((!OBSERVE)) || bash "$ROOT/scripts/observe.sh" start
   banner
   ((DETACH)) || follow_logs
 }

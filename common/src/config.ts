@@ -63,7 +63,13 @@ export const HttpEnv = {
   // already has every request with its id, status and timings, and the pair costs two
   // synchronous writes per request (a quarter of a create's CPU). Errors, warnings and state
   // changes are logged regardless, with the request id.
-  LOG_REQUESTS: Type.Boolean({ default: false })
+  LOG_REQUESTS: Type.Boolean({ default: false }),
+  // OTLP/HTTP base URL of a collector or Jaeger (e.g. http://127.0.0.1:4318); unset, no tracing is
+  // loaded at all (common/src/tracing.ts).
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'an http(s):// URL' })),
+  // For traces this process starts (loop passes, requests that bypass nginx); nginx decides for
+  // the requests it forwards.
+  TRACE_SAMPLE_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 0.1 })
 }
 
 export const CassandraEnv = {
@@ -97,5 +103,6 @@ export const KeyEnv = {
 }
 
 export type HttpConfig = Static<TObject<typeof HttpEnv>>
+export type TracingConfig = Pick<HttpConfig, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'TRACE_SAMPLE_RATIO'>
 export type CassandraConfig = Static<TObject<typeof CassandraEnv>>
 export type RedisConfig = Static<TObject<typeof RedisEnv>>

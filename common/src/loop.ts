@@ -1,5 +1,7 @@
+import { SpanStatusCode } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { tracer } from './tracing.ts'
 
 export interface LoopOptions {
   intervalMs: number
@@ -20,7 +22,7 @@ export async function runLoop (
   let failures = 0
   while (!signal.aborted) {
     try {
-      await pass(signal)
+      await tracedPass(name, pass, signal)
       if (failures > 0) log.info({ loop: name, failures }, `${name} recovered`)
       failures = 0
     } catch (err) {
@@ -30,4 +32,21 @@ export async function runLoop (
     }
     await sleep(intervalMs, undefined, { signal }).catch(() => {})
   }
+}
+
+/**
+ * One pass as the root span of its own trace: the Redis and Cassandra calls it makes are its
+ * children. Sampled by TRACE_SAMPLE_RATIO (common/src/tracing.ts); a no-op without tracing.
+ */
+async function tracedPass (name: string, pass: (signal: AbortSignal) => Promise<unknown>, signal: AbortSignal): Promise<void> {
+  await tracer().startActiveSpan(`loop ${name}`, { root: true }, async (span) => {
+    try {
+      await pass(signal)
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) })
+      throw err
+    } finally {
+      span.end()
+    }
+  })
 }

@@ -7,6 +7,7 @@ import errorHandler from './plugins/error-handler.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import methodNotAllowed from './plugins/method-not-allowed.ts'
 import { serverOptions } from './server-options.ts'
+import type { Tracing } from './tracing.ts'
 
 // What every background worker (key-worker, event-worker) starts with: it answers only health,
 // readiness and metrics, so errors are the common JSON ones with a short Retry-After, other
@@ -16,13 +17,15 @@ import { serverOptions } from './server-options.ts'
 export interface WorkerAppDeps {
   cassandra?: cassandra.Client
   logger?: boolean
+  tracing?: Tracing
 }
 
 export async function createWorkerApp (
   config: HttpConfig & CassandraConfig, service: string, deps: WorkerAppDeps = {}
 ) {
-  const app = Fastify(serverOptions(config, deps.logger === false ? { logger: false } : {}))
+  const app = Fastify(serverOptions(config, deps.logger === false ? { logger: false } : {}, deps.tracing))
     .withTypeProvider<TypeBoxTypeProvider>()
+  if (deps.tracing) await app.register(deps.tracing.plugin)
   await app.register(errorHandler, { retryAfterSeconds: 1 })
   await app.register(methodNotAllowed)
   await app.register(metricsPlugin, { service })

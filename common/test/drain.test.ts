@@ -100,7 +100,7 @@ describe('runService', () => {
     const write = process.stderr.write.bind(process.stderr)
     process.stderr.write = ((text: string) => { stderr += text; return true }) as typeof process.stderr.write
     try {
-      await runService(envSchema({ ...HttpEnv, PORT: Type.Integer({ default: 0 }) }), async () => {
+      await runService('test-service', envSchema({ ...HttpEnv, PORT: Type.Integer({ default: 0 }) }), async () => {
         built = true
         return Fastify()
       }, { SHUTDOWN_DRAIN_MS: '10000', SHUTDOWN_GRACE_MS: '10000' })

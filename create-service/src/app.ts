@@ -15,6 +15,7 @@ import metricsPlugin from '@shortwave/common/plugins/metrics'
 import methodNotAllowed from '@shortwave/common/plugins/method-not-allowed'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
+import type { Tracing } from '@shortwave/common/tracing'
 import type cassandra from 'cassandra-driver'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifySchemaCompiler } from 'fastify'
 import type { Redis } from 'ioredis'
@@ -56,6 +57,7 @@ export interface AppDeps {
   logStream?: NodeJS.WritableStream
   /** How target host names are resolved when RESOLVE_TARGETS is on (tests; DNS otherwise). */
   resolveHost?: ResolveHost
+  tracing?: Tracing
 }
 
 // The API takes JSON only. Any other body (text/plain included, which Fastify would otherwise
@@ -70,7 +72,7 @@ const WEBHOOK_RELOAD_MS = 10_000
 
 export async function buildApp (config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   checkConfig(config)
-  const { logger } = serverOptions(config)
+  const { logger } = serverOptions(config, {}, deps.tracing)
   const app = Fastify(serverOptions(config, {
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Fastify answers 414 to path parameters over 100 characters; a key that long is simply unknown (404).
@@ -81,7 +83,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
     schemaErrorFormatter: formatValidationErrors,
     ...(deps.logger === false ? { logger: false } : {}),
     ...(deps.logStream ? { logger: { ...logger as object, stream: deps.logStream } } : {})
-  })).withTypeProvider<TypeBoxTypeProvider>()
+  }, deps.tracing)).withTypeProvider<TypeBoxTypeProvider>()
+  if (deps.tracing) await app.register(deps.tracing.plugin)
 
   app.removeContentTypeParser('text/plain')
   app.addContentTypeParser('*', refuseNonJson)

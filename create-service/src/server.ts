@@ -2,4 +2,4 @@ import { runService } from '@shortwave/common/run-service'
 import { buildApp } from './app.ts'
 import { configSchema } from './config.ts'
 
-await runService(configSchema, (config) => buildApp(config))
+await runService('create-service', configSchema, (config, tracing) => buildApp(config, { tracing }))

@@ -1,3 +1,5 @@
+import { SpanStatusCode, type Span } from '@opentelemetry/api'
+import { tracer } from '@shortwave/common/tracing'
 import { slotOf } from '@shortwave/common/webhook-outbox'
 import type { Webhook, WebhookStore } from '@shortwave/common/webhook-store'
 import { Webhook as Signer } from 'standardwebhooks'
@@ -89,7 +91,22 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
     webhooks.delete(id)
   }
 
-  async function attempt (row: QueueRow): Promise<void> {
+  /** One attempt as the root span of its own trace, with its reads, its POST and its bookkeeping. */
+  function tracedAttempt (row: QueueRow): Promise<void> {
+    const attributes = { 'webhook.id': row.webhookId, 'webhook.event_type': row.eventType, 'webhook.attempt': row.attempt + 1 }
+    return tracer().startActiveSpan('webhook delivery', { root: true, attributes }, async (span) => {
+      try {
+        await attempt(row, span)
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
+        throw err
+      } finally {
+        span.end()
+      }
+    })
+  }
+
+  async function attempt (row: QueueRow, span: Span): Promise<void> {
     const hook = await webhook(row.webhookId)
     // Deleted: nothing more goes to it.
     if (hook === null) return await queue.remove(row)
@@ -109,6 +126,8 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
       'user-agent': 'Shortwave-Webhooks/1'
     }
     const result = await deps.deliver({ url: hook.url, headers, body: row.payload })
+    span.setAttributes({ 'webhook.ok': result.ok, ...(result.statusCode === null ? {} : { 'http.response.status_code': result.statusCode }) })
+    if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error ?? `status ${result.statusCode}` })
     const ended = now()
     const first = row.firstAttemptAt ?? new Date(at)
     const { statusCode, error, durationMs } = result
@@ -176,7 +195,7 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
       }
       perEndpoint.set(row.webhookId, endpoint + 1)
       busyLinks.add(link)
-      const running = attempt(row).catch((err: unknown) => {
+      const running = tracedAttempt(row).catch((err: unknown) => {
         // Cassandra failed around the attempt: the row is still queued and is tried again.
         deps.log.warn({ err: (err as Error).message, webhook: row.webhookId, event: row.eventId }, 'delivery bookkeeping failed; it will be retried')
       }).finally(() => {

@@ -11,6 +11,7 @@ import metricsPlugin from '@shortwave/common/plugins/metrics'
 import methodNotAllowed from '@shortwave/common/plugins/method-not-allowed'
 import redisPlugin from '@shortwave/common/plugins/redis'
 import { serverOptions } from '@shortwave/common/server-options'
+import type { Tracing } from '@shortwave/common/tracing'
 import type cassandra from 'cassandra-driver'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
@@ -27,6 +28,7 @@ export interface AppDeps {
   cassandra?: cassandra.Client
   redis?: Redis
   logger?: boolean
+  tracing?: Tracing
   /** The clock the link rules (validFrom, expiry) are judged by; Date.now by default. */
   now?: () => number
 }
@@ -35,7 +37,8 @@ export async function buildApp (config: Config, deps: AppDeps = {}): Promise<Fas
   const hosts = createHostTable(defaultDomainHosts(config))
   const app = Fastify(serverOptions(config, {
     ...(deps.logger === false ? { logger: false } : {})
-  })).withTypeProvider<TypeBoxTypeProvider>()
+  }, deps.tracing)).withTypeProvider<TypeBoxTypeProvider>()
+  if (deps.tracing) await app.register(deps.tracing.plugin)
 
   await app.register(errorHandler, { retryAfterSeconds: 2 })
   await app.register(methodNotAllowed)

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
 import { loadConfig } from '@shortwave/common/config'
 import { redisKeys } from '@shortwave/common/redis-keys'
+import type { Tracing } from '@shortwave/common/tracing'
 import type { TestInfra } from '@shortwave/testing/infra'
 import { waitFor } from '@shortwave/testing/wait-for'
 import { createApiKeyRepository } from '../../create-service/src/api-keys.ts'
@@ -21,6 +22,8 @@ export interface StackOptions {
   env?: Record<string, string>
   /** A Redis client for the services instead of the test's own (e.g. one pointing at a private server). */
   redis?: Redis
+  /** Every service of the stack traced by it (common/src/tracing.ts). */
+  tracing?: Tracing
 }
 
 export interface Stack {
@@ -39,7 +42,7 @@ async function listen (app: FastifyInstance): Promise<string> {
 
 export async function startStack (infra: TestInfra, opts: StackOptions = {}): Promise<Stack> {
   const env = { ...infra.env, PUBLIC_BASE_URL: 'http://sw.test', RATE_LIMIT_MAX: '1000000', ...opts.env }
-  const deps = { cassandra: infra.cassandra, redis: opts.redis ?? infra.redis, logger: false }
+  const deps = { cassandra: infra.cassandra, redis: opts.redis ?? infra.redis, logger: false, tracing: opts.tracing }
   const apps: FastifyInstance[] = []
   for (let i = 0; i < (opts.workers ?? 1); i++) {
     const worker = await buildWorker(loadConfig(workerSchema, { ...env, WORKER_ID: `test-worker-${i}` }), deps)

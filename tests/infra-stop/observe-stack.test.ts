@@ -141,4 +141,64 @@ describe('npm start -- --observe', () => {
       expect(trace.data[0]?.spans.map((s) => s.operationName)).toEqual(['probe'])
     }, 30_000)
   }, 60_000)
+
+  describe('a create and a redirect through nginx', () => {
+    interface JaegerSpan { spanID: string, operationName: string, startTime: number, duration: number, processID: string, references: Array<{ refType: string, spanID: string }>, tags: Array<{ key: string, value: unknown }> }
+    interface JaegerTrace { spans: JaegerSpan[], processes: Record<string, { serviceName: string }> }
+    // nginx's port is nginx/env/local.conf's.
+    const edge = 'http://127.0.0.1:8080'
+
+    /** The trace Jaeger holds for a request id, once its service has exported it (batches: 1 s). */
+    async function traceOf (requestId: string, services: string[]): Promise<JaegerTrace> {
+      let found: JaegerTrace | undefined
+      await eventually(async () => {
+        const response = await fetch(`${jaeger}/api/traces/${requestId}`)
+        expect(response.status, `trace ${requestId}`).toBe(200)
+        found = ((await response.json()) as { data: JaegerTrace[] }).data[0]
+        const seen = new Set(found?.spans.map((s) => found!.processes[s.processID]?.serviceName))
+        expect([...seen].sort()).toEqual(expect.arrayContaining(services))
+      }, 30_000)
+      return found!
+    }
+
+    /** Every span of the trace with its service, its depth below the root, and its parent's name. */
+    function tree (trace: JaegerTrace) {
+      const byId = new Map(trace.spans.map((s) => [s.spanID, s]))
+      const parentOf = (s: JaegerSpan) => byId.get(s.references.find((r) => r.refType === 'CHILD_OF')?.spanID ?? '')
+      return trace.spans.map((s) => {
+        let depth = 0
+        for (let p = parentOf(s); p !== undefined; p = parentOf(p)) depth++
+        return { name: s.operationName, service: trace.processes[s.processID]?.serviceName, depth, parent: parentOf(s)?.operationName, span: s }
+      })
+    }
+
+    it('puts both traces in Jaeger under nginx\'s request id, from the service\'s request span down to Redis and Cassandra', async () => {
+      const created = await fetch(`${edge}/api/v1/links`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/traced' })
+      })
+      expect(created.status).toBe(201)
+      const createId = created.headers.get('x-request-id')!
+      expect(createId).toMatch(/^[0-9a-f]{32}$/)
+      const { key } = await created.json() as { key: string }
+      const followed = await fetch(`${edge}/${key}`, { redirect: 'manual' })
+      expect(followed.status).toBe(302)
+      const redirectId = followed.headers.get('x-request-id')!
+      expect(redirectId).toMatch(/^[0-9a-f]{32}$/)
+
+      const create = tree(await traceOf(createId, ['create-service']))
+      const redirect = tree(await traceOf(redirectId, ['redirect-service']))
+      for (const [trace, service] of [[create, 'create-service'], [redirect, 'redirect-service']] as const) {
+        console.log(`${service} trace:\n${trace.sort((a, b) => a.span.startTime - b.span.startTime).map((s) => `  ${'  '.repeat(s.depth)}${s.service} ${s.name} ${(s.span.duration / 1000).toFixed(2)} ms`).join('\n')}`)
+        // One root: the service's request span, whose parent is nginx's hop (a span nginx does not record).
+        const roots = trace.filter((s) => s.depth === 0)
+        expect(roots.map((s) => `${s.service} ${s.name}`)).toEqual([`${service} request`])
+        expect(roots[0]!.span.references.map((r) => r.refType)).toEqual(['CHILD_OF'])
+      }
+      // The create claims a key and writes the link in Cassandra, inside its request.
+      expect(create.filter((s) => s.name.startsWith('cassandra-driver.') && s.depth > 0).length).toBeGreaterThan(0)
+      // The redirect reads the link from Redis (the create cached it) or Cassandra, inside its request.
+      expect(redirect.filter((s) => s.depth > 0 && (s.span.tags.some((t) => t.key === 'db.system' && (t.value === 'redis' || t.value === 'cassandra')))).length).toBeGreaterThan(0)
+    }, 90_000)
+  })
 })
+

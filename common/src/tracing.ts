@@ -1,0 +1,97 @@
+import { trace } from '@opentelemetry/api'
+import type { FastifyPluginCallback } from 'fastify'
+import { createRequire } from 'node:module'
+import { hostname } from 'node:os'
+import type { TracingConfig } from './config.ts'
+
+// OpenTelemetry for one process (invariant 9): a span for every request (@fastify/otel, which
+// continues the traceparent nginx sends), for every Redis command and Cassandra query (the
+// project's own instrumentations of ioredis and cassandra-driver) and for the workers' loop
+// passes and webhook deliveries (tracer() below), exported over OTLP/HTTP.
+//
+// Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set, and off loads none of it: no SDK, no hooks, no
+// request hook. The @opentelemetry/api calls left in the loops are then no-ops.
+//
+// Sampling is parent-based: nginx decides for every request it forwards (split_clients on the
+// trace id, nginx/README.md), so a trace is whole or absent across hops. TRACE_SAMPLE_RATIO only
+// decides for traces this process starts itself (loop passes, requests that bypass nginx).
+
+export interface Tracing {
+  /** Request spans; register before any route. */
+  plugin: FastifyPluginCallback
+  /** For pino: the active span's trace and span id on every log line written inside one. */
+  logMixin: () => Record<string, string>
+  /** Exports what is buffered now. */
+  flush: () => Promise<void>
+  /** Exports what is buffered, then stops. */
+  shutdown: () => Promise<void>
+}
+
+/** Paths that are the platform's, not the users': probes and scrapes are never traced. */
+const UNTRACED = new Set(['/healthz', '/readyz', '/metrics'])
+
+export async function startTracing (config: TracingConfig, service: string): Promise<Tracing | undefined> {
+  const endpoint = config.OTEL_EXPORTER_OTLP_ENDPOINT
+  if (endpoint === undefined) return undefined
+  const [sdk, { OTLPTraceExporter }, { resourceFromAttributes }, { registerInstrumentations }, { IORedisInstrumentation }, { CassandraDriverInstrumentation }, { FastifyOtelInstrumentation }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-node'),
+    import('@opentelemetry/exporter-trace-otlp-proto'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/instrumentation'),
+    import('@opentelemetry/instrumentation-ioredis'),
+    import('@opentelemetry/instrumentation-cassandra-driver'),
+    import('@fastify/otel')
+  ])
+  const provider = new sdk.NodeTracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': service,
+      'service.namespace': 'shortwave',
+      'service.instance.id': `${hostname()}:${process.pid}`
+    }),
+    sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(config.TRACE_SAMPLE_RATIO) }),
+    spanProcessors: [new sdk.BatchSpanProcessor(
+      new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces`, timeoutMillis: 5000 }),
+      // A full queue drops spans, never blocks or grows: tracing must not take a service down.
+      { maxQueueSize: 8192, maxExportBatchSize: 1024, scheduledDelayMillis: 1000 }
+    )]
+  })
+  // The AsyncLocalStorage context manager and the W3C traceparent propagator, process-wide.
+  provider.register()
+
+  const fastifyOtel = new FastifyOtelInstrumentation({
+    // One span per request, not one per hook: the hooks are ours and cheap, the stores are not.
+    instrumentHooks: false,
+    ignorePaths: ({ url }: { url: string }) => UNTRACED.has(url.split('?')[0] ?? url)
+  })
+  registerInstrumentations({
+    tracerProvider: provider,
+    instrumentations: [
+      // A command outside any span (a timer's flush with nothing sampled above it) is not traced.
+      // The statement is the command's name alone: its arguments are link keys and click data.
+      new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
+      new CassandraDriverInstrumentation({ enhancedDatabaseReporting: false }),
+      fastifyOtel
+    ]
+  })
+  // The instrumentations patch a module when it passes through require(); the services import
+  // ioredis and cassandra-driver as ES modules, which that hook does not see. One require here
+  // patches the classes the imports share, whether they were imported before or after.
+  const require = createRequire(import.meta.url)
+  require('ioredis')
+  require('cassandra-driver')
+
+  return {
+    plugin: fastifyOtel.plugin(),
+    logMixin: (): Record<string, string> => {
+      const context = trace.getActiveSpan()?.spanContext()
+      return context === undefined ? {} : { trace_id: context.traceId, span_id: context.spanId }
+    },
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown()
+  }
+}
+
+/** Where loops and deliveries start their spans; a no-op tracer while tracing is off. */
+export function tracer () {
+  return trace.getTracer('shortwave')
+}
