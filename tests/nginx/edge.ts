@@ -81,6 +81,14 @@ export interface EnvOptions {
   redirectRate?: string
   /** limit_req_zone lines instead of the ones built from the rates above (e.g. localZones()). */
   zones?: string
+  /** The percentage of traces nginx marks sampled (split_clients on the trace id); 100 as locally. */
+  sampledPercent?: number
+}
+
+/** The env's split_clients for a share of sampled traces: nginx takes no "0%", so none is `*` alone. */
+function sampling (percent: number): string {
+  const parts = percent === 0 ? ['*  00;'] : percent === 100 ? ['100%  01;'] : [`${percent}%  01;`, '*  00;']
+  return ['split_clients "$sw_trace_id" $sw_trace_sampled {', ...parts.map((p) => `    ${p}`), '}'].join('\n')
 }
 
 /** The limit_req_zone lines of nginx/env/local.conf, verbatim: a test of the real limits runs on them. */
@@ -114,6 +122,7 @@ map $host $sw_page_host {
 ${(opts.pageHosts ?? ['localhost', '127.0.0.1']).map((h) => `    ${h} 1;`).join('\n')}
 }
 access_log logs/access.log json;
+${sampling(opts.sampledPercent ?? 100)}
 server {
     listen 127.0.0.1:${opts.port};
     root ${WEB_ROOT};
@@ -178,7 +187,8 @@ export interface Response {
 
 export interface SendOptions {
   method?: string
-  headers?: Record<string, string>
+  /** An array sends that header once per value. */
+  headers?: Record<string, string | string[]>
   body?: string
   /** Source address of the client (any 127.x.y.z): each one is its own rate-limit bucket. */
   from?: string

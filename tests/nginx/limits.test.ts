@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { connect, type Socket } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, send, startEdge, startStandIn, testEnv, type Edge, type Response, type SendOptions, type StandIn } from './edge.ts'
@@ -35,16 +36,21 @@ function expectTooManyRequests (response: Response): void {
 
 /**
  * `count` connections from `from`, each a POST whose body trickles in (a byte a second, never
- * finishing): requests held open, as a slow-body attack holds them. `answers` collects what
- * nginx sent back on each connection.
+ * finishing): requests held open, as a slow-body attack holds them, all with the X-Request-Id
+ * `id`. `answers` collects what nginx sent back on each connection.
  */
-function holdRequests (port: number, count: number, from: string): { answers: string[], close: () => void } {
+function holdRequests (
+  port: number,
+  count: number,
+  from: string,
+  id: string
+): { answers: string[], close: () => void } {
   const sockets: Socket[] = []
   const answers: string[] = []
   for (let i = 0; i < count; i++) {
     answers.push('')
     const socket = connect({ port, host: '127.0.0.1', localAddress: from }, () => {
-      socket.write(`POST /Xk3p9Qa HTTP/1.1\r\nHost: x\r\nX-Request-Id: held-${from}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`)
+      socket.write(`POST /Xk3p9Qa HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`)
     })
     socket.setEncoding('utf8')
     socket.on('data', (chunk: string) => { answers[i] = (answers[i] ?? '') + chunk })
@@ -137,8 +143,10 @@ describe('nginx edge: per-client limits', () => {
 
   it('answers requests beyond 100 in progress from one address with 429 JSON and Retry-After, while others are served', async () => {
     const from = '127.0.0.20'
-    const held = holdRequests(edge.port, IN_PROGRESS + 10, from)
-    const ids = new Set([`held-${from}`])
+    // One id for all of them (a trace id, which nginx keeps); the refused one below gets its own.
+    const heldId = randomBytes(16).toString('hex')
+    const held = holdRequests(edge.port, IN_PROGRESS + 10, from, heldId)
+    const ids = new Set([heldId])
     try {
       // Held requests are never released (their bodies keep coming), so exactly the 10 beyond
       // the limit are refused, whichever order nginx took them in. (All of them are well within

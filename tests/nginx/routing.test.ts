@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -118,6 +119,8 @@ describe('nginx edge: routing, headers, errors', () => {
     })
   })
 
+  // The id is also the trace id (nginx.conf: $sw_trace_id); tests/nginx/trace-context.test.ts has
+  // the traceparent side.
   describe('X-Request-Id', () => {
     it('generates one when the client sent none, passes it upstream and returns it', async () => {
       const response = await send(`${edge.url}/api/v1/links/k`)
@@ -126,31 +129,38 @@ describe('nginx edge: routing, headers, errors', () => {
       expect(echoed(response).headers['x-request-id']).toBe(id)
     })
 
-    it('keeps a well-formed client id', async () => {
-      const id = 'client-42.abc:DEF_9'
+    it('keeps a client id that is a trace id (32 lowercase hex)', async () => {
+      const id = randomBytes(16).toString('hex')
       const response = await send(`${edge.url}/Xk3p9Qa`, { headers: { 'x-request-id': id } })
       expect(response.headers['x-request-id']).toBe(id)
       expect(echoed(response).headers['x-request-id']).toBe(id)
     })
 
     it.each([
+      ['any other shape', 'client-42.abc:DEF_9'],
+      ['capitals', '4BF92F3577B34DA6A3CE929D0E0E4736'],
+      ['zeros only', '0'.repeat(32)],
+      ['33 digits', `${'a'.repeat(32)}1`],
       ['markup', '<script>alert(1)</script>'],
       ['300 characters', 'a'.repeat(300)],
       ['spaces and quotes', 'a b"c']
     ])('replaces a client id made of %s with a generated one', async (_what, id) => {
       const response = await send(`${edge.url}/api/v1/links/k`, { headers: { 'x-request-id': id } })
       expect(response.headers['x-request-id']).toMatch(GENERATED_ID)
+      expect(response.headers['x-request-id']).not.toBe(id)
       expect(echoed(response).headers['x-request-id']).toBe(response.headers['x-request-id'])
     })
 
     it('returns exactly one id, hiding the one an upstream sends back', async () => {
-      const response = await send(`${edge.url}/Xk3p9Qa`, { headers: { 'x-request-id': 'mine-1' } })
-      expect(response.headers['x-request-id']).toBe('mine-1')
+      const id = randomBytes(16).toString('hex')
+      const response = await send(`${edge.url}/Xk3p9Qa`, { headers: { 'x-request-id': id } })
+      expect(response.headers['x-request-id']).toBe(id)
     })
 
     it('returns the id on the errors nginx answers itself', async () => {
-      const response = await send(`${edge.url}/healthz`, { headers: { 'x-request-id': 'err-1' } })
-      expect(response.headers['x-request-id']).toBe('err-1')
+      const id = randomBytes(16).toString('hex')
+      const response = await send(`${edge.url}/healthz`, { headers: { 'x-request-id': id } })
+      expect(response.headers['x-request-id']).toBe(id)
     })
   })
 
@@ -308,8 +318,8 @@ describe('nginx edge: routing, headers, errors', () => {
     })
   })
 
-  it('writes one JSON access-log line per request, with the request id and upstream timing, not the address or user agent', async () => {
-    const id = `log-${Date.now()}`
+  it('writes one JSON access-log line per request, with the request id, sampling and upstream timing, not the address or user agent', async () => {
+    const id = randomBytes(16).toString('hex')
     await send(`${edge.url}/api/v1/links/k?q=1`, { headers: { 'x-request-id': id, 'user-agent': 'edge-test' } })
     const lines = await eventually(async () => {
       const found = (await edge.accessLog()).filter((line) => line['request_id'] === id)
@@ -323,7 +333,8 @@ describe('nginx edge: routing, headers, errors', () => {
       uri: '/api/v1/links/k?q=1',
       status: 200,
       upstream_addr: create.address,
-      upstream_status: '200'
+      upstream_status: '200',
+      trace_flags: '01'
     })
     const { upstream_addr: upstream, ...client } = lines[0]!
     expect(upstream).toBe(create.address)

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort, send, startEdge, startStandIn, testEnv, type Edge, type Response, type StandIn } from './edge.ts'
 
@@ -65,28 +66,28 @@ describe('nginx edge: failing replicas', () => {
   })
 
   it('retries a redirect that failed on one replica on the other one', async () => {
-    const id = 'retry-get-1'
+    const id = randomBytes(16).toString('hex')
     const response = await send(`${edge.url}/Xk3p9Qa`, { headers: { 'x-request-id': id, 'x-stand-in': 'drop' } })
     expectGatewayError(response, 502, 'Bad Gateway', new RegExp(`^${id}$`))
     expect(receivedBy(redirects, id)).toEqual([1, 1])
   })
 
   it('never sends a POST to a second replica once one has received it', async () => {
-    const id = 'no-retry-post-1'
+    const id = randomBytes(16).toString('hex')
     const response = await send(`${edge.url}/api/v1/links`, { method: 'POST', headers: { 'x-request-id': id, 'x-stand-in': 'drop' }, body: '{}' })
     expectGatewayError(response, 502, 'Bad Gateway', new RegExp(`^${id}$`))
     expect(receivedBy(creates, id).reduce((a, b) => a + b)).toBe(1)
   })
 
   it('answers 504 JSON when create-service never answers (after the 10 s read timeout), without retrying the POST', async () => {
-    const id = 'timeout-post-1'
+    const id = randomBytes(16).toString('hex')
     const response = await send(`${edge.url}/api/v1/links`, { method: 'POST', headers: { 'x-request-id': id, 'x-stand-in': 'hang' }, body: '{}' })
     expectGatewayError(response, 504, 'Gateway Timeout', new RegExp(`^${id}$`))
     expect(receivedBy(creates, id).reduce((a, b) => a + b)).toBe(1)
   })
 
   it('answers 504 JSON when no redirect replica answers in time (5 s each)', async () => {
-    const id = 'timeout-get-1'
+    const id = randomBytes(16).toString('hex')
     const response = await send(`${edge.url}/Xk3p9Qa`, { headers: { 'x-request-id': id, 'x-stand-in': 'hang' } })
     expectGatewayError(response, 504, 'Gateway Timeout', new RegExp(`^${id}$`))
     expect(receivedBy(redirects, id)).toEqual([1, 1])

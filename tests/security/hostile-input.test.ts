@@ -148,7 +148,7 @@ describe('control characters, CR/LF and invisible characters', () => {
     for (const id of ['<script>alert(1)</script>', 'a b', 'x'.repeat(200)]) {
       const response = await fetch(`${edge.url}/some-key`, { headers: { 'x-request-id': id } })
       await response.arrayBuffer()
-      expect(response.headers.get('x-request-id')).toMatch(/^[A-Za-z0-9._:-]{1,128}$/)
+      expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/)
       expect(response.headers.get('x-request-id')).not.toBe(id)
     }
   })
