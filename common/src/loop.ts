@@ -38,7 +38,9 @@ export async function runLoop (
  * One pass as the root span of its own trace: the Redis and Cassandra calls it makes are its
  * children. Sampled by TRACE_SAMPLE_RATIO (common/src/tracing.ts); a no-op without tracing.
  */
-async function tracedPass (name: string, pass: (signal: AbortSignal) => Promise<unknown>, signal: AbortSignal): Promise<void> {
+async function tracedPass (
+  name: string, pass: (signal: AbortSignal) => Promise<unknown>, signal: AbortSignal
+): Promise<void> {
   await tracer().startActiveSpan(`loop ${name}`, { root: true }, async (span) => {
     try {
       await pass(signal)

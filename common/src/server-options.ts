@@ -10,7 +10,9 @@ import type { Tracing } from './tracing.ts'
  * inside a span also carries its trace_id and span_id (loops, deliveries; a request's reqId
  * already is nginx's trace id).
  */
-export function serverOptions (config: HttpConfig, extra: FastifyServerOptions = {}, tracing?: Tracing): FastifyServerOptions {
+export function serverOptions (
+  config: HttpConfig, extra: FastifyServerOptions = {}, tracing?: Tracing
+): FastifyServerOptions {
   return {
     logger: {
       level: config.LOG_LEVEL,

@@ -33,7 +33,7 @@ const UNTRACED = new Set(['/healthz', '/readyz', '/metrics'])
 export async function startTracing (config: TracingConfig, service: string): Promise<Tracing | undefined> {
   const endpoint = config.OTEL_EXPORTER_OTLP_ENDPOINT
   if (endpoint === undefined) return undefined
-  const [sdk, { OTLPTraceExporter }, { resourceFromAttributes }, { registerInstrumentations }, { IORedisInstrumentation }, { CassandraDriverInstrumentation }, { FastifyOtelInstrumentation }] = await Promise.all([
+  const [sdk, otlp, resources, instrumentation, ioredis, cassandra, fastify] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/exporter-trace-otlp-proto'),
     import('@opentelemetry/resources'),
@@ -43,14 +43,14 @@ export async function startTracing (config: TracingConfig, service: string): Pro
     import('@fastify/otel')
   ])
   const provider = new sdk.NodeTracerProvider({
-    resource: resourceFromAttributes({
+    resource: resources.resourceFromAttributes({
       'service.name': service,
       'service.namespace': 'shortwave',
       'service.instance.id': `${hostname()}:${process.pid}`
     }),
     sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(config.TRACE_SAMPLE_RATIO) }),
     spanProcessors: [new sdk.BatchSpanProcessor(
-      new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces`, timeoutMillis: 5000 }),
+      new otlp.OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces`, timeoutMillis: 5000 }),
       // A full queue drops spans, never blocks or grows: tracing must not take a service down.
       { maxQueueSize: 8192, maxExportBatchSize: 1024, scheduledDelayMillis: 1000 }
     )]
@@ -58,18 +58,18 @@ export async function startTracing (config: TracingConfig, service: string): Pro
   // The AsyncLocalStorage context manager and the W3C traceparent propagator, process-wide.
   provider.register()
 
-  const fastifyOtel = new FastifyOtelInstrumentation({
+  const fastifyOtel = new fastify.FastifyOtelInstrumentation({
     // One span per request, not one per hook: the hooks are ours and cheap, the stores are not.
     instrumentHooks: false,
     ignorePaths: ({ url }: { url: string }) => UNTRACED.has(url.split('?')[0] ?? url)
   })
-  registerInstrumentations({
+  instrumentation.registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
       // A command outside any span (a timer's flush with nothing sampled above it) is not traced.
       // The statement is the command's name alone: its arguments are link keys and click data.
-      new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
-      new CassandraDriverInstrumentation({ enhancedDatabaseReporting: false }),
+      new ioredis.IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
+      new cassandra.CassandraDriverInstrumentation({ enhancedDatabaseReporting: false }),
       fastifyOtel
     ]
   })

@@ -41,7 +41,13 @@ function fields (buffer: Buffer): Fields {
     const [number, wire] = [tag >>> 3, tag & 7]
     let value: Buffer | bigint
     if (wire === 0) value = varint()
-    else if (wire === 1) { value = buffer.readBigUInt64LE(at); at += 8 } else if (wire === 5) { value = BigInt(buffer.readUInt32LE(at)); at += 4 } else if (wire === 2) {
+    else if (wire === 1) {
+      value = buffer.readBigUInt64LE(at)
+      at += 8
+    } else if (wire === 5) {
+      value = BigInt(buffer.readUInt32LE(at))
+      at += 4
+    } else if (wire === 2) {
       const length = Number(varint())
       value = buffer.subarray(at, at + length)
       at += length
