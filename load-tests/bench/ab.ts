@@ -1,10 +1,14 @@
 // The creation or redirect path of two commits side by side, interleaved in one run on this machine:
 //
 //   npm run bench:ab -- --path create|redirect --base <git ref> [--head <git ref>] [--rounds 6] [--seconds 10]
-//                       [--owned] [--base-env K=V,…] [--head-env K=V,…]
+//                       [--owned] [--base-env K=V,…] [--head-env K=V,…] [--otlp-sink]
 //
 // --head defaults to HEAD. --base-env and --head-env add settings to one side's services: the same
 // commit on both sides with CLICK_DIMENSIONS=false on one measures what analytics cost.
+// --otlp-sink starts an OTLP/HTTP receiver in this process that answers and discards, and a side's
+// OTEL_EXPORTER_OTLP_ENDPOINT=sink points there: what tracing costs the services, without a
+// collector's own work on the same two cores (it prints how many exports it took, so a side that
+// exported nothing shows).
 // Both sides run from checkouts of their own, made alike: a side run
 // from this working tree instead measured up to a fifth slower than a checkout of the very same
 // commit (docs/benchmarks.md), so nothing is compared across the two kinds.
@@ -15,14 +19,15 @@
 // other, so drift of the machine falls on both alike: `create` POSTs /api/v1/links (generated
 // keys), `redirect` GETs one link's /{key} from the redirect-service (cache hot) as browsers do
 // (redirect.lua: a user agent, a referrer, UTM tags, an address per request), 50 connections
-// each. Besides the rate it reports the CPU time of each side's redirect-service and key-worker
-// per request (the fold of the clicks and their dimensions runs in the key-worker). With --owned
+// each. Besides the rate it reports the CPU time per request of each side's service on the path
+// (create-service or redirect-service) and key-worker (it folds the clicks and their dimensions). With --owned
 // the creates carry an API key (one per side, made here), so each link has an
 // owner and is listed: the path API callers take, with the owner's list entries written. It prints
 // each round and the medians, and writes reports/ab-<path>-<time>.json. Run it on
 // the local Cassandra and Redis (`npm run infra -- up cassandra redis`); nothing else should load
 // the machine meanwhile.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:http'
 import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -43,7 +48,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '10' },
     owned: { type: 'boolean', default: false },
     'base-env': { type: 'string', default: '' },
-    'head-env': { type: 'string', default: '' }
+    'head-env': { type: 'string', default: '' },
+    'otlp-sink': { type: 'boolean', default: false }
   }
 })
 
@@ -97,7 +103,26 @@ function checkout (ref: string): string {
   return tree
 }
 
+const sink = { url: '', exports: 0, bytes: 0 }
+
+/** The --otlp-sink receiver: every export answered 200, counted, dropped. */
+async function startSink (): Promise<() => void> {
+  const server = createServer((request, response) => {
+    request.on('data', (chunk: Buffer) => { sink.bytes += chunk.length })
+    request.on('end', () => {
+      sink.exports++
+      response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  sink.url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+  return () => server.close()
+}
+
 function envOf (side: Side, service: Service): NodeJS.ProcessEnv {
+  const sideEnv = side.env['OTEL_EXPORTER_OTLP_ENDPOINT'] === 'sink'
+    ? { ...side.env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }
+    : side.env
   return {
     ...process.env,
     HOST: '127.0.0.1',
@@ -110,7 +135,7 @@ function envOf (side: Side, service: Service): NodeJS.ProcessEnv {
     RATE_LIMIT_MAX: '1000000',
     ANONYMOUS_RATE: '10000000/min',
     API_KEY_RATE: '10000000/min',
-    ...side.env
+    ...sideEnv
   }
 }
 
@@ -171,6 +196,7 @@ async function forgetEarlierRuns (): Promise<void> {
 async function main (): Promise<void> {
   mkdirSync(RUN, { recursive: true })
   await forgetEarlierRuns()
+  const stopSink = args['otlp-sink'] ? await startSink() : () => {}
   const side = (name: 'base' | 'head', ref: string, ports: number[]): Side => {
     const commit = git('rev-parse', '--short', ref)
     const env = settings(args[`${name}-env`]!)
@@ -185,7 +211,9 @@ async function main (): Promise<void> {
   const started = new Map(sides.map((side) => [side.name, { worker: start(side, 'worker'), create: start(side, 'create'), redirect: start(side, 'redirect') }]))
   const processes = [...started.values()].flatMap((p) => [p.worker, p.create, p.redirect])
   const results: Record<string, Figures[]> = { base: [], head: [] }
-  const cpu: Record<string, Array<{ redirectUs: number, workerUs: number }>> = { base: [], head: [] }
+  const cpu: Record<string, Array<{ serviceUs: number, workerUs: number }>> = { base: [], head: [] }
+  // The CPU of the service the path is about: create-service's for creates, redirect-service's for redirects.
+  const measured = PATH === 'create' ? 'create' : 'redirect'
   try {
     for (const side of sides) {
       await Promise.all([ready(side.workerPort), ready(side.createPort), ready(side.redirectPort)])
@@ -207,29 +235,30 @@ async function main (): Promise<void> {
         // The pool refilled after the last round, so neither side pays for the other's refill.
         await ready(side.workerPort)
         const pids = started.get(side.name)!
-        const before = [cpuTicks([pids.redirect.pid!]), cpuTicks([pids.worker.pid!])]
+        const before = [cpuTicks([pids[measured].pid!]), cpuTicks([pids.worker.pid!])]
         const figures = wrk(side, SECONDS)
         // The key-worker folds the last second's clicks after wrk stops: wait for it.
         await sleep(2500)
         const perRequest = (pid: number, ticks: number): number =>
           (cpuTicks([pid]) - ticks) * TICK_US / figures.requests
         const used = {
-          redirectUs: perRequest(pids.redirect.pid!, before[0]!),
+          serviceUs: perRequest(pids[measured].pid!, before[0]!),
           workerUs: perRequest(pids.worker.pid!, before[1]!)
         }
         results[side.name]!.push(figures)
         cpu[side.name]!.push(used)
-        log(`round ${round + 1} ${side.name.padEnd(4)} ${side.label.padEnd(16)} ${figures.rps.toFixed(0).padStart(6)} ${PATH}s/s  p50 ${figures.p50.toFixed(1)} p99 ${figures.p99.toFixed(1)} ms  errors ${figures.errors + (figures.non2xx3xx ?? 0)}  CPU µs/req redirect ${used.redirectUs.toFixed(1)} worker ${used.workerUs.toFixed(1)}`)
+        log(`round ${round + 1} ${side.name.padEnd(4)} ${side.label.padEnd(16)} ${figures.rps.toFixed(0).padStart(6)} ${PATH}s/s  p50 ${figures.p50.toFixed(1)} p99 ${figures.p99.toFixed(1)} ms  errors ${figures.errors + (figures.non2xx3xx ?? 0)}  CPU µs/req ${measured} ${used.serviceUs.toFixed(1)} worker ${used.workerUs.toFixed(1)}`)
       }
     }
   } finally {
     for (const p of processes) p.kill('SIGTERM')
+    stopSink()
   }
   const summary = Object.fromEntries(sides.map((side) => {
     const runs = results[side.name]!
     return [side.name, {
       commit: side.label,
-      redirectCpuUs: median(cpu[side.name]!.map((c) => c.redirectUs)),
+      serviceCpuUs: median(cpu[side.name]!.map((c) => c.serviceUs)),
       workerCpuUs: median(cpu[side.name]!.map((c) => c.workerUs)),
       rps: median(runs.map((r) => r.rps)),
       p50: median(runs.map((r) => r.p50)),
@@ -239,10 +268,11 @@ async function main (): Promise<void> {
   }))
   const file = join(ROOT, 'reports', `ab-${PATH}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`)
   mkdirSync(join(ROOT, 'reports'), { recursive: true })
-  const raw = { path: PATH, owned: args.owned, rounds: ROUNDS, seconds: SECONDS, summary, results }
+  const raw = { path: PATH, owned: args.owned, rounds: ROUNDS, seconds: SECONDS, summary, results, ...(args['otlp-sink'] ? { sink: { exports: sink.exports, bytes: sink.bytes } } : {}) }
   writeFileSync(file, JSON.stringify(raw, null, 2))
-  console.log(`\n| commit | ${PATH}s/s${args.owned ? ' (with an API key)' : ''} (median of ${ROUNDS}) | p50 ms | p99 ms | CPU µs/req: redirect-service, key-worker | errors |\n| --- | --- | --- | --- | --- | --- |`)
-  for (const s of Object.values(summary)) console.log(`| ${s.commit} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.redirectCpuUs.toFixed(1)}, ${s.workerCpuUs.toFixed(1)} | ${s.errors} |`)
+  console.log(`\n| commit | ${PATH}s/s${args.owned ? ' (with an API key)' : ''} (median of ${ROUNDS}) | p50 ms | p99 ms | CPU µs/req: ${measured}-service, key-worker | errors |\n| --- | --- | --- | --- | --- | --- |`)
+  for (const s of Object.values(summary)) console.log(`| ${s.commit} | ${s.rps.toFixed(0)} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.serviceCpuUs.toFixed(1)}, ${s.workerCpuUs.toFixed(1)} | ${s.errors} |`)
+  if (args['otlp-sink']) console.log(`\nOTLP sink: ${sink.exports} exports, ${(sink.bytes / 1024).toFixed(0)} KiB`)
   console.log(`\nhead / base = ${(summary['head']!.rps / summary['base']!.rps).toFixed(2)}; raw figures in ${file}`)
 }
 
