@@ -297,6 +297,22 @@ export function redisServer (port: number, logDir: string, opts: { name?: string
   return { ...server, url: `redis://127.0.0.1:${port}` }
 }
 
+/**
+ * A Prometheus of the suite's own (prometheus of tests/faults/processes.yaml) with the file's
+ * configuration and a data directory of its own; ready when its /-/ready answers.
+ */
+export function prometheusServer (port: number, logDir: string, opts: { config: string, data: string }): Managed & { url: string } {
+  const server = managed({
+    name: 'prometheus',
+    process: 'prometheus',
+    port,
+    env: { PORT: String(port), CONFIG: opts.config, DATA: opts.data },
+    logFile: join(logDir, 'prometheus.log'),
+    ready: () => httpOk(`http://127.0.0.1:${port}/-/ready`)
+  })
+  return { ...server, url: `http://127.0.0.1:${port}` }
+}
+
 /** scripts/cluster.sh for one profile: the suite's own Cassandra nodes, and the server the file's processes run in. */
 export function cassandraNodes (profile: 'faults' | 'cluster') {
   profileServer = server(join(RUN_DIR, profile))
