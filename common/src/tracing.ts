@@ -4,8 +4,8 @@ import { createRequire } from 'node:module'
 import { hostname } from 'node:os'
 import type { TracingConfig } from './config.ts'
 
-// OpenTelemetry for one process (invariant 9): a span for every request (@fastify/otel, which
-// continues the traceparent nginx sends), for every Redis command and Cassandra query (the
+// OpenTelemetry for one process (invariant 9): a span for every request, named by its method and
+// route (@fastify/otel, which continues the traceparent nginx sends), for every Redis command and Cassandra query (the
 // project's own instrumentations of ioredis and cassandra-driver) and for the workers' loop
 // passes and webhook deliveries (tracer() below), exported over OTLP/HTTP.
 //
@@ -61,7 +61,11 @@ export async function startTracing (config: TracingConfig, service: string): Pro
   const fastifyOtel = new fastify.FastifyOtelInstrumentation({
     // One span per request, not one per hook: the hooks are ours and cheap, the stores are not.
     instrumentHooks: false,
-    ignorePaths: ({ url }: { url: string }) => UNTRACED.has(url.split('?')[0] ?? url)
+    ignorePaths: ({ url }: { url: string }) => UNTRACED.has(url.split('?')[0] ?? url),
+    // "GET /:key", "POST /api/v1/links": what a trace list should show, not a row of "request".
+    requestHook: (span, request) => {
+      if (span.isRecording()) span.updateName(`${request.method} ${request.routeOptions.url ?? 'unknown route'}`)
+    }
   })
   instrumentation.registerInstrumentations({
     tracerProvider: provider,

@@ -199,7 +199,7 @@ describe('npm start -- --observe', () => {
         console.log(`${service} trace:\n${trace.sort((a, b) => a.span.startTime - b.span.startTime).map((s) => `  ${'  '.repeat(s.depth)}${s.service} ${s.name} ${(s.span.duration / 1000).toFixed(2)} ms`).join('\n')}`)
         // One root: the service's request span, whose parent is nginx's hop (a span nginx does not record).
         const roots = trace.filter((s) => s.depth === 0)
-        expect(roots.map((s) => `${s.service} ${s.name}`)).toEqual([`${service} request`])
+        expect(roots.map((s) => `${s.service} ${s.name}`)).toEqual([`${service} ${service === 'create-service' ? 'POST /api/v1/links' : 'GET /:key'}`])
         expect(roots[0]!.span.references.map((r) => r.refType)).toEqual(['CHILD_OF'])
       }
       // The create claims a key and writes the link in Cassandra, inside its request.
