@@ -7,7 +7,8 @@
 //
 // Validators (each a module in deploy-check/<dir>, rebuilt when its sources or Go change):
 //   kustomize         sigs.k8s.io/kustomize/kustomize/v5, renders k8s/overlays/*
-//   kubevalidate      strict decoding with client-go's API types + apimachinery name/label rules
+//   kubevalidate      strict decoding with client-go's API types and the Prometheus Operator's
+//                     (ServiceMonitor, PrometheusRule) + apimachinery name/label rules
 //   compose-check     compose-go, the loader of `docker compose`: schema, interpolation, consistency
 //   dockerfile-check  BuildKit's Dockerfile frontend: build checks, image config, COPY sources
 import { execFileSync, spawnSync } from 'node:child_process'

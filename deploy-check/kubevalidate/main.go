@@ -5,6 +5,13 @@
 // the types it checks what apimachinery can check without a cluster: object names, label keys
 // and values, and that a workload's selector matches its pod template's labels.
 //
+// The one custom resource group k8s/ uses, the Prometheus Operator's monitoring.coreos.com/v1
+// (ServiceMonitor, PrometheusRule and the group's other kinds), is decoded the same strict way
+// into the operator's own Go types (its pkg/apis/monitoring module, pinned in go.mod), so a
+// misspelt field or kind, or a rule's expr that is not a string, fails like it does for a
+// Deployment. What the operator's CRD schema adds on top of the types in a cluster (enums, the
+// pattern of a Duration such as interval or for) is not checked; any other CRD is unknown here.
+//
 // Usage: kubevalidate [-json] FILE...   (FILE may be "-" for stdin; multi-document YAML)
 // With -json it prints every object as a JSON array (in input order) after validating them all.
 package main
@@ -20,6 +27,7 @@ import (
 	"os"
 	"strings"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -40,7 +48,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: kubevalidate [-json] FILE... (- for stdin)")
 		os.Exit(2)
 	}
-	decoder := serializer.NewCodecFactory(scheme.Scheme, serializer.EnableStrict).UniversalDeserializer()
+	decoder := serializer.NewCodecFactory(apiTypes(), serializer.EnableStrict).UniversalDeserializer()
 
 	var objects []json.RawMessage
 	var problems []string
@@ -83,6 +91,17 @@ func main() {
 	} else {
 		fmt.Fprintf(os.Stderr, "kubevalidate: %d object(s) valid\n", len(objects))
 	}
+}
+
+// apiTypes: client-go's built-in API groups and the Prometheus Operator's monitoring.coreos.com/v1.
+func apiTypes() *runtime.Scheme {
+	types := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{scheme.AddToScheme, monitoringv1.AddToScheme} {
+		if err := add(types); err != nil {
+			panic(err) // two sets of types that conflict are a bug of this program, not of its input
+		}
+	}
+	return types
 }
 
 // documents splits a multi-document YAML stream, dropping empty documents.

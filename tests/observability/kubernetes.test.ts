@@ -1,47 +1,76 @@
 // k8s/components/observability, rendered into the prod overlay (tests/observability/prod-observed)
-// by the same kustomize as the rest of k8s/ (tests/deploy/helpers.ts). Every core object goes
-// through kubevalidate (client-go's strict decoding). kubevalidate knows no CRDs, so the Prometheus
-// Operator's ServiceMonitor and PrometheusRule are checked here by shape: only the fields we use,
-// each of the right kind, every ServiceMonitor finding its Service's port, and every PrometheusRule
-// carrying exactly the groups of its file in observability/rules/ (the ones promtool tests).
+// by the same kustomize as the rest of k8s/ and validated by the same kubevalidate
+// (tests/deploy/helpers.ts render): every object decodes strictly into its Go API type, the
+// Prometheus Operator's ServiceMonitor and PrometheusRule into the operator's own types, so an
+// unknown field, a wrong type or a misspelt kind fails there (proven below on altered copies).
+// What the types cannot say is checked here: every ServiceMonitor selects its own Service and
+// names a port of it, scrapes /metrics keeping the services' own labels, every so many seconds
+// (the CRD's pattern for a Duration is not in the Go type), and every PrometheusRule carries
+// exactly the groups of its file in observability/rules/ (the ones promtool tests).
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { parse, parseAllDocuments } from 'yaml'
+import { parse } from 'yaml'
 import { OUTPUT, RULES_DIR, prometheusRules } from '../../scripts/prometheus-rules.ts'
-import { BUILD_TIMEOUT_MS, ensureValidators, root, runTool, type K8sObject } from '../deploy/helpers.ts'
+import { BUILD_TIMEOUT_MS, ensureValidators, render, root, runTool, type K8sObject } from '../deploy/helpers.ts'
 
 const SERVICES = ['create-service', 'redirect-service', 'key-worker', 'event-worker']
 const NAME = 'app.kubernetes.io/name'
-const OPERATOR = 'monitoring.coreos.com/v1'
 
-let objects: K8sObject[] = []
-const byKind = (kind: string) => objects.filter((o) => o.kind === kind)
+// kustomize build, then kubevalidate -json; throws with kubevalidate's report if any object fails.
+const objects = () => render('tests/observability/prod-observed')
+const byKind = (kind: string) => objects().filter((o) => o.kind === kind)
 const one = (kind: string, name: string) => {
-  const found = objects.find((o) => o.kind === kind && o.metadata.name === name)
+  const found = objects().find((o) => o.kind === kind && o.metadata.name === name)
   if (!found) throw new Error(`no ${kind} ${name}`)
   return found
 }
 
-beforeAll(() => {
-  ensureValidators()
-  const built = runTool('kustomize', ['build', 'tests/observability/prod-observed'])
-  if (built.status !== 0) throw new Error(built.stderr)
-  objects = parseAllDocuments(built.stdout).map((d) => d.toJS() as K8sObject)
-}, BUILD_TIMEOUT_MS)
+/** kubevalidate on a copy of a rendered object, changed by `alter`. */
+function validateAltered (object: K8sObject, alter: (copy: any) => void) {
+  const copy = structuredClone(object)
+  alter(copy)
+  return runTool('kubevalidate', ['-'], JSON.stringify(copy))
+}
+
+beforeAll(() => { ensureValidators() }, BUILD_TIMEOUT_MS)
 
 describe('the observability component', () => {
   it('wraps exactly the rules of observability/rules (node scripts/prometheus-rules.ts is up to date)', () => {
     expect(readFileSync(OUTPUT, 'utf8')).toBe(prometheusRules())
   })
 
-  it('renders core objects that kubevalidate accepts', () => {
-    const core = objects.filter((o) => o.apiVersion !== OPERATOR)
-    const r = runTool('kubevalidate', ['-'], core.map((o) => JSON.stringify(o)).join('\n---\n'))
-    expect(r.status, r.stderr).toBe(0)
-    expect(core.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(expect.arrayContaining([
-      'Deployment/otel-collector', 'Service/otel-collector', 'NetworkPolicy/metrics-from-prometheus'
+  it('renders objects that kubevalidate accepts, the Prometheus Operator\'s among them', () => {
+    expect(objects().map((o) => `${o.apiVersion} ${o.kind}/${o.metadata.name}`)).toEqual(expect.arrayContaining([
+      'apps/v1 Deployment/otel-collector', 'v1 Service/otel-collector', 'networking.k8s.io/v1 NetworkPolicy/metrics-from-prometheus',
+      'monitoring.coreos.com/v1 ServiceMonitor/create-service', 'monitoring.coreos.com/v1 PrometheusRule/shortwave-red'
     ]))
+  })
+
+  it('kubevalidate rejects a ServiceMonitor or PrometheusRule with an unknown field, a wrong type or a misspelt kind', () => {
+    const monitor = one('ServiceMonitor', 'create-service')
+    const field = validateAltered(monitor, (m) => { m.spec.endpoints[0].scrapeInterval = '30s' })
+    expect(field.status).toBe(1)
+    expect(field.stderr).toContain('(ServiceMonitor shortwave/create-service): strict decoding error: unknown field "spec.endpoints[0].scrapeInterval"')
+    const type = validateAltered(monitor, (m) => { m.spec.endpoints[0].honorLabels = 'yes' })
+    expect(type.status).toBe(1)
+    expect(type.stderr).toContain('spec.endpoints.honorLabels of type bool')
+    const kind = validateAltered(monitor, (m) => { m.kind = 'ServiceMonitr' })
+    expect(kind.status).toBe(1)
+    expect(kind.stderr).toContain('no kind "ServiceMonitr" is registered for version "monitoring.coreos.com/v1"')
+
+    const rule = one('PrometheusRule', 'shortwave-red')
+    const first = (r: any) => r.spec.groups[0].rules[0]
+    const list = validateAltered(rule, (r) => { first(r).expr = [first(r).expr] })
+    expect(list.status).toBe(1)
+    expect(list.stderr).toContain('cannot unmarshal array into Go struct field Rule.spec.groups.rules.expr')
+    const misspelt = validateAltered(rule, (r) => { first(r).recrod = first(r).record })
+    expect(misspelt.status).toBe(1)
+    expect(misspelt.stderr).toContain('unknown field "spec.groups[0].rules[0].recrod"')
+
+    const unchanged = validateAltered(rule, () => {})
+    expect(unchanged.stderr).toContain('1 object(s) valid')
+    expect(unchanged.status).toBe(0)
   })
 
   it('puts its objects into the shortwave namespace, labelled as part of it', () => {
@@ -55,15 +84,13 @@ describe('the observability component', () => {
     const monitors = byKind('ServiceMonitor')
     expect(monitors.map((m) => m.metadata.name).sort()).toEqual([...SERVICES].sort())
     for (const m of monitors) {
-      expect(m.apiVersion).toBe(OPERATOR)
-      expect(Object.keys(m.spec).sort()).toEqual(['endpoints', 'selector'])
       const wanted = Object.entries(m.spec.selector.matchLabels as Record<string, string>)
       const selected = byKind('Service').filter((s) => wanted.every(([k, v]) => s.metadata.labels?.[k] === v))
       expect(selected.map((s) => s.metadata.name), m.metadata.name).toEqual([m.metadata.name])
       for (const e of m.spec.endpoints) {
-        expect(Object.keys(e).sort()).toEqual(['honorLabels', 'interval', 'path', 'port'])
         expect(selected[0]!.spec.ports.map((p: { name: string }) => p.name)).toContain(e.port)
         expect(e).toMatchObject({ path: '/metrics', honorLabels: true })
+        // A Duration is a string to the Go type; the pattern is the CRD's, which kubevalidate does not apply.
         expect(e.interval).toMatch(/^\d+s$/)
       }
     }
@@ -74,7 +101,6 @@ describe('the observability component', () => {
     expect(byKind('PrometheusRule').map((r) => r.metadata.name).sort()).toEqual(files.map((f) => `shortwave-${f}`))
     for (const file of files) {
       const rule = one('PrometheusRule', `shortwave-${file}`)
-      expect(rule.apiVersion).toBe(OPERATOR)
       expect(rule.spec).toEqual(parse(readFileSync(join(RULES_DIR, `${file}.yml`), 'utf8')))
     }
   })
