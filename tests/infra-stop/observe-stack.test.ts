@@ -205,7 +205,7 @@ describe('npm start -- --observe', () => {
       // The create claims a key and writes the link in Cassandra, inside its request.
       expect(create.filter((s) => s.name.startsWith('cassandra-driver.') && s.depth > 0).length).toBeGreaterThan(0)
       // The redirect reads the link from Redis (the create cached it) or Cassandra, inside its request.
-      expect(redirect.filter((s) => s.depth > 0 && (s.span.tags.some((t) => t.key === 'db.system' && (t.value === 'redis' || t.value === 'cassandra')))).length).toBeGreaterThan(0)
+      expect(redirect.filter((s) => s.depth > 0 && (s.span.tags.some((t) => (t.key === 'db.system' || t.key === 'db.system.name') && (t.value === 'redis' || t.value === 'cassandra')))).length).toBeGreaterThan(0)
     }, 90_000)
   })
 })
