@@ -1,13 +1,16 @@
 import { trace } from '@opentelemetry/api'
-import type { FastifyPluginCallback } from 'fastify'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { createRequire } from 'node:module'
 import { hostname } from 'node:os'
 import type { TracingConfig } from './config.ts'
+import requestTracing from './plugins/request-tracing.ts'
 
-// OpenTelemetry for one process (invariant 9): a span for every request, named by its method and
-// route (@fastify/otel, which continues the traceparent nginx sends), for every Redis command and Cassandra query (the
-// project's own instrumentations of ioredis and cassandra-driver) and for the workers' loop
-// passes and webhook deliveries (tracer() below), exported over OTLP/HTTP.
+// OpenTelemetry for one process (invariant 9): a span for every request nginx sampled, named by
+// its method and route (plugins/request-tracing.ts, which continues nginx's traceparent), for every
+// Redis command and Cassandra query below it (OpenTelemetry's instrumentations of ioredis and
+// cassandra-driver), and for the workers' loop passes and webhook deliveries (tracer() below),
+// exported over OTLP/HTTP.
 //
 // Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set, and off loads none of it: no SDK, no hooks, no
 // request hook. The @opentelemetry/api calls left in the loops are then no-ops.
@@ -18,7 +21,7 @@ import type { TracingConfig } from './config.ts'
 
 export interface Tracing {
   /** Request spans; register before any route. */
-  plugin: FastifyPluginCallback
+  plugin: (app: FastifyInstance) => Promise<void>
   /** For pino: the active span's trace and span id on every log line written inside one. */
   logMixin: () => Record<string, string>
   /** Exports what is buffered now. */
@@ -33,14 +36,13 @@ const UNTRACED = new Set(['/healthz', '/readyz', '/metrics'])
 export async function startTracing (config: TracingConfig, service: string): Promise<Tracing | undefined> {
   const endpoint = config.OTEL_EXPORTER_OTLP_ENDPOINT
   if (endpoint === undefined) return undefined
-  const [sdk, otlp, resources, instrumentation, ioredis, cassandra, fastify] = await Promise.all([
+  const [sdk, otlp, resources, instrumentation, ioredis, cassandra] = await Promise.all([
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/exporter-trace-otlp-proto'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/instrumentation'),
     import('@opentelemetry/instrumentation-ioredis'),
-    import('@opentelemetry/instrumentation-cassandra-driver'),
-    import('@fastify/otel')
+    import('@opentelemetry/instrumentation-cassandra-driver')
   ])
   const provider = new sdk.NodeTracerProvider({
     resource: resources.resourceFromAttributes({
@@ -58,23 +60,13 @@ export async function startTracing (config: TracingConfig, service: string): Pro
   // The AsyncLocalStorage context manager and the W3C traceparent propagator, process-wide.
   provider.register()
 
-  const fastifyOtel = new fastify.FastifyOtelInstrumentation({
-    // One span per request, not one per hook: the hooks are ours and cheap, the stores are not.
-    instrumentHooks: false,
-    ignorePaths: ({ url }: { url: string }) => UNTRACED.has(url.split('?')[0] ?? url),
-    // "GET /:key", "POST /api/v1/links": what a trace list should show, not a row of "request".
-    requestHook: (span, request) => {
-      if (span.isRecording()) span.updateName(`${request.method} ${request.routeOptions.url ?? 'unknown route'}`)
-    }
-  })
   instrumentation.registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
       // A command outside any span (a timer's flush with nothing sampled above it) is not traced.
       // The statement is the command's name alone: its arguments are link keys and click data.
       new ioredis.IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
-      new cassandra.CassandraDriverInstrumentation({ enhancedDatabaseReporting: false }),
-      fastifyOtel
+      new cassandra.CassandraDriverInstrumentation({ enhancedDatabaseReporting: false })
     ]
   })
   // The instrumentations patch a module when it passes through require(); the services import
@@ -85,7 +77,7 @@ export async function startTracing (config: TracingConfig, service: string): Pro
   require('cassandra-driver')
 
   return {
-    plugin: fastifyOtel.plugin(),
+    plugin: fp(async (app) => { await app.register(requestTracing, { tracer: tracer(), untraced: UNTRACED }) }, { name: 'sw-tracing' }),
     logMixin: (): Record<string, string> => {
       const context = trace.getActiveSpan()?.spanContext()
       return context === undefined ? {} : { trace_id: context.traceId, span_id: context.spanId }

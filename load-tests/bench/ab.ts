@@ -1,14 +1,15 @@
 // The creation or redirect path of two commits side by side, interleaved in one run on this machine:
 //
 //   npm run bench:ab -- --path create|redirect --base <git ref> [--head <git ref>] [--rounds 6] [--seconds 10]
-//                       [--owned] [--base-env K=V,…] [--head-env K=V,…] [--otlp-sink]
+//                       [--owned] [--base-env K=V,…] [--head-env K=V,…] [--otlp-sink] [--sampled <percent>]
 //
 // --head defaults to HEAD. --base-env and --head-env add settings to one side's services: the same
 // commit on both sides with CLICK_DIMENSIONS=false on one measures what analytics cost.
 // --otlp-sink starts an OTLP/HTTP receiver in this process that answers and discards, and a side's
 // OTEL_EXPORTER_OTLP_ENDPOINT=sink points there: what tracing costs the services, without a
 // collector's own work on the same two cores (it prints how many exports it took, so a side that
-// exported nothing shows).
+// exported nothing shows). --sampled sends both sides what nginx would send them: a traceparent on
+// every request, that percentage of them sampled (trace-context.lua).
 // Both sides run from checkouts of their own, made alike: a side run
 // from this working tree instead measured up to a fifth slower than a checkout of the very same
 // commit (docs/benchmarks.md), so nothing is compared across the two kinds.
@@ -49,7 +50,8 @@ const { values: args } = parseArgs({
     owned: { type: 'boolean', default: false },
     'base-env': { type: 'string', default: '' },
     'head-env': { type: 'string', default: '' },
-    'otlp-sink': { type: 'boolean', default: false }
+    'otlp-sink': { type: 'boolean', default: false },
+    sampled: { type: 'string' }
   }
 })
 
@@ -227,7 +229,14 @@ async function main (): Promise<void> {
     }
     const wrk = (side: Side, seconds: number): Figures => {
       const { url, script, env } = targets.get(side.name)!
-      return runWrk(url, { ...(script ? { script } : {}), seconds, connections: 50, threads: 2, workDir: RUN, env })
+      const traced = args.sampled === undefined
+        ? {}
+        : {
+            prelude: join(import.meta.dirname, 'trace-context.lua'),
+            env: { ...env, SW_BENCH_SAMPLED_PERCENT: args.sampled }
+          }
+      const wrkOptions = { seconds, connections: 50, threads: 2, workDir: RUN, env, ...traced }
+      return runWrk(url, { ...(script ? { script } : {}), ...wrkOptions })
     }
     for (const side of sides) wrk(side, 3)
     for (let round = 0; round < ROUNDS; round++) {

@@ -7,3 +7,11 @@ wrk.headers["Content-Type"] = "application/json"
 local authorization = os.getenv("SW_BENCH_AUTHORIZATION")
 if authorization then wrk.headers["Authorization"] = authorization end
 wrk.body = '{"url":"https://example.com/bench/a-typical-long-path?utm_source=bench&utm_medium=wrk","ttlSeconds":3600}'
+-- nginx's traceparent, when trace-context.lua is loaded first (bench:ab --sampled); otherwise wrk
+-- sends one request, formatted once.
+if traceparent then
+  request = function()
+    wrk.headers["traceparent"] = traceparent()
+    return wrk.format()
+  end
+end

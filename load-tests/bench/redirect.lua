@@ -25,5 +25,7 @@ request = function()
   }
   local referer = referers[n % #referers + 1]
   if referer ~= "" then headers["Referer"] = referer end
+  -- nginx's traceparent, when trace-context.lua is loaded first (bench:ab --sampled).
+  if traceparent then headers["traceparent"] = traceparent() end
   return wrk.format("GET", wrk.path .. queries[n % #queries + 1], headers)
 end

@@ -20,6 +20,8 @@ export interface Figures {
 
 export interface WrkOptions {
   script?: string
+  /** Lua loaded before the script (e.g. trace-context.lua). */
+  prelude?: string
   env?: Record<string, string>
   seconds: number
   connections: number
@@ -29,7 +31,7 @@ export interface WrkOptions {
 }
 
 export function runWrk (url: string, opts: WrkOptions): Figures {
-  const scripts = [opts.script, join(BENCH, 'report.lua')].filter(Boolean) as string[]
+  const scripts = [opts.prelude, opts.script, join(BENCH, 'report.lua')].filter(Boolean) as string[]
   // wrk takes one script: the report function is appended to the request script.
   const combined = join(opts.workDir, `wrk-${scripts.map((s) => s.split('/').pop()).join('+')}`)
   writeFileSync(combined, scripts.map((s) => readFileSync(s, 'utf8')).join('\n'))
