@@ -1,4 +1,4 @@
-import { startTracing, type Tracing } from '@shortwave/common/tracing'
+import { startTracing, tracer, type Tracing } from '@shortwave/common/tracing'
 import { createTestInfra, type TestInfra } from '@shortwave/testing/infra'
 import { randomBytes } from 'node:crypto'
 import { PassThrough } from 'node:stream'
@@ -113,6 +113,21 @@ describe('tracing', () => {
     const children = sink.spans.filter((s) => s.traceId === fold.traceId && s.parentSpanId === fold.spanId)
     expect(children.length).toBeGreaterThan(0)
     expect(children.every((c) => c.kind !== 2)).toBe(true)
+  })
+
+  it('records a store call only inside a trace, with its CQL but never its values', async () => {
+    // Outside any span (a request nginx did not sample, a timer's work): no trace of its own.
+    await infra.cassandra.execute('SELECT key FROM links WHERE bucket = ? /* outside */', ['nokeyhere1'], { prepare: true })
+    const traceId = await tracer().startActiveSpan('test pass', { root: true }, async (span) => {
+      await infra.cassandra.execute('SELECT key FROM links WHERE bucket = ? /* inside */', ['secretvalue1'], { prepare: true })
+      span.end()
+      return span.spanContext().traceId
+    })
+    const spans = await spansOf(traceId, (s) => s.some((span) => span.name.startsWith('cassandra-driver.')))
+    const query = spans.find((s) => s.name.startsWith('cassandra-driver.'))!
+    expect(String(query.attributes['db.statement'] ?? query.attributes['db.query.text'])).toContain('bucket = ? /* inside */')
+    expect(JSON.stringify(sink.spans)).not.toContain('secretvalue1')
+    expect(JSON.stringify(sink.spans)).not.toContain('/* outside */')
   })
 
   it('puts the trace id and span id on every log line written inside a span', async () => {

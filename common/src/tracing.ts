@@ -1,8 +1,9 @@
-import { trace } from '@opentelemetry/api'
+import { SpanKind, trace } from '@opentelemetry/api'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { createRequire } from 'node:module'
 import { hostname } from 'node:os'
+import type { Sampler, SamplingResult } from '@opentelemetry/sdk-trace-node'
 import type { TracingConfig } from './config.ts'
 import requestTracing from './plugins/request-tracing.ts'
 
@@ -50,7 +51,12 @@ export async function startTracing (config: TracingConfig, service: string): Pro
       'service.namespace': 'shortwave',
       'service.instance.id': `${hostname()}:${process.pid}`
     }),
-    sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(config.TRACE_SAMPLE_RATIO) }),
+    sampler: new sdk.ParentBasedSampler({
+      root: rootSampler(
+        new sdk.TraceIdRatioBasedSampler(config.TRACE_SAMPLE_RATIO),
+        { decision: sdk.SamplingDecision.NOT_RECORD }
+      )
+    }),
     spanProcessors: [new sdk.BatchSpanProcessor(
       new otlp.OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces`, timeoutMillis: 5000 }),
       // A full queue drops spans, never blocks or grows: tracing must not take a service down.
@@ -66,7 +72,8 @@ export async function startTracing (config: TracingConfig, service: string): Pro
       // A command outside any span (a timer's flush with nothing sampled above it) is not traced.
       // The statement is the command's name alone: its arguments are link keys and click data.
       new ioredis.IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
-      new cassandra.CassandraDriverInstrumentation({ enhancedDatabaseReporting: false })
+      // The statement is the CQL with its `?`s (the services bind every value); the values never.
+      new cassandra.CassandraDriverInstrumentation({ enhancedDatabaseReporting: true })
     ]
   })
   // The instrumentations patch a module when it passes through require(); the services import
@@ -84,6 +91,21 @@ export async function startTracing (config: TracingConfig, service: string): Pro
     },
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown()
+  }
+}
+
+/**
+ * The decision for a span without a parent: a store call (a CLIENT span) outside any trace is part
+ * of a request nginx did not sample, or of a timer's work, and is not a trace of its own; anything
+ * else (a loop pass, a request that bypassed nginx) is sampled by `ratio`. The Cassandra
+ * instrumentation, unlike the Redis one, has no setting for this.
+ */
+function rootSampler (ratio: Sampler, never: SamplingResult): Sampler {
+  return {
+    shouldSample: (context, traceId, name, kind, attributes, links) => kind === SpanKind.CLIENT
+      ? never
+      : ratio.shouldSample(context, traceId, name, kind, attributes, links),
+    toString: () => `RootSampler{CLIENT: never, else: ${ratio.toString()}}`
   }
 }
 
