@@ -69,7 +69,7 @@ export const HttpEnv = {
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$', description: 'an http(s):// URL' })),
   // For traces this process starts (loop passes, requests that bypass nginx); nginx decides for
   // the requests it forwards.
-  TRACE_SAMPLE_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 0.1 })
+  TRACE_SAMPLE_RATIO: Type.Number({ minimum: 0, maximum: 1, default: 0.01 })
 }
 
 export const CassandraEnv = {
