@@ -11,6 +11,7 @@ import { parse } from 'yaml'
 import { freePort } from '../nginx/edge.ts'
 import { cassandraNodes, prometheusServer, redisServer, ROOT, sleep, type Managed } from './harness/processes.ts'
 import { freshKeyspace, startProcessStack, type ProcessStack } from './harness/stack.ts'
+import { figuresOf, startTraffic, type Traffic } from './harness/traffic.ts'
 
 const KEYSPACE = 'f_alerts'
 const RUN = join(ROOT, '.run', 'faults', 'alerts')
@@ -28,25 +29,13 @@ let db: cassandra.Client
 let redis: Managed
 let stack: ProcessStack
 let prometheus: Managed & { url: string }
-const traffic = { creating: true }
-const answers: Record<string, number> = {}
+let traffic: Traffic | undefined
 
 interface Sample { metric: Record<string, string>, value: [number, string] }
 async function query (expr: string): Promise<Sample[]> {
   const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`)
   expect(response.status).toBe(200)
   return ((await response.json()) as { data: { result: Sample[] } }).data.result
-}
-
-/** Creates through nginx, about 20 a second, counting the answers by status, until told to stop. */
-async function createSteadily (): Promise<void> {
-  for (let n = 0; traffic.creating; n++) {
-    const status = await fetch(`${stack.edge.url}/api/v1/links`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `https://example.com/alerts/${n}` })
-    }).then(async (r) => { await r.arrayBuffer(); return String(r.status) }, () => 'network')
-    answers[status] = (answers[status] ?? 0) + 1
-    await sleep(50)
-  }
 }
 
 beforeAll(async () => {
@@ -74,7 +63,7 @@ beforeAll(async () => {
 }, 300_000)
 
 afterAll(async () => {
-  traffic.creating = false
+  await traffic?.stop()
   await nodes.start(1).catch(() => {})
   await prometheus?.stop()
   await stack?.close()
@@ -85,7 +74,9 @@ afterAll(async () => {
 describe('Cassandra down, seen by the alerts', () => {
   it('keeps the create-availability page alert quiet while creates succeed, and makes it true within its window once Cassandra is down', async () => {
     expect(pageRule?.expr).toContain('create-availability')
-    const creates = createSteadily()
+    // Creates only, one lane about 20 a second, through nginx.
+    traffic = startTraffic({ baseUrl: stack.edge.url, runId: 'alerts', createLanes: 1, redirectLanes: 0, createIntervalMs: 50 })
+    const answers = () => figuresOf(traffic!.samples, 'create').byStatus
 
     // Healthy: Prometheus has seen creates succeed for a while, and the page expression is false.
     const healthyUntil = Date.now() + 60_000
@@ -97,7 +88,7 @@ describe('Cassandra down, seen by the alerts', () => {
     }
     await sleep(5000)
     expect(await query(pageRule!.expr)).toEqual([])
-    expect(answers['201']).toBeGreaterThan(100)
+    expect(answers()['201']).toBeGreaterThan(100)
 
     // Down: the expression becomes true, and the alert pending (its `for` is 2 minutes).
     await nodes.kill(1)
@@ -117,10 +108,9 @@ describe('Cassandra down, seen by the alerts', () => {
       if (pending.length > 0) break
       await sleep(1000)
     }
-    traffic.creating = false
-    await creates
-    console.log(`creates: ${JSON.stringify(answers)}; the page expression was true ${(trueAfterMs / 1000).toFixed(0)} s after Cassandra was killed; ALERTS: ${pending.map((s) => s.metric['alertstate']).join(', ')}`)
-    expect(answers['503']).toBeGreaterThan(0)
+    await traffic.stop()
+    console.log(`creates: ${JSON.stringify(answers())}; the page expression was true ${(trueAfterMs / 1000).toFixed(0)} s after Cassandra was killed; ALERTS: ${pending.map((s) => s.metric['alertstate']).join(', ')}`)
+    expect(answers()['503']).toBeGreaterThan(0)
     expect(trueAfterMs).toBeGreaterThanOrEqual(0)
     expect(pending.map((s) => s.metric['alertstate'])).toContain('pending')
   }, 600_000)
