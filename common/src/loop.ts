@@ -1,7 +1,6 @@
-import { SpanStatusCode } from '@opentelemetry/api'
 import type { FastifyBaseLogger } from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { tracer } from './tracing.ts'
+import { inOwnTrace } from './tracing.ts'
 
 export interface LoopOptions {
   intervalMs: number
@@ -22,7 +21,8 @@ export async function runLoop (
   let failures = 0
   while (!signal.aborted) {
     try {
-      await tracedPass(name, pass, signal)
+      // Each pass a trace of its own: its Redis and Cassandra calls below it.
+      await inOwnTrace(`loop ${name}`, {}, () => pass(signal))
       if (failures > 0) log.info({ loop: name, failures }, `${name} recovered`)
       failures = 0
     } catch (err) {
@@ -32,23 +32,4 @@ export async function runLoop (
     }
     await sleep(intervalMs, undefined, { signal }).catch(() => {})
   }
-}
-
-/**
- * One pass as the root span of its own trace: the Redis and Cassandra calls it makes are its
- * children. Sampled by TRACE_SAMPLE_RATIO (common/src/tracing.ts); a no-op without tracing.
- */
-async function tracedPass (
-  name: string, pass: (signal: AbortSignal) => Promise<unknown>, signal: AbortSignal
-): Promise<void> {
-  await tracer().startActiveSpan(`loop ${name}`, { root: true }, async (span) => {
-    try {
-      await pass(signal)
-    } catch (err) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) })
-      throw err
-    } finally {
-      span.end()
-    }
-  })
 }

@@ -1,9 +1,8 @@
-import { SpanKind, trace } from '@opentelemetry/api'
+import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { createRequire } from 'node:module'
 import { hostname } from 'node:os'
-import type { Sampler, SamplingResult } from '@opentelemetry/sdk-trace-node'
 import type { TracingConfig } from './config.ts'
 import requestTracing from './plugins/request-tracing.ts'
 
@@ -51,12 +50,7 @@ export async function startTracing (config: TracingConfig, service: string): Pro
       'service.namespace': 'shortwave',
       'service.instance.id': `${hostname()}:${process.pid}`
     }),
-    sampler: new sdk.ParentBasedSampler({
-      root: rootSampler(
-        new sdk.TraceIdRatioBasedSampler(config.TRACE_SAMPLE_RATIO),
-        { decision: sdk.SamplingDecision.NOT_RECORD }
-      )
-    }),
+    sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(config.TRACE_SAMPLE_RATIO) }),
     spanProcessors: [new sdk.BatchSpanProcessor(
       new otlp.OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces`, timeoutMillis: 5000 }),
       // A full queue drops spans, never blocks or grows: tracing must not take a service down.
@@ -95,26 +89,12 @@ export async function startTracing (config: TracingConfig, service: string): Pro
 }
 
 /**
- * The decision for a span without a parent: a store call (a CLIENT span) outside any trace is part
- * of a request nginx did not sample, or of a timer's work, and is not a trace of its own; anything
- * else (a loop pass, a request that bypassed nginx) is sampled by `ratio`. The Cassandra
- * instrumentation, unlike the Redis one, has no setting for this.
- */
-function rootSampler (ratio: Sampler, never: SamplingResult): Sampler {
-  return {
-    shouldSample: (context, traceId, name, kind, attributes, links) => kind === SpanKind.CLIENT
-      ? never
-      : ratio.shouldSample(context, traceId, name, kind, attributes, links),
-    toString: () => `RootSampler{CLIENT: never, else: ${ratio.toString()}}`
-  }
-}
-
-/**
- * The Cassandra instrumentation opens a span and a context for every query, in a trace or not (the
- * sampler then drops it): on a create nginx did not sample that measured about 9 µs of its ~105
- * (docs/benchmarks.md, "Issue 16"). Unlike the Redis one it has no setting to step aside without a
- * parent, so its wrappers are wrapped once more: outside a recording span, the driver's own method
- * (shimmer keeps it as `__original`) runs directly.
+ * The Cassandra instrumentation opens a span and a context for every query, in a trace or not:
+ * outside one, the query became a trace of its own (sampled at TRACE_SAMPLE_RATIO), and even when
+ * dropped it cost a create nginx did not sample about 9 µs of its ~105 (docs/benchmarks.md,
+ * "Issue 16"). Unlike the Redis one it has no setting to step aside without a parent, so its
+ * wrappers are wrapped once more: outside a recording span, the driver's own method (shimmer keeps
+ * it as `__original`) runs directly.
  */
 type Method = (...args: unknown[]) => unknown
 
@@ -132,4 +112,24 @@ function onlyInsideTraces (client: Record<string, unknown>): void {
 /** Where loops and deliveries start their spans; a no-op tracer while tracing is off. */
 export function tracer () {
   return trace.getTracer('shortwave')
+}
+
+/**
+ * Runs `work` as the root span of a trace of its own (a loop pass, a webhook attempt): the store
+ * calls it makes are its children, a throw marks it failed. Sampled by TRACE_SAMPLE_RATIO; a no-op
+ * span while tracing is off.
+ */
+export async function inOwnTrace<T> (
+  name: string, attributes: Attributes, work: (span: Span) => Promise<T>
+): Promise<T> {
+  return await tracer().startActiveSpan(name, { root: true, attributes }, async (span) => {
+    try {
+      return await work(span)
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) })
+      throw err
+    } finally {
+      span.end()
+    }
+  })
 }

@@ -1,5 +1,5 @@
 import { SpanStatusCode, type Span } from '@opentelemetry/api'
-import { tracer } from '@shortwave/common/tracing'
+import { inOwnTrace } from '@shortwave/common/tracing'
 import { slotOf } from '@shortwave/common/webhook-outbox'
 import type { Webhook, WebhookStore } from '@shortwave/common/webhook-store'
 import { Webhook as Signer } from 'standardwebhooks'
@@ -91,21 +91,6 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
     webhooks.delete(id)
   }
 
-  /** One attempt as the root span of its own trace, with its reads, its POST and its bookkeeping. */
-  function tracedAttempt (row: QueueRow): Promise<void> {
-    const attributes = { 'webhook.id': row.webhookId, 'webhook.event_type': row.eventType, 'webhook.attempt': row.attempt + 1 }
-    return tracer().startActiveSpan('webhook delivery', { root: true, attributes }, async (span) => {
-      try {
-        await attempt(row, span)
-      } catch (err) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
-        throw err
-      } finally {
-        span.end()
-      }
-    })
-  }
-
   async function attempt (row: QueueRow, span: Span): Promise<void> {
     const hook = await webhook(row.webhookId)
     // Deleted: nothing more goes to it.
@@ -195,7 +180,9 @@ export function createProcessor (deps: ProcessorDeps, settings: ProcessorSetting
       }
       perEndpoint.set(row.webhookId, endpoint + 1)
       busyLinks.add(link)
-      const running = tracedAttempt(row).catch((err: unknown) => {
+      const attributes = { 'webhook.id': row.webhookId, 'webhook.event_type': row.eventType, 'webhook.attempt': row.attempt + 1 }
+      // Each attempt a trace of its own, with its reads, its POST and its bookkeeping.
+      const running = inOwnTrace('webhook delivery', attributes, (span) => attempt(row, span)).catch((err: unknown) => {
         // Cassandra failed around the attempt: the row is still queued and is tried again.
         deps.log.warn({ err: (err as Error).message, webhook: row.webhookId, event: row.eventId }, 'delivery bookkeeping failed; it will be retried')
       }).finally(() => {
